@@ -1,0 +1,164 @@
+#include "model/profile.h"
+
+#include <fmt/format.h>
+
+#include <toml++/toml.h>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "model/profiles_embedded.h"
+
+namespace agentsched {
+
+namespace {
+
+// Reads required keys with their types checked; the first problem is kept with its path.
+class Reader {
+ public:
+  Reader(const toml::table& root, std::string_view origin) : root_(root), origin_(origin) {}
+
+  template <typename T>
+  void get(std::string_view path, T& out, bool required = true) {
+    if (!error_.empty()) return;
+    const toml::node_view<const toml::node> node = root_.at_path(path);
+    if (!node) {
+      if (required) error_ = fmt::format("{}: missing key '{}'", origin_, path);
+      return;
+    }
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (auto v = node.value_exact<std::string>()) {
+        out = *v;
+        return;
+      }
+    } else if constexpr (std::is_integral_v<T>) {
+      if (auto v = node.value_exact<std::int64_t>()) {
+        out = static_cast<T>(*v);
+        return;
+      }
+    } else {
+      if (auto v = node.value<double>()) {  // integers are accepted where a float is expected
+        out = *v;
+        return;
+      }
+    }
+    error_ = fmt::format("{}: key '{}' has the wrong type (expected {})", origin_, path,
+                         std::is_same_v<T, std::string> ? "a string"
+                         : std::is_integral_v<T>        ? "an integer"
+                                                        : "a number");
+  }
+
+  void positive(std::string_view path, double value) {
+    if (error_.empty() && !(value > 0))
+      error_ = fmt::format("{}: key '{}' must be positive, got {}", origin_, path, value);
+  }
+
+  const std::string& error() const { return error_; }
+
+ private:
+  const toml::table& root_;
+  std::string_view origin_;
+  std::string error_;
+};
+
+}  // namespace
+
+double Profile::kv_cache_bytes() const {
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  return gpu.memory_gib * gib * engine.gpu_memory_utilization - weight_bytes() -
+         engine.reserved_gib * gib;
+}
+
+std::int64_t Profile::num_gpu_blocks() const {
+  const double blocks = std::floor(kv_cache_bytes() / kv_bytes_per_block());
+  return blocks > 0 ? static_cast<std::int64_t>(blocks) : 0;
+}
+
+Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    return make_error(fmt::format("{}:{}:{}: invalid TOML: {}", origin, e.source().begin.line,
+                                  e.source().begin.column, e.description()));
+  }
+  Profile p;
+  Reader r(root, origin);
+  r.get("name", p.name);
+  r.get("description", p.description, false);
+  r.get("gpu.name", p.gpu.name);
+  r.get("gpu.memory_gib", p.gpu.memory_gib);
+  r.get("gpu.bandwidth_gb_s", p.gpu.bandwidth_gb_s);
+  r.get("gpu.bf16_tflops", p.gpu.bf16_tflops);
+  r.get("model.name", p.model.name);
+  r.get("model.layers", p.model.layers);
+  r.get("model.hidden", p.model.hidden);
+  r.get("model.attention_heads", p.model.attention_heads);
+  r.get("model.kv_heads", p.model.kv_heads);
+  r.get("model.head_dim", p.model.head_dim);
+  r.get("model.params_b", p.model.params_b);
+  r.get("model.nonembedding_params_b", p.model.nonembedding_params_b);
+  r.get("model.dtype_bytes", p.model.dtype_bytes);
+  r.get("model.max_model_len", p.model.max_model_len);
+  r.get("engine.gpu_memory_utilization", p.engine.gpu_memory_utilization);
+  r.get("engine.reserved_gib", p.engine.reserved_gib);
+  r.get("engine.block_size", p.engine.block_size);
+  r.get("engine.max_num_seqs", p.engine.max_num_seqs);
+  r.get("engine.max_num_batched_tokens", p.engine.max_num_batched_tokens);
+  r.get("cost.fixed_ms", p.cost.fixed_ms);
+  r.get("cost.weight_factor", p.cost.weight_factor);
+  r.get("cost.kv_factor", p.cost.kv_factor);
+  r.get("cost.compute_factor", p.cost.compute_factor);
+  r.get("cost.per_request_ms", p.cost.per_request_ms);
+  r.get("emulator.output_tokens_p50", p.emulator.output_tokens_p50, false);
+  r.get("emulator.output_tokens_p90", p.emulator.output_tokens_p90, false);
+  r.positive("gpu.memory_gib", p.gpu.memory_gib);
+  r.positive("gpu.bandwidth_gb_s", p.gpu.bandwidth_gb_s);
+  r.positive("gpu.bf16_tflops", p.gpu.bf16_tflops);
+  r.positive("model.layers", p.model.layers);
+  r.positive("model.kv_heads", p.model.kv_heads);
+  r.positive("model.head_dim", p.model.head_dim);
+  r.positive("model.params_b", p.model.params_b);
+  r.positive("model.max_model_len", p.model.max_model_len);
+  r.positive("engine.gpu_memory_utilization", p.engine.gpu_memory_utilization);
+  r.positive("engine.block_size", p.engine.block_size);
+  r.positive("engine.max_num_seqs", p.engine.max_num_seqs);
+  r.positive("engine.max_num_batched_tokens", p.engine.max_num_batched_tokens);
+  if (!r.error().empty()) return make_error(r.error());
+  if (p.engine.gpu_memory_utilization > 1.0)
+    return make_error(fmt::format("{}: engine.gpu_memory_utilization must be at most 1", origin));
+  if (p.num_gpu_blocks() < 2)
+    return make_error(
+        fmt::format("{}: no memory left for the KV cache ({:.2f} GiB after weights and reserve)",
+                    origin, p.kv_cache_bytes() / (1024.0 * 1024.0 * 1024.0)));
+  return p;
+}
+
+Result<Profile> load_profile(std::string_view name_or_path) {
+  const bool is_path =
+      name_or_path.find('/') != std::string_view::npos ||
+      (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".toml");
+  if (!is_path) {
+    for (const auto& entry : embedded_profiles())
+      if (entry.name == name_or_path) return parse_profile(entry.toml, entry.name);
+    std::string known;
+    for (const auto& entry : embedded_profiles()) known += (known.empty() ? "" : ", ") + entry.name;
+    return make_error(
+        fmt::format("unknown profile '{}' (built-in profiles: {}; or give a path "
+                    "to a .toml file)",
+                    name_or_path, known));
+  }
+  std::ifstream in{std::string(name_or_path)};
+  if (!in) return make_error(fmt::format("cannot read profile file '{}'", name_or_path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_profile(buffer.str(), name_or_path);
+}
+
+std::vector<std::string> builtin_profile_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : embedded_profiles()) names.push_back(entry.name);
+  return names;
+}
+
+}  // namespace agentsched

@@ -1,0 +1,1 @@
+#include "record/run_layout.h"

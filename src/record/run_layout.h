@@ -1,0 +1,25 @@
+#pragma once
+// Paths inside a run folder (shared/DESIGN.md, "Artifacts"), shared by writers and readers.
+#include <filesystem>
+
+namespace agentsched::run_layout {
+
+inline constexpr const char* kDriverLog = "driver.log";
+inline constexpr const char* kGlobalLog = "logs/tau2_global.log";
+inline constexpr const char* kKvCsv = "kv_cache_timeseries.csv";
+inline constexpr const char* kMetricsJson = "outputs/metrics_global.json";
+inline constexpr const char* kTaskOutputsDir = "outputs/all_domains";
+inline constexpr const char* kOwnDir = "agentsched";  // agentsched's own additions
+inline constexpr const char* kKvCsvHeader = "ts_iso,ts_unix,port,metric,value";
+
+inline std::filesystem::path driver_log(const std::filesystem::path& run) {
+  return run / kDriverLog;
+}
+inline std::filesystem::path global_log(const std::filesystem::path& run) {
+  return run / kGlobalLog;
+}
+inline std::filesystem::path kv_csv(const std::filesystem::path& run) {
+  return run / kKvCsv;
+}
+
+}  // namespace agentsched::run_layout

@@ -1,0 +1,76 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "core/rng.h"
+#include "core/time_format.h"
+
+namespace agentsched {
+namespace {
+
+TEST(VirtualClock, AdvancesOnlyForward) {
+  VirtualClock clock;
+  EXPECT_EQ(clock.now(), 0.0);
+  clock.advance_to(5.0);
+  clock.advance_to(3.0);
+  EXPECT_EQ(clock.now(), 5.0);
+}
+
+TEST(ScaledClock, RejectsNonPositiveScale) {
+  EXPECT_THROW(ScaledClock(0.0), std::invalid_argument);
+  EXPECT_EQ(ScaledClock(20.0).to_real(40.0), 2.0);
+}
+
+TEST(Rng, SameSeedSameStream) {
+  Rng a(7), b(7), c(8);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.next_u64(), b.next_u64());
+  EXPECT_NE(Rng(7).next_u64(), c.next_u64());
+}
+
+TEST(Rng, UniformMeanAndRange) {
+  Rng rng(1);
+  double sum = 0;
+  for (int i = 0; i < 100000; ++i) {
+    const double u = rng.uniform();
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    sum += u;
+  }
+  EXPECT_NEAR(sum / 100000, 0.5, 0.01);
+}
+
+TEST(QuantileSampler, HitsItsQuantiles) {
+  QuantileSampler s({{0.0, 100}, {0.5, 1000}, {1.0, 10000}});
+  EXPECT_NEAR(s.quantile(0.5), 1000, 1e-9);
+  EXPECT_NEAR(s.quantile(0.25), std::sqrt(100.0 * 1000.0), 1e-6);
+  Rng rng(3);
+  int below = 0;
+  for (int i = 0; i < 20000; ++i) below += s.sample(rng) < 1000;
+  EXPECT_NEAR(below / 20000.0, 0.5, 0.02);
+  EXPECT_THROW(QuantileSampler({{0.0, 5}, {0.5, 4}}), std::invalid_argument);
+}
+
+TEST(TimeFormat, FormatsAndParsesUtc) {
+  EXPECT_EQ(format_datetime_ms(kVirtualEpochUnix + 1.2345), "2026-01-05 10:00:01.235");
+  EXPECT_EQ(format_datetime(kVirtualEpochUnix + 59.9), "2026-01-05 10:00:59");
+  EXPECT_EQ(format_iso8601(1767607962), "2026-01-05T10:12:42+00:00");
+  auto t = parse_datetime("2026-01-05 10:12:42.500");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_DOUBLE_EQ(*t, 1767607962.5);
+  EXPECT_FALSE(parse_datetime("2026-13-05 10:12:42").has_value());
+  EXPECT_FALSE(parse_datetime("garbage").has_value());
+}
+
+TEST(Result, HoldsValueOrError) {
+  Result<int> good = 3;
+  Result<int> bad = make_error("boom");
+  EXPECT_TRUE(good.ok());
+  EXPECT_EQ(*good, 3);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "boom");
+}
+
+}  // namespace
+}  // namespace agentsched

@@ -1,0 +1,366 @@
+#include "engine/engine_model.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "core/rng.h"
+
+namespace agentsched {
+
+EngineModel::EngineModel(const Profile& profile, std::unique_ptr<EnginePolicy> policy,
+                         const Clock& clock, EngineOptions options)
+    : profile_(profile),
+      cost_(profile),
+      policy_(std::move(policy)),
+      clock_(clock),
+      options_(options),
+      pool_(options.num_gpu_blocks_override > 0 ? options.num_gpu_blocks_override
+                                                : profile.num_gpu_blocks()),
+      block_size_(profile.engine.block_size),
+      max_num_seqs_(profile.engine.max_num_seqs),
+      max_num_batched_tokens_(profile.engine.max_num_batched_tokens),
+      max_model_len_(profile.model.max_model_len) {
+  if (!policy_) throw std::invalid_argument("engine model needs a policy");
+  policy_->attach(*this);
+}
+
+Status EngineModel::add_request(EngineRequestSpec spec) {
+  if (requests_.count(spec.id)) return make_error(fmt::format("duplicate request id {}", spec.id));
+  if (spec.prompt_tokens < 1) return make_error("prompt must have at least one token");
+  if (spec.output_tokens < 1) return make_error("output must be at least one token");
+  if (spec.prompt_tokens + spec.output_tokens > max_model_len_)
+    return make_error(fmt::format(
+        "This model's maximum context length is {} tokens. However, you requested {} tokens "
+        "({} in the messages, {} in the completion).",
+        max_model_len_, spec.prompt_tokens + spec.output_tokens, spec.prompt_tokens,
+        spec.output_tokens));
+  const Seconds now = clock_.now();
+  auto owned = std::make_unique<EngineRequest>();
+  EngineRequest& r = *owned;
+  r.spec = std::move(spec);
+  r.num_tokens = r.spec.prompt_tokens;
+  const auto full_prompt_blocks = static_cast<std::size_t>(r.spec.prompt_tokens / block_size_);
+  if (r.spec.prompt_block_hashes.size() > full_prompt_blocks)
+    r.spec.prompt_block_hashes.resize(full_prompt_blocks);
+  r.block_hashes = r.spec.prompt_block_hashes;
+  r.timeline.arrival = now;
+  r.waiting_since = now;
+  requests_.emplace(r.spec.id, std::move(owned));
+  policy_->on_arrival(r, now);
+  policy_->enqueue(waiting_, &r, false);
+  ++waiting_per_program_[r.spec.program_key];
+  return Ok{};
+}
+
+bool EngineModel::abort_request(RequestId id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return false;
+  EngineRequest& r = *it->second;
+  if (r.aborted) return true;
+  r.aborted = true;
+  if (step_in_flight_ && r.scheduled_tokens > 0) return true;  // removed in finish_step
+  remove_request(id);
+  return true;
+}
+
+void EngineModel::remove_request(RequestId id) {
+  auto it = requests_.find(id);
+  EngineRequest& r = *it->second;
+  if (r.running) {
+    running_.erase(std::find(running_.begin(), running_.end(), &r));
+  } else {
+    auto w = std::find(waiting_.begin(), waiting_.end(), &r);
+    if (w != waiting_.end()) {
+      waiting_.erase(w);
+      if (--waiting_per_program_[r.spec.program_key] == 0)
+        waiting_per_program_.erase(r.spec.program_key);
+    }
+  }
+  free_blocks(r);
+  requests_.erase(it);
+}
+
+std::uint64_t EngineModel::block_hash(EngineRequest& r, std::int64_t index) {
+  // Blocks past the hashes the client gave (generated tokens, unknown content) get hashes
+  // unique to this request, chained like the rest, so only this request's own recompute
+  // after preemption can hit them.
+  while (static_cast<std::int64_t>(r.block_hashes.size()) <= index) {
+    const std::uint64_t prev = r.block_hashes.empty() ? 0x5eedULL : r.block_hashes.back();
+    r.block_hashes.push_back(
+        hash_combine(prev, mix64(r.spec.id * 0x100000001b3ULL + r.block_hashes.size())));
+  }
+  return r.block_hashes[static_cast<std::size_t>(index)];
+}
+
+bool EngineModel::grow(EngineRequest& r, std::int64_t tokens) {
+  const std::int64_t need = blocks_needed(tokens) - static_cast<std::int64_t>(r.blocks.size());
+  if (need <= 0) return true;
+  if (need > pool_.num_free()) return false;
+  for (std::int64_t i = 0; i < need; ++i) r.blocks.push_back(pool_.allocate());
+  return true;
+}
+
+std::vector<BlockId> EngineModel::find_cached_prefix(EngineRequest& r) {
+  std::vector<BlockId> hit;
+  // The last token is always computed, so at most num_tokens - 1 tokens can hit.
+  const std::int64_t max_blocks = (r.num_tokens - 1) / block_size_;
+  for (std::int64_t i = 0; i < max_blocks; ++i) {
+    const BlockId b = pool_.lookup(block_hash(r, i));
+    if (b == kNoBlock) break;
+    hit.push_back(b);
+  }
+  return hit;
+}
+
+void EngineModel::free_blocks(EngineRequest& r) {
+  if (r.blocks.empty()) return;
+  std::vector<BlockId> last_first(r.blocks.rbegin(), r.blocks.rend());
+  pool_.release(last_first);
+  r.blocks.clear();
+  r.num_cached_blocks = 0;
+}
+
+void EngineModel::preempt(std::size_t index) {
+  EngineRequest* r = running_[index];
+  running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(index));
+  if (r->scheduled_tokens > 0) {
+    scheduled_.erase(std::find(scheduled_.begin(), scheduled_.end(), r));
+    r->scheduled_tokens = 0;
+  }
+  free_blocks(*r);
+  r->num_computed = 0;
+  r->running = false;
+  r->waiting_since = clock_.now();
+  ++r->timeline.preemptions;
+  ++counters_.preemptions;
+  policy_->enqueue(waiting_, r, true);
+  ++waiting_per_program_[r->spec.program_key];
+}
+
+bool EngineModel::evict_one_pin(std::uint64_t keep_program) {
+  auto victim = pins_.end();
+  for (auto it = pins_.begin(); it != pins_.end(); ++it) {
+    if (it->first == keep_program) continue;
+    if (victim == pins_.end() || it->second.expires > victim->second.expires ||
+        (it->second.expires == victim->second.expires && it->first > victim->first))
+      victim = it;
+  }
+  if (victim == pins_.end()) return false;
+  ++counters_.pins_evicted;
+  release_pin(victim->first);
+  return true;
+}
+
+void EngineModel::release_pin(std::uint64_t program_key) {
+  auto it = pins_.find(program_key);
+  if (it == pins_.end()) return;
+  std::vector<BlockId> last_first(it->second.blocks.rbegin(), it->second.blocks.rend());
+  pool_.release(last_first);
+  pins_.erase(it);
+}
+
+bool EngineModel::program_has_waiting(std::uint64_t program_key) const {
+  return waiting_per_program_.count(program_key) != 0;
+}
+
+void EngineModel::release_expired_pins() {
+  if (pins_.empty()) return;
+  const Seconds now = clock_.now();
+  std::vector<std::uint64_t> expired;
+  for (const auto& [key, pin] : pins_)
+    if (pin.expires <= now && !program_has_waiting(key)) expired.push_back(key);
+  std::sort(expired.begin(), expired.end());
+  for (auto key : expired) {
+    ++counters_.pins_expired;
+    release_pin(key);
+  }
+}
+
+std::optional<Seconds> EngineModel::begin_step() {
+  if (step_in_flight_) throw std::logic_error("begin_step while a step is in flight");
+  release_expired_pins();
+  const Seconds now = clock_.now();
+  std::int64_t budget = max_num_batched_tokens_;
+  bool preempted_any = false;
+  scheduled_.clear();
+
+  // Running requests first, in admission order.
+  std::size_t i = 0;
+  while (i < running_.size() && budget > 0) {
+    EngineRequest* r = running_[i];
+    const std::int64_t n = std::min(r->num_tokens - r->num_computed, budget);
+    bool self_preempted = false;
+    while (!grow(*r, r->num_computed + n)) {
+      if (evict_one_pin(0)) continue;
+      const std::size_t victim = policy_->pick_victim(running_);
+      EngineRequest* v = running_[victim];
+      budget += v->scheduled_tokens;
+      preempt(victim);
+      preempted_any = true;
+      if (v == r) {
+        self_preempted = true;
+        break;
+      }
+      if (victim < i) --i;
+    }
+    if (self_preempted) continue;
+    r->scheduled_tokens = n;
+    budget -= n;
+    scheduled_.push_back(r);
+    ++i;
+  }
+
+  // Then waiting requests, strictly from the head, unless this step preempted.
+  if (!preempted_any) {
+    while (!waiting_.empty() && budget > 0 &&
+           static_cast<std::int64_t>(running_.size()) < max_num_seqs_) {
+      EngineRequest* r = waiting_.front();
+      if (has_pin(r->spec.program_key)) {
+        // The program's pinned KV is reused: released into the cache and found right below.
+        ++counters_.pins_reused;
+        release_pin(r->spec.program_key);
+      }
+      std::vector<BlockId> cached = find_cached_prefix(*r);
+      const std::int64_t hit_tokens = static_cast<std::int64_t>(cached.size()) * block_size_;
+      const std::int64_t n = std::min(r->num_tokens - hit_tokens, budget);
+      auto blocks_from_free = [&] {
+        std::int64_t from_free =
+            blocks_needed(hit_tokens + n) - static_cast<std::int64_t>(cached.size());
+        for (BlockId b : cached) from_free += pool_.is_free(b);
+        return from_free;
+      };
+      bool fits = blocks_from_free() <= pool_.num_free();
+      while (!fits && evict_one_pin(r->spec.program_key))
+        fits = blocks_from_free() <= pool_.num_free();
+      if (!fits) break;
+      waiting_.pop_front();
+      if (--waiting_per_program_[r->spec.program_key] == 0)
+        waiting_per_program_.erase(r->spec.program_key);
+      for (BlockId b : cached) pool_.touch(b);
+      r->blocks = std::move(cached);
+      r->num_cached_blocks = static_cast<std::int64_t>(r->blocks.size());
+      r->num_computed = hit_tokens;
+      grow(*r, hit_tokens + n);
+      counters_.prefix_cache_queries += static_cast<double>(r->num_tokens);
+      counters_.prefix_cache_hits += static_cast<double>(hit_tokens);
+      if (!r->admitted_once) {
+        r->admitted_once = true;
+        r->timeline.cached_tokens = hit_tokens;
+      }
+      r->timeline.waiting_s += now - r->waiting_since;
+      r->running = true;
+      r->admission_seq = next_admission_seq_++;
+      running_.push_back(r);
+      r->scheduled_tokens = n;
+      budget -= n;
+      scheduled_.push_back(r);
+    }
+  }
+
+  if (scheduled_.empty()) return std::nullopt;
+  BatchShape batch;
+  for (EngineRequest* r : scheduled_) {
+    batch.add(r->num_computed, r->scheduled_tokens);
+    if (r->timeline.first_scheduled < 0) r->timeline.first_scheduled = now;
+  }
+  step_in_flight_ = true;
+  step_started_ = now;
+  step_duration_ = cost_.step_seconds(batch);
+  return step_duration_;
+}
+
+StepOutcome EngineModel::finish_step() {
+  if (!step_in_flight_) throw std::logic_error("finish_step without a step in flight");
+  step_in_flight_ = false;
+  const Seconds now = clock_.now();
+  ++counters_.steps;
+  counters_.busy_s += step_duration_;
+  StepOutcome out;
+  std::vector<RequestId> aborted;
+  std::vector<EngineRequest*> done;
+  for (EngineRequest* r : scheduled_) {
+    const std::int64_t n = r->scheduled_tokens;
+    r->scheduled_tokens = 0;
+    if (r->aborted) {
+      aborted.push_back(r->spec.id);
+      continue;
+    }
+    const bool decode = n == 1 && r->num_computed == r->num_tokens - 1 && r->generated > 0;
+    (decode ? r->timeline.decode_s : r->timeline.prefill_s) += step_duration_;
+    if (!decode) {
+      r->timeline.computed_prompt_tokens += n;
+      counters_.prompt_tokens_computed += static_cast<double>(n);
+    }
+    r->num_computed += n;
+    const std::int64_t full = r->num_computed / block_size_;
+    for (std::int64_t b = r->num_cached_blocks; b < full; ++b)
+      pool_.cache(r->blocks[static_cast<std::size_t>(b)], block_hash(*r, b));
+    r->num_cached_blocks = std::max(r->num_cached_blocks, full);
+    if (r->num_computed >= r->num_tokens) {  // the step sampled a token
+      ++r->generated;
+      ++r->num_tokens;
+      ++counters_.generation_tokens;
+      if (r->timeline.first_token < 0) r->timeline.first_token = now;
+      if (options_.token_events) out.tokens.push_back({r->spec.id, r->generated});
+      if (r->generated >= r->spec.output_tokens) done.push_back(r);
+    }
+  }
+  scheduled_.clear();
+  for (EngineRequest* r : done) finish_request(*r, out);
+  for (RequestId id : aborted) remove_request(id);
+  return out;
+}
+
+void EngineModel::finish_request(EngineRequest& r, StepOutcome& out) {
+  const Seconds now = clock_.now();
+  r.timeline.finished = now;
+  running_.erase(std::find(running_.begin(), running_.end(), &r));
+  r.running = false;
+  const std::uint64_t key = r.spec.program_key;
+  const Seconds ttl = (key != 0 && !r.spec.is_last_step) ? policy_->pin_ttl(r, now) : 0.0;
+  if (ttl > 0) {
+    release_pin(key);  // a program holds at most one pin
+    pins_.emplace(key, Pin{std::move(r.blocks), now + ttl});
+    r.blocks.clear();
+    ++counters_.pins_created;
+  } else {
+    free_blocks(r);
+  }
+  policy_->on_finished(r, now);
+  FinishedRequest f;
+  f.id = r.spec.id;
+  f.program_key = key;
+  f.prompt_tokens = r.spec.prompt_tokens;
+  f.output_tokens = r.generated;
+  f.timeline = r.timeline;
+  out.finished.push_back(std::move(f));
+  requests_.erase(r.spec.id);
+}
+
+std::optional<Seconds> EngineModel::next_wakeup() const {
+  std::optional<Seconds> earliest;
+  for (const auto& [key, pin] : pins_)
+    if (!program_has_waiting(key) && (!earliest || pin.expires < *earliest)) earliest = pin.expires;
+  return earliest;
+}
+
+void EngineModel::on_timer() {
+  release_expired_pins();
+}
+
+BackendMetrics EngineModel::metrics() const {
+  BackendMetrics m;
+  m.kv_usage = pool_.usage();
+  m.num_running = num_running();
+  m.num_waiting = num_waiting();
+  m.num_gpu_blocks = pool_.num_blocks();
+  m.block_size = block_size_;
+  m.prefix_cache_queries = counters_.prefix_cache_queries;
+  m.prefix_cache_hits = counters_.prefix_cache_hits;
+  m.num_preemptions = counters_.preemptions;
+  return m;
+}
+
+}  // namespace agentsched

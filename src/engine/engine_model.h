@@ -1,0 +1,132 @@
+#pragma once
+// EngineModel: a vLLM V1 engine as a pure state machine. It holds the paged KV cache with
+// prefix caching, the waiting and running queues, chunked prefill, preemption by recompute
+// and (for continuum) KV pins; it computes step times from the profile's cost model. It does
+// no I/O and reads time only from the injected Clock: the simulator drives it on a virtual
+// clock, the engine emulator on the steady (or scaled) clock.
+//
+// Driving protocol: add_request()/abort_request() at any time; when no step is in flight and
+// has_work(), begin_step() schedules a batch and returns its duration d; at now + d the
+// driver calls finish_step(). While idle, next_wakeup() tells when pins expire (on_timer()).
+#include <deque>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "core/backend_metrics.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "engine/engine_policy.h"
+#include "engine/engine_request.h"
+#include "engine/kv_block_pool.h"
+#include "model/cost_model.h"
+#include "model/profile.h"
+
+namespace agentsched {
+
+struct EngineOptions {
+  // Report every generated token in StepOutcome::tokens (the emulator streams them).
+  bool token_events = false;
+  // Overrides the profile's KV capacity (blocks, null block included); 0 keeps the profile's.
+  std::int64_t num_gpu_blocks_override = 0;
+};
+
+struct EngineCounters {
+  double prefix_cache_queries = 0;  // tokens looked up
+  double prefix_cache_hits = 0;     // tokens found
+  double preemptions = 0;
+  double steps = 0;
+  double busy_s = 0;
+  double prompt_tokens_computed = 0;
+  double generation_tokens = 0;
+  double pins_created = 0;
+  double pins_reused = 0;   // pin ended by the program's next request
+  double pins_expired = 0;  // TTL passed
+  double pins_evicted = 0;  // released under KV pressure
+};
+
+class EngineModel {
+ public:
+  EngineModel(const Profile& profile, std::unique_ptr<EnginePolicy> policy, const Clock& clock,
+              EngineOptions options = {});
+  EngineModel(const EngineModel&) = delete;
+  EngineModel& operator=(const EngineModel&) = delete;
+
+  // Queues a request. Fails if the id is in use or prompt + output exceed max_model_len.
+  Status add_request(EngineRequestSpec spec);
+  // Aborts a waiting or running request (client gone) and frees its blocks; false if unknown.
+  bool abort_request(RequestId id);
+
+  bool has_work() const { return !running_.empty() || !waiting_.empty(); }
+  bool step_in_flight() const { return step_in_flight_; }
+  // Schedules the next batch at clock.now(); its duration, or nullopt if nothing can run.
+  std::optional<Seconds> begin_step();
+  // Applies the step begun last: computed tokens, sampled tokens, finished requests.
+  StepOutcome finish_step();
+  // While idle: when pins must be checked next (their TTL ends).
+  std::optional<Seconds> next_wakeup() const;
+  // Releases pins whose TTL has passed; call at next_wakeup() when idle.
+  void on_timer();
+
+  BackendMetrics metrics() const;
+  const EngineCounters& counters() const { return counters_; }
+  const Profile& profile() const { return profile_; }
+  const EnginePolicy& policy() const { return *policy_; }
+  std::int64_t num_running() const { return static_cast<std::int64_t>(running_.size()); }
+  std::int64_t num_waiting() const { return static_cast<std::int64_t>(waiting_.size()); }
+  std::int64_t num_pins() const { return static_cast<std::int64_t>(pins_.size()); }
+  bool has_pin(std::uint64_t program_key) const { return pins_.count(program_key) != 0; }
+  const KvBlockPool& block_pool() const { return pool_; }
+  std::int64_t block_size() const { return block_size_; }
+
+ private:
+  struct Pin {
+    std::vector<BlockId> blocks;
+    Seconds expires = 0;
+  };
+
+  std::int64_t blocks_needed(std::int64_t tokens) const {
+    return (tokens + block_size_ - 1) / block_size_;
+  }
+  std::uint64_t block_hash(EngineRequest& r, std::int64_t index);
+  // Allocates blocks so that r holds `tokens` tokens; false (and no change) if too few free.
+  bool grow(EngineRequest& r, std::int64_t tokens);
+  // Prefix-cache lookup for a request about to be admitted: the cached blocks it can use.
+  std::vector<BlockId> find_cached_prefix(EngineRequest& r);
+  void free_blocks(EngineRequest& r);
+  void preempt(std::size_t running_index);
+  // Frees the pin that ends last (continuum's first reaction to KV pressure), skipping
+  // `keep_program`. False when there is none.
+  bool evict_one_pin(std::uint64_t keep_program);
+  void release_pin(std::uint64_t program_key);
+  void release_expired_pins();
+  bool program_has_waiting(std::uint64_t program_key) const;
+  void finish_request(EngineRequest& r, StepOutcome& out);
+  void remove_request(RequestId id);
+
+  Profile profile_;
+  CostModel cost_;
+  std::unique_ptr<EnginePolicy> policy_;
+  const Clock& clock_;
+  EngineOptions options_;
+  KvBlockPool pool_;
+  std::int64_t block_size_;
+  std::int64_t max_num_seqs_;
+  std::int64_t max_num_batched_tokens_;
+  std::int64_t max_model_len_;
+
+  std::unordered_map<RequestId, std::unique_ptr<EngineRequest>> requests_;
+  std::deque<EngineRequest*> waiting_;
+  std::vector<EngineRequest*> running_;  // admission order
+  std::unordered_map<std::uint64_t, Pin> pins_;
+  std::unordered_map<std::uint64_t, std::int32_t> waiting_per_program_;
+  std::vector<EngineRequest*> scheduled_;
+  std::uint64_t next_admission_seq_ = 0;
+  bool step_in_flight_ = false;
+  Seconds step_started_ = 0;
+  Seconds step_duration_ = 0;
+  EngineCounters counters_;
+};
+
+}  // namespace agentsched

@@ -1,0 +1,46 @@
+#pragma once
+// Engine scheduling policies: the parts of scheduling where vLLM's FCFS and Continuum
+// differ. The mechanics (blocks, prefix cache, batching, pins) live in EngineModel.
+#include <deque>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "engine/engine_request.h"
+
+namespace agentsched {
+
+class EngineModel;
+
+class EnginePolicy {
+ public:
+  virtual ~EnginePolicy() = default;
+  virtual std::string_view name() const = 0;
+  virtual void attach(const EngineModel& engine) { engine_ = &engine; }
+  virtual void on_arrival(const EngineRequest& request, Seconds now) {}
+  // Puts a new request, or a preempted one (`preempted`), into the waiting queue.
+  virtual void enqueue(std::deque<EngineRequest*>& waiting, EngineRequest* request,
+                       bool preempted) = 0;
+  // Index in `running` (admission order) of the request to preempt when blocks run out.
+  virtual std::size_t pick_victim(const std::vector<EngineRequest*>& running) const = 0;
+  // Seconds to keep a finished request's blocks pinned; 0 frees them at once.
+  virtual Seconds pin_ttl(const EngineRequest& finished, Seconds now) { return 0; }
+  virtual void on_finished(const EngineRequest& request, Seconds now) {}
+
+ protected:
+  const EngineModel* engine_ = nullptr;
+};
+
+// Continuum's parameters (REFERENCE.md section 6), with the reference values as defaults.
+struct ContinuumParams {
+  Seconds pin_ttl_s = 2.0;               // how long a pin holds KV
+  Seconds max_tool_mean_to_pin_s = 2.0;  // pin only when the tool's mean run time is <= this
+};
+
+// The registry of engine policies: "fcfs" (vLLM V1) and "continuum".
+Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
+                                                         const ContinuumParams& continuum = {});
+std::vector<std::string_view> engine_policy_names();
+
+}  // namespace agentsched

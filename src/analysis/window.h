@@ -69,6 +69,13 @@ struct ActiveWindow {
 // First..last sample strictly above threshold_percent / 100 (samples of all ports).
 ActiveWindow find_active_window(const std::vector<KvSample>& samples, double threshold_percent);
 
+// Steps of one role transition (agent->env, env->agent, agent->user, user->agent, ...).
+struct RoleEdgeSteps {
+  std::string edge;  // "<from_role>-><to_role>"; "?" for a missing role
+  std::size_t steps_in_window = 0;
+  double steps_per_s = 0;  // NaN when the window has zero length
+};
+
 struct WindowReport {
   std::filesystem::path run_dir;
   double threshold_percent = kDefaultThresholdPercent;
@@ -94,6 +101,9 @@ struct WindowReport {
   std::optional<double> last_step_unix;
   // last_task_unix - window_end_unix; negative when the last task ended inside the window.
   std::optional<double> gap_window_end_to_last_task_s;
+
+  // Inside the window, ordered by steps descending (then name).
+  std::vector<RoleEdgeSteps> steps_by_edge;
 
   std::optional<WholeRunSummary> whole_run;
   std::optional<int> max_concurrency;  // from the driver's "max_concurrency=N" line

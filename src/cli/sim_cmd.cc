@@ -1,0 +1,340 @@
+// `agentsched sim run` and `agentsched sim matrix`
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+
+#include "analysis/matrix_summary.h"
+#include "analysis/plot.h"
+#include "cli/command_registry.h"
+#include "model/profile.h"
+#include "sim/matrix.h"
+#include "sim/simulation.h"
+#include "workload/workload_stats.h"
+
+namespace agentsched::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommonOptions {
+  std::string profile = std::string(kDefaultProfile);
+  std::string workload = "tau2";
+  std::uint64_t seed = 1;
+  int backends = 1;
+  int max_programs = 0;
+  std::int64_t kv_blocks = 0;
+  double turns_scale = 1.0;
+  double wait_scale = 1.0;
+  std::vector<std::string> params;  // key=value gateway policy parameters
+  bool force = false;
+  std::string out;
+};
+
+void add_common(CLI::App* cmd, CommonOptions& o) {
+  cmd->add_option("--profile", o.profile, "Hardware/model profile: built-in name or .toml path")
+      ->capture_default_str();
+  cmd->add_option("--workload", o.workload, "'tau2' (built-in generator) or a JSONL trace file")
+      ->capture_default_str();
+  cmd->add_option("--backends", o.backends, "Engines behind the gateway, each its own GPU")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-programs", o.max_programs,
+                  "Run only the first N programs of the workload (0: all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--kv-blocks", o.kv_blocks,
+                  "Override the profile's KV capacity in blocks (what-if studies; 0: derived)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--turns-scale", o.turns_scale,
+                  "With --workload tau2: multiply agent turns per task")
+      ->capture_default_str();
+  cmd->add_option("--wait-scale", o.wait_scale,
+                  "With --workload tau2: multiply tool, expert and user latencies")
+      ->capture_default_str();
+  cmd->add_option("--param", o.params,
+                  "Gateway policy parameter as name=value (repeatable), e.g. --param budget=98976");
+  cmd->add_flag("--force", o.force, "Replace run folders that already hold a run");
+  cmd->add_option("--out", o.out, "Output folder")->required();
+}
+
+Profile load_profile_or_fail(const std::string& name) {
+  auto p = load_profile(name);
+  if (!p) throw CommandFailure{p.error().message};
+  return *p;
+}
+
+std::shared_ptr<const Workload> load_workload_or_fail(const CommonOptions& o, std::uint64_t seed) {
+  Tau2Params params;
+  params.turns_scale = o.turns_scale;
+  params.wait_scale = o.wait_scale;
+  if (o.workload != "tau2" && (o.turns_scale != 1.0 || o.wait_scale != 1.0))
+    throw CommandFailure{"--turns-scale and --wait-scale apply to --workload tau2 only"};
+  auto w = load_workload(o.workload, seed, params);
+  if (!w) throw CommandFailure{w.error().message};
+  return std::make_shared<const Workload>(std::move(*w));
+}
+
+PolicyParams parse_params(const std::vector<std::string>& items) {
+  PolicyParams params;
+  for (const auto& item : items) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw CommandFailure{fmt::format("--param '{}': expected name=value", item)};
+    const std::string value = item.substr(eq + 1);
+    char* end = nullptr;
+    const double v = std::strtod(value.c_str(), &end);
+    if (value.empty() || *end != '\0' || !std::isfinite(v))
+      throw CommandFailure{fmt::format("--param '{}': value must be a number", item)};
+    params[item.substr(0, eq)] = v;
+  }
+  return params;
+}
+
+SystemSpec system_or_fail(const std::string& name, const PolicyParams& params) {
+  auto s = find_system(name);
+  if (!s) throw CommandFailure{s.error().message};
+  if (!params.empty()) {
+    // Validate names against the policy now, before anything runs.
+    auto policy = make_gateway_policy(s->gateway_policy, params);
+    if (!policy) throw CommandFailure{policy.error().message};
+    s->gateway_params = params;
+  }
+  return *s;
+}
+
+void check_output_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir))
+    throw CommandFailure{fmt::format("cannot create output folder '{}': {}", dir.string(),
+                                     ec ? ec.message() : "not a directory")};
+  const fs::path probe = dir / ".agentsched-write-test";
+  FILE* f = std::fopen(probe.c_str(), "w");
+  if (!f) throw CommandFailure{fmt::format("output folder '{}' is not writable", dir.string())};
+  std::fclose(f);
+  fs::remove(probe, ec);
+}
+
+SimOptions base_options(const CommonOptions& o) {
+  SimOptions s;
+  s.profile = load_profile_or_fail(o.profile);
+  s.backends = o.backends;
+  s.max_programs = o.max_programs;
+  s.num_gpu_blocks_override = o.kv_blocks;
+  s.overwrite = o.force;
+  return s;
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+std::vector<int> parse_int_list(const std::string& text, const char* what) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v < 1 || v > 1000000)
+      throw CommandFailure{
+          fmt::format("{} '{}': expected positive integers separated by commas", what, text)};
+    out.push_back(static_cast<int>(v));
+  }
+  if (out.empty()) throw CommandFailure{fmt::format("{} is empty", what)};
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+struct RunOptions {
+  CommonOptions common;
+  std::string system;
+  int concurrency = 0;
+  bool no_gateway = false;
+};
+
+void sim_run(const RunOptions& r) {
+  if (r.concurrency < 1) throw CommandFailure{"--concurrency must be at least 1"};
+  const PolicyParams params = parse_params(r.common.params);
+  SimOptions s = base_options(r.common);
+  s.system = system_or_fail(r.system, params);
+  s.concurrency = r.concurrency;
+  s.no_gateway = r.no_gateway;
+  s.workload = load_workload_or_fail(r.common, r.common.seed);
+  s.out_dir = r.common.out;
+  check_output_dir(s.out_dir);
+  const bool tty = isatty(STDERR_FILENO);
+  if (tty)
+    s.progress = [](long done, long total) {
+      if (done % 10 == 0 || done == total) fmt::print(stderr, "\r  {}/{} programs", done, total);
+    };
+  auto result = run_simulation(s);
+  if (tty) fmt::print(stderr, "\n");
+  if (!result)
+    throw CommandFailure{fmt::format("{} (run folder '{}' is incomplete)", result.error().message,
+                                     s.out_dir.string())};
+  const SimResult& res = *result;
+  fmt::print(
+      "{} at C={}: {} ok, {} errors of {} tasks in {:.1f} simulated s ({:.2f} tasks/min "
+      "over the whole run); {} steps; {:.2f} s wall\n",
+      s.system.name, s.concurrency, res.ok, res.errors, res.total, res.elapsed_s,
+      res.elapsed_s > 0 ? res.ok / (res.elapsed_s / 60) : 0.0, res.steps, res.wall_s);
+  for (std::size_t b = 0; b < res.backends.size(); ++b) {
+    const auto& c = res.backends[b].counters;
+    fmt::print(
+        "  backend {}: prefix hit rate {:.1f}%, {} preemptions, mean KV usage {:.1f}%, "
+        "busy {:.0f}%\n",
+        b, c.prefix_cache_queries > 0 ? 100 * c.prefix_cache_hits / c.prefix_cache_queries : 0.0,
+        c.preemptions, 100 * res.backends[b].mean_kv_usage,
+        res.elapsed_s > 0 ? 100 * c.busy_s / res.elapsed_s : 0.0);
+  }
+  if (res.gateway_held_s > 0)
+    fmt::print("  gateway: calls held {:.0f} s in total, longest hold {:.1f} s\n",
+               res.gateway_held_s, res.max_gateway_hold_s);
+  fmt::print("run folder: {}\n", s.out_dir.string());
+}
+
+// ---------------------------------------------------------------------------------------
+struct MatrixCliOptions {
+  CommonOptions common;
+  std::string systems;
+  std::string concurrency = "32,64,128";
+  std::string seeds;
+  int jobs = 0;
+  double threshold = 70.0;
+  bool timings = false;
+  bool no_plots = false;
+};
+
+void sim_matrix(const MatrixCliOptions& m) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  const PolicyParams params = parse_params(m.common.params);
+  MatrixOptions o;
+  std::vector<std::string> names;
+  if (m.systems.empty())
+    names = default_matrix_systems();
+  else {
+    std::stringstream ss(m.systems);
+    for (std::string item; std::getline(ss, item, ',');) names.push_back(item);
+  }
+  for (const auto& n : names) o.systems.push_back(system_or_fail(n, params));
+  o.concurrency = parse_int_list(m.concurrency, "--concurrency");
+  std::vector<int> seeds = m.seeds.empty() ? std::vector<int>{static_cast<int>(m.common.seed)}
+                                           : parse_int_list(m.seeds, "--seeds");
+  o.base = base_options(m.common);
+  for (int seed : seeds) o.workloads.push_back(load_workload_or_fail(m.common, seed));
+  o.out = m.common.out;
+  o.jobs = m.jobs;
+  check_output_dir(o.out);
+  const std::size_t cells = o.systems.size() * o.concurrency.size() * o.workloads.size();
+  fmt::print(stderr,
+             "sim matrix: {} systems x {} concurrencies x {} seed(s) = {} runs on "
+             "profile {}, workload {}, into {}\n",
+             o.systems.size(), o.concurrency.size(), o.workloads.size(), cells, o.base.profile.name,
+             o.workloads.front()->name, o.out.string());
+  std::size_t done = 0;
+  o.progress = [&](const MatrixCell& cell, bool finished, long, long) {
+    if (!finished) return;
+    ++done;
+    fmt::print(stderr, "  [{}/{}] {}{} done\n", done, cells, cell.name(),
+               o.workloads.size() > 1 ? fmt::format(" seed {}", cell.seed) : "");
+  };
+  auto outcomes = run_matrix(o);
+  const double sim_wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  std::vector<analysis::MatrixRun> runs;
+  int failures = 0;
+  for (const auto& out : outcomes) {
+    if (!out.ok) {
+      ++failures;
+      fmt::print(stderr, "run {} failed: {} (its folder is incomplete)\n", out.cell.name(),
+                 out.error);
+      continue;
+    }
+    runs.push_back({out.cell.system.name, out.cell.concurrency, out.cell.seed, out.cell.dir});
+  }
+  auto summary = analysis::summarize_matrix(runs, m.threshold);
+  if (!summary) throw CommandFailure{summary.error().message};
+  if (auto st = analysis::write_matrix_summary(*summary, o.out); !st)
+    throw CommandFailure{st.error().message};
+  fmt::print("{}", summary->markdown);
+  if (!m.no_plots) {
+    std::vector<std::pair<std::string, fs::path>> kv_runs;
+    std::vector<analysis::ThroughputRow> rows;
+    for (const auto& f : summary->runs) {
+      if (!f.ok) continue;
+      kv_runs.emplace_back(f.run.dir.filename().string(), f.run.dir);
+      analysis::ThroughputRow row;
+      row.system = f.run.system;
+      row.concurrency = f.run.concurrency;
+      row.tasks_per_min = f.tasks_per_min;
+      row.steps_per_s = f.steps_per_s;
+      rows.push_back(row);
+    }
+    if (auto st = analysis::write_kv_plot(kv_runs, m.threshold, o.out / "kv_usage.svg"); !st)
+      fmt::print(stderr, "warning: KV plot not written: {}\n", st.error().message);
+    if (auto st = analysis::write_throughput_chart(rows, o.out / "throughput.svg"); !st)
+      fmt::print(stderr, "warning: throughput chart not written: {}\n", st.error().message);
+  }
+  fmt::print("\nwritten: {}/summary.md, summary.json{}\n", o.out.string(),
+             m.no_plots ? "" : ", kv_usage.svg, throughput.svg");
+  const double total_wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  if (m.timings) {
+    fmt::print(
+        "\ntimings: {} runs simulated in {:.2f} s wall, {:.2f} s with analysis; peak RSS "
+        "{:.0f} MB\n",
+        outcomes.size(), sim_wall, total_wall, peak_rss_mb());
+    for (const auto& out : outcomes)
+      if (out.ok)
+        fmt::print("  {:<24} {:.2f} s\n", out.cell.dir.filename().string(), out.result.wall_s);
+  }
+  if (failures)
+    throw CommandFailure{fmt::format("{} of {} runs failed", failures, outcomes.size())};
+}
+
+const RegisterCommand registration(10, [](CLI::App& root) {
+  auto* sim = root.add_subcommand(
+      "sim", "Simulate the reference experiment in virtual time (seconds instead of GPU-hours)");
+  sim->require_subcommand(1);
+
+  auto r = std::make_shared<RunOptions>();
+  auto* run = sim->add_subcommand(
+      "run", "Simulate one system at one concurrency; writes a run folder in the reference format");
+  run->add_option("--system", r->system, "baseline, continuum, thunderreact or ours")->required();
+  run->add_option("--concurrency,-c", r->concurrency, "Programs in flight (C)")->required();
+  run->add_option("--seed", r->common.seed, "Workload seed")->capture_default_str();
+  run->add_flag("--no-gateway", r->no_gateway,
+                "Wire programs straight to the engine (no gateway at all; one backend)");
+  add_common(run, r->common);
+  run->callback([r] { sim_run(*r); });
+
+  auto m = std::make_shared<MatrixCliOptions>();
+  auto* matrix = sim->add_subcommand(
+      "matrix", "Simulate systems x concurrencies (in parallel) and print the comparison tables");
+  matrix->add_option("--systems", m->systems,
+                     "Comma-separated systems (default: baseline,continuum,thunderreact)");
+  matrix->add_option("--concurrency,-c", m->concurrency, "Comma-separated concurrencies")
+      ->capture_default_str();
+  matrix->add_option("--seed", m->common.seed, "Workload seed")->capture_default_str();
+  matrix->add_option("--seeds", m->seeds,
+                     "Comma-separated workload seeds; each cell runs once per seed and the "
+                     "tables show mean (min-max)");
+  matrix->add_option("--jobs,-j", m->jobs, "Parallel runs (default: one per core)");
+  matrix->add_option("--threshold", m->threshold, "Active-window KV usage threshold, percent")
+      ->capture_default_str();
+  matrix->add_flag("--timings", m->timings, "Report wall time per run and peak memory");
+  matrix->add_flag("--no-plots", m->no_plots, "Skip the SVG plots");
+  add_common(matrix, m->common);
+  matrix->callback([m] { sim_matrix(*m); });
+});
+
+}  // namespace
+}  // namespace agentsched::cli

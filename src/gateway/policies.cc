@@ -1,0 +1,46 @@
+#include "gateway/policies.h"
+
+#include <fmt/format.h>
+
+#include "gateway/passthrough.h"
+
+namespace agentsched {
+
+namespace {
+
+Status reject_unknown(const PolicyParams& params, const GatewayPolicyInfo& info) {
+  for (const auto& [key, value] : params) {
+    bool known = false;
+    for (const auto& p : info.params) known |= std::get<0>(p) == key;
+    if (!known) {
+      std::string names;
+      for (const auto& p : info.params) names += (names.empty() ? "" : ", ") + std::get<0>(p);
+      return make_error(fmt::format("policy '{}' has no parameter '{}' (parameters: {})", info.name,
+                                    key, names.empty() ? "none" : names));
+    }
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+std::vector<GatewayPolicyInfo> gateway_policy_infos() {
+  std::vector<GatewayPolicyInfo> infos;
+  infos.push_back({"passthrough", "forward every call at once; sticky least-loaded placement", {}});
+  return infos;
+}
+
+Result<std::unique_ptr<GatewayPolicy>> make_gateway_policy(std::string_view name,
+                                                           const PolicyParams& params) {
+  for (const auto& info : gateway_policy_infos()) {
+    if (info.name != name) continue;
+    if (auto st = reject_unknown(params, info); !st) return st.error();
+    if (name == "passthrough")
+      return std::unique_ptr<GatewayPolicy>(std::make_unique<PassthroughPolicy>());
+  }
+  std::string names;
+  for (const auto& info : gateway_policy_infos()) names += (names.empty() ? "" : ", ") + info.name;
+  return make_error(fmt::format("unknown gateway policy '{}' (known: {})", name, names));
+}
+
+}  // namespace agentsched

@@ -1,0 +1,574 @@
+#include "sim/simulation.h"
+
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <fstream>
+#include <queue>
+#include <unordered_map>
+
+#include "core/clock.h"
+#include "core/hash.h"
+#include "core/time_format.h"
+#include "gateway/gateway.h"
+#include "gateway/policies.h"
+#include "record/run_layout.h"
+#include "record/run_writer.h"
+#include "workload/conversation.h"
+
+namespace agentsched {
+
+namespace {
+
+enum class EventType : std::uint8_t {
+  kUserOpeningDone,  // the user simulator's first message arrived
+  kStepDone,         // an engine step finished (a = backend)
+  kEngineWakeup,     // pins may have expired on an idle engine (a = backend)
+  kExpertDone,
+  kToolsDone,
+  kUserDone,
+  kKvSample,
+  kMetricsPoll,       // the gateway polls /metrics of backend a
+  kMetricsDelivered,  // that poll's answer reaches the gateway
+  kGatewayTimer,
+};
+
+struct Event {
+  double t;
+  std::uint64_t seq;
+  EventType type;
+  std::uint32_t a;
+  bool operator>(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+};
+
+struct ProgramRun {
+  const ProgramScript* script = nullptr;
+  std::uint64_t thread = 0;
+  std::unique_ptr<Conversation> conversation;
+  std::size_t turn = 0;
+  long step = 0;
+  double started = 0;
+  // The call in flight
+  RequestId request = 0;
+  double submitted = 0;
+  double forwarded = 0;
+  BackendIndex backend = 0;
+  std::int64_t prompt_tokens = 0;
+  double llm_ms = 0;
+  double turn_done = 0;  // when the LLM call (and expert) finished
+};
+
+struct PendingCall {
+  std::uint32_t program;
+  EngineRequestSpec spec;
+};
+
+class Simulation final : public GatewayDriver {
+ public:
+  explicit Simulation(const SimOptions& o) : o_(o) {}
+
+  Result<SimResult> run() {
+    const auto wall_start = std::chrono::steady_clock::now();
+    if (o_.concurrency < 1) return make_error("concurrency must be at least 1");
+    if (o_.backends < 1) return make_error("backends must be at least 1");
+    if (!o_.workload || o_.workload->programs.empty()) return make_error("empty workload");
+    if (o_.no_gateway && o_.backends != 1)
+      return make_error("running without a gateway needs exactly one backend");
+    total_ = static_cast<long>(o_.workload->programs.size());
+    if (o_.max_programs > 0) total_ = std::min<long>(total_, o_.max_programs);
+
+    for (int b = 0; b < o_.backends; ++b) {
+      auto policy = make_engine_policy(o_.system.engine_policy, o_.continuum);
+      if (!policy) return policy.error();
+      EngineOptions eo;
+      eo.num_gpu_blocks_override = o_.num_gpu_blocks_override;
+      engines_.push_back(std::make_unique<EngineModel>(o_.profile, std::move(*policy), clock_, eo));
+    }
+    if (!o_.no_gateway) {
+      auto policy = make_gateway_policy(o_.system.gateway_policy, o_.system.gateway_params);
+      if (!policy) return policy.error();
+      gateway_ = std::make_unique<Gateway>(std::move(*policy), clock_, *this,
+                                           static_cast<std::size_t>(o_.backends));
+    }
+    auto writer = RunWriter::create(o_.out_dir, kVirtualEpochUnix, o_.overwrite);
+    if (!writer) return writer.error();
+    w_ = std::move(*writer);
+    if (o_.write_timeline) {
+      timeline_.open(o_.out_dir / run_layout::kOwnDir / "timeline.csv");
+      timeline_ << "task,step,backend,submitted_s,forwarded_s,first_scheduled_s,first_token_s,"
+                   "finished_s,gateway_held_s,engine_waiting_s,prefill_s,decode_s,prompt_tokens,"
+                   "cached_tokens,computed_prompt_tokens,output_tokens,preemptions\n";
+    }
+    write_header();
+    metrics_snapshots_.resize(engines_.size());
+    backend_usage_sum_.assign(engines_.size(), 0.0);
+    push(0.0, EventType::kKvSample, 0);
+    if (gateway_ && wants_metrics())
+      for (std::uint32_t b = 0; b < engines_.size(); ++b) push(0.0, EventType::kMetricsPoll, b);
+    programs_.resize(static_cast<std::size_t>(total_));
+    while (next_program_ < total_ && running_programs_ < o_.concurrency) start_next_program();
+
+    while (finished_ < total_ && !events_.empty()) {
+      const Event e = events_.top();
+      events_.pop();
+      clock_.advance_to(e.t);
+      handle(e);
+      if (gateway_) sync_gateway_timer();
+    }
+    if (finished_ < total_)
+      return make_error(
+          fmt::format("simulation stalled with {} of {} programs finished", finished_, total_));
+    std::vector<std::string> domains;
+    for (long i = 0; i < total_; ++i) {
+      const auto& d = o_.workload->programs[static_cast<std::size_t>(i)].domain;
+      if (std::find(domains.begin(), domains.end(), d) == domains.end()) domains.push_back(d);
+    }
+    if (auto st = w_->write_global_summary(last_finish_, domains, result_.ok, result_.errors,
+                                           total_, last_finish_);
+        !st)
+      return st.error();
+    result_.total = total_;
+    result_.elapsed_s = last_finish_;
+    for (std::size_t b = 0; b < engines_.size(); ++b) {
+      SimBackendSummary s;
+      s.counters = engines_[b]->counters();
+      s.mean_kv_usage = kv_samples_ ? backend_usage_sum_[b] / kv_samples_ : 0.0;
+      result_.backends.push_back(s);
+    }
+    if (auto st = write_own_files(); !st) return st.error();
+    if (auto st = w_->close(); !st) return st.error();
+    if (timeline_.is_open()) {
+      timeline_.close();
+      if (!timeline_) return make_error("cannot write agentsched/timeline.csv");
+    }
+    result_.wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    return result_;
+  }
+
+  // GatewayDriver: the gateway lets a call through to a backend.
+  void forward(const CallRequest& call, BackendIndex backend) override {
+    auto it = pending_.find(call.id);
+    if (it == pending_.end()) return;
+    ProgramRun& p = programs_[it->second.program];
+    p.forwarded = clock_.now();
+    p.backend = backend;
+    const double held = p.forwarded - p.submitted;
+    result_.gateway_held_s += held;
+    result_.max_gateway_hold_s = std::max(result_.max_gateway_hold_s, held);
+    EngineModel& engine = *engines_[backend];
+    if (auto st = engine.add_request(std::move(it->second.spec)); !st) {
+      // The workload caps prompts below the model's limit, so this is a configuration error
+      // (a profile with a shorter max_model_len); end the program as an error.
+      fail_program(it->second.program, st.error().message);
+      pending_.erase(it);
+      return;
+    }
+    kick(backend);
+  }
+
+ private:
+  bool wants_metrics() const { return o_.system.gateway_policy != "passthrough"; }
+
+  void push(double t, EventType type, std::uint32_t a) { events_.push({t, seq_++, type, a}); }
+
+  TaskRef task(const ProgramRun& p) const {
+    return TaskRef{p.script->domain, p.script->task_id, p.thread};
+  }
+
+  void write_header() {
+    w_->driver_line(0, "Scheduling mode: global (cross-domain)");
+    std::map<std::string, long> per_domain;
+    std::vector<std::string> order;
+    for (long i = 0; i < total_; ++i) {
+      const auto& d = o_.workload->programs[static_cast<std::size_t>(i)].domain;
+      if (!per_domain.count(d)) order.push_back(d);
+      ++per_domain[d];
+    }
+    for (const auto& d : order)
+      w_->driver_line(0, fmt::format("Loaded tasks: domain={} tasks={} trials=1 path=workload:{}",
+                                     d, per_domain[d], o_.workload->name));
+    w_->driver_line(0, fmt::format("Scheduling mode: global (round-robin) total_tasks={} "
+                                   "max_concurrency={}",
+                                   total_, o_.concurrency));
+    w_->driver_line(0, fmt::format("agentsched sim: system={} engine_policy={} gateway_policy={} "
+                                   "profile={} backends={}",
+                                   o_.system.name, o_.system.engine_policy,
+                                   o_.no_gateway ? "none" : o_.system.gateway_policy,
+                                   o_.profile.name, o_.backends));
+  }
+
+  void step_complete(double t, const TaskRef& task, long step, double total_ms,
+                     std::string_view from, std::string_view to) {
+    w_->step_complete(t, task, step, total_ms, from, to);
+    ++result_.steps;
+  }
+
+  void start_next_program() {
+    const auto index = static_cast<std::uint32_t>(next_program_++);
+    ProgramRun& p = programs_[index];
+    p.script = &o_.workload->programs[index];
+    // Reference logs show Python thread ids; a stable per-slot number plays that role.
+    p.thread = 140000000000000ULL + static_cast<std::uint64_t>(index % o_.concurrency);
+    p.conversation = std::make_unique<Conversation>(
+        stable_hash64(p.script->job_id), p.script->head_tokens, o_.workload->prompt_cap_tokens);
+    p.started = clock_.now();
+    ++running_programs_;
+    push(clock_.now() + p.script->first_user_latency_s, EventType::kUserOpeningDone, index);
+  }
+
+  void submit_llm_call(std::uint32_t index) {
+    ProgramRun& p = programs_[index];
+    const AgentTurn& turn = p.script->turns[p.turn];
+    p.conversation->append(turn.new_tokens);
+    RenderedPrompt prompt = p.conversation->render(o_.profile.engine.block_size);
+    ++p.step;
+    p.submitted = clock_.now();
+    p.prompt_tokens = prompt.tokens;
+    p.request = next_request_++;
+    PendingCall call;
+    call.program = index;
+    call.spec.id = p.request;
+    call.spec.program_key = stable_hash64(p.script->job_id);
+    call.spec.prompt_tokens = prompt.tokens;
+    call.spec.output_tokens = turn.output_tokens;
+    call.spec.prompt_block_hashes = std::move(prompt.block_hashes);
+    call.spec.is_last_step = false;  // an agent cannot know its last call in advance
+    if (turn.expert)
+      call.spec.next_tool = "expert:" + turn.expert->model;
+    else if (turn.action == TurnAction::kTool)
+      call.spec.next_tool = turn.tools.front().function;
+    pending_.emplace(p.request, std::move(call));
+    ++result_.llm_calls;
+    if (!gateway_) {
+      forward(CallRequest{p.request, p.script->job_id, false, p.prompt_tokens}, 0);
+      return;
+    }
+    CallRequest req;
+    req.id = p.request;
+    req.program_id = p.script->job_id;
+    req.prompt_tokens_estimate = p.prompt_tokens;
+    gateway_->submit(std::move(req));
+  }
+
+  void kick(BackendIndex b) {
+    EngineModel& engine = *engines_[b];
+    if (engine.step_in_flight()) return;
+    if (auto d = engine.begin_step()) {
+      push(clock_.now() + *d, EventType::kStepDone, b);
+      return;
+    }
+    if (auto wake = engine.next_wakeup())
+      push(std::max(*wake, clock_.now()), EventType::kEngineWakeup, b);
+  }
+
+  void on_step_done(BackendIndex b) {
+    StepOutcome out = engines_[b]->finish_step();
+    for (const FinishedRequest& f : out.finished) on_llm_done(b, f);
+    kick(b);
+  }
+
+  void on_llm_done(BackendIndex b, const FinishedRequest& f) {
+    auto it = pending_.find(f.id);
+    if (it == pending_.end()) return;
+    const std::uint32_t index = it->second.program;
+    pending_.erase(it);
+    ProgramRun& p = programs_[index];
+    const double now = clock_.now();
+    if (gateway_) {
+      CallResult r;
+      r.id = f.id;
+      r.prompt_tokens = f.prompt_tokens;
+      r.completion_tokens = f.output_tokens;
+      gateway_->complete(r);
+    }
+    const AgentTurn& turn = p.script->turns[p.turn];
+    p.llm_ms = (now - p.submitted) * 1e3;
+    w_->llm_call(now, task(p), p.step, o_.orchestrator_model, p.llm_ms, p.prompt_tokens,
+                 f.output_tokens, turn.action == TurnAction::kTool || turn.expert.has_value());
+    if (timeline_.is_open()) {
+      const RequestTimeline& t = f.timeline;
+      timeline_ << fmt::format(
+          "{}:{},{},{},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{},{},{},{},"
+          "{}\n",
+          p.script->domain, p.script->task_id, p.step, b, p.submitted, p.forwarded,
+          t.first_scheduled, t.first_token, t.finished, p.forwarded - p.submitted, t.waiting_s,
+          t.prefill_s, t.decode_s, f.prompt_tokens, t.cached_tokens, t.computed_prompt_tokens,
+          f.output_tokens, t.preemptions);
+    }
+    p.conversation->append(turn.visible_tokens);
+    if (turn.expert) {
+      push(now + turn.expert->latency_s, EventType::kExpertDone, index);
+      return;
+    }
+    p.turn_done = now;
+    take_action(index);
+  }
+
+  void on_expert_done(std::uint32_t index) {
+    ProgramRun& p = programs_[index];
+    const AgentTurn& turn = p.script->turns[p.turn];
+    const double now = clock_.now();
+    w_->expert_call(now, task(p), p.step, turn.expert->model, turn.expert->latency_s * 1e3,
+                    turn.expert->input_tokens, turn.expert->output_tokens);
+    if (turn.expert->fails) {
+      fail_program(index, "Expert LLM call failed permanently: 500");
+      return;
+    }
+    p.turn_done = now;
+    take_action(index);
+  }
+
+  // After the orchestrator (and expert) answered: the agent->X step, then the wait.
+  void take_action(std::uint32_t index) {
+    ProgramRun& p = programs_[index];
+    const AgentTurn& turn = p.script->turns[p.turn];
+    const double now = clock_.now();
+    const double total_ms = p.llm_ms + (turn.expert ? turn.expert->latency_s * 1e3 : 0.0);
+    if (turn.action == TurnAction::kTool) {
+      step_complete(now, task(p), p.step, total_ms, "agent", "env");
+      double t = now;
+      for (const auto& tool : turn.tools) t += tool.duration_s;
+      push(t, EventType::kToolsDone, index);
+    } else {
+      step_complete(now, task(p), p.step, total_ms, "agent", "user");
+      push(now + turn.user_latency_s, EventType::kUserDone, index);
+    }
+  }
+
+  void on_tools_done(std::uint32_t index) {
+    ProgramRun& p = programs_[index];
+    const AgentTurn& turn = p.script->turns[p.turn];
+    double t = p.turn_done, total = 0;
+    for (const auto& tool : turn.tools) {
+      t += tool.duration_s;
+      total += tool.duration_s;
+      w_->tool_call(t, task(p), p.step, tool.function, tool.duration_s * 1e3);
+    }
+    ++p.step;
+    step_complete(clock_.now(), task(p), p.step, total * 1e3, "env", "agent");
+    next_turn(index);
+  }
+
+  void on_user_done(std::uint32_t index) {
+    ProgramRun& p = programs_[index];
+    const AgentTurn& turn = p.script->turns[p.turn];
+    ++p.step;
+    w_->user_sim(clock_.now(), task(p), p.step, o_.user_model, turn.user_latency_s * 1e3);
+    step_complete(clock_.now(), task(p), p.step, turn.user_latency_s * 1e3, "user", "agent");
+    if (turn.action == TurnAction::kEnd) {
+      finish_program(index);
+      return;
+    }
+    next_turn(index);
+  }
+
+  void on_user_opening_done(std::uint32_t index) {
+    ProgramRun& p = programs_[index];
+    ++p.step;
+    const double ms = p.script->first_user_latency_s * 1e3;
+    w_->user_sim(clock_.now(), task(p), p.step, o_.user_model, ms);
+    step_complete(clock_.now(), task(p), p.step, ms, "user", "agent");
+    submit_llm_call(index);
+  }
+
+  void next_turn(std::uint32_t index) {
+    ProgramRun& p = programs_[index];
+    ++p.turn;
+    if (p.turn >= p.script->turns.size()) {  // a script that ends on a tool result
+      finish_program(index);
+      return;
+    }
+    submit_llm_call(index);
+  }
+
+  void end_program(std::uint32_t index) {
+    ProgramRun& p = programs_[index];
+    if (gateway_) gateway_->release(p.script->job_id);
+    p.conversation.reset();
+    --running_programs_;
+    ++finished_;
+    last_finish_ = clock_.now();
+    if (o_.progress) o_.progress(finished_, total_);
+    if (next_program_ < total_) start_next_program();
+  }
+
+  void finish_program(std::uint32_t index) {
+    ProgramRun& p = programs_[index];
+    ++result_.ok;
+    w_->task_finished(clock_.now(), task(p), 0.0, finished_ + 1, total_);
+    (void)w_->write_task_output(task(p), "ok", 0.0);
+    end_program(index);
+  }
+
+  void fail_program(std::uint32_t index, const std::string& error) {
+    ProgramRun& p = programs_[index];
+    ++result_.errors;
+    w_->task_failed(clock_.now(), task(p), error, finished_ + 1, total_);
+    (void)w_->write_task_output(task(p), "error", 0.0);
+    end_program(index);
+  }
+
+  void on_kv_sample() {
+    const double now = clock_.now();
+    for (std::size_t b = 0; b < engines_.size(); ++b) {
+      const double usage = engines_[b]->metrics().kv_usage;
+      backend_usage_sum_[b] += usage;
+      w_->kv_sample(now, 8000 + static_cast<int>(b),
+                    fmt::format("vllm:kv_cache_usage_perc{{engine=\"0\";model_name=\"{}\"}}",
+                                o_.orchestrator_model),
+                    usage);
+    }
+    ++kv_samples_;
+    push(now + o_.kv_sample_interval_s, EventType::kKvSample, 0);
+  }
+
+  void on_metrics_poll(BackendIndex b) {
+    // The gateway sees the engine only through this snapshot, one round trip late.
+    metrics_snapshots_[b] = engines_[b]->metrics();
+    push(clock_.now() + o_.metrics_delay_s, EventType::kMetricsDelivered, b);
+    push(clock_.now() + o_.metrics_interval_s, EventType::kMetricsPoll, b);
+  }
+
+  void sync_gateway_timer() {
+    auto t = gateway_->next_timer();
+    if (!t) return;
+    if (gateway_timer_at_ && *gateway_timer_at_ <= *t) return;
+    gateway_timer_at_ = std::max(*t, clock_.now());
+    push(*gateway_timer_at_, EventType::kGatewayTimer, 0);
+  }
+
+  void handle(const Event& e) {
+    switch (e.type) {
+      case EventType::kUserOpeningDone:
+        on_user_opening_done(e.a);
+        break;
+      case EventType::kStepDone:
+        on_step_done(e.a);
+        break;
+      case EventType::kEngineWakeup:
+        if (!engines_[e.a]->step_in_flight()) {
+          engines_[e.a]->on_timer();
+          kick(e.a);
+        }
+        break;
+      case EventType::kExpertDone:
+        on_expert_done(e.a);
+        break;
+      case EventType::kToolsDone:
+        on_tools_done(e.a);
+        break;
+      case EventType::kUserDone:
+        on_user_done(e.a);
+        break;
+      case EventType::kKvSample:
+        on_kv_sample();
+        break;
+      case EventType::kMetricsPoll:
+        on_metrics_poll(e.a);
+        break;
+      case EventType::kMetricsDelivered:
+        gateway_->update_metrics(e.a, metrics_snapshots_[e.a]);
+        break;
+      case EventType::kGatewayTimer:
+        if (gateway_timer_at_ && *gateway_timer_at_ == e.t) {
+          gateway_timer_at_.reset();
+          gateway_->on_timer();
+        }
+        break;
+    }
+  }
+
+  Status write_own_files() {
+    namespace json = boost::json;
+    json::object config;
+    config["tool"] = "agentsched sim";
+    config["version"] = "0.1.0";
+    config["system"] = o_.system.name;
+    config["engine_policy"] = o_.system.engine_policy;
+    config["gateway_policy"] = o_.no_gateway ? "none" : o_.system.gateway_policy;
+    json::object params;
+    for (const auto& [k, v] : o_.system.gateway_params) params[k] = v;
+    config["gateway_params"] = std::move(params);
+    config["concurrency"] = o_.concurrency;
+    config["profile"] = o_.profile.name;
+    config["num_gpu_blocks"] = engines_.front()->block_pool().num_blocks();
+    config["workload"] = o_.workload->name;
+    config["workload_seed"] = o_.workload->seed;
+    config["programs"] = total_;
+    config["backends"] = o_.backends;
+    config["kv_sample_interval_s"] = o_.kv_sample_interval_s;
+    config["metrics_interval_s"] = o_.metrics_interval_s;
+    config["metrics_delay_s"] = o_.metrics_delay_s;
+    config["virtual_start"] = format_datetime(kVirtualEpochUnix);
+    config["reward_modelled"] = false;
+    json::object summary;
+    summary["ok"] = result_.ok;
+    summary["errors"] = result_.errors;
+    summary["elapsed_s"] = result_.elapsed_s;
+    summary["llm_calls"] = result_.llm_calls;
+    summary["gateway_held_s"] = result_.gateway_held_s;
+    summary["max_gateway_hold_s"] = result_.max_gateway_hold_s;
+    json::array backends;
+    for (const auto& b : result_.backends) {
+      const EngineCounters& c = b.counters;
+      json::object o;
+      o["prefix_cache_queries"] = c.prefix_cache_queries;
+      o["prefix_cache_hits"] = c.prefix_cache_hits;
+      o["prefix_hit_rate"] =
+          c.prefix_cache_queries > 0 ? c.prefix_cache_hits / c.prefix_cache_queries : 0.0;
+      o["preemptions"] = c.preemptions;
+      o["steps"] = c.steps;
+      o["busy_s"] = c.busy_s;
+      o["prompt_tokens_computed"] = c.prompt_tokens_computed;
+      o["generation_tokens"] = c.generation_tokens;
+      o["pins_created"] = c.pins_created;
+      o["pins_reused"] = c.pins_reused;
+      o["pins_expired"] = c.pins_expired;
+      o["pins_evicted"] = c.pins_evicted;
+      o["mean_kv_usage"] = b.mean_kv_usage;
+      backends.push_back(std::move(o));
+    }
+    summary["backends"] = std::move(backends);
+    for (const auto& [name, value] :
+         {std::pair{"config.json", &config}, {"summary.json", &summary}}) {
+      const auto path = o_.out_dir / run_layout::kOwnDir / name;
+      std::ofstream out(path);
+      out << json::serialize(*value) << '\n';
+      if (!out) return make_error(fmt::format("cannot write '{}'", path.string()));
+    }
+    return Ok{};
+  }
+
+  const SimOptions& o_;
+  VirtualClock clock_;
+  std::vector<std::unique_ptr<EngineModel>> engines_;
+  std::unique_ptr<Gateway> gateway_;
+  std::unique_ptr<RunWriter> w_;
+  std::ofstream timeline_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  std::uint64_t seq_ = 0;
+  std::vector<ProgramRun> programs_;
+  std::unordered_map<RequestId, PendingCall> pending_;
+  RequestId next_request_ = 1;
+  long total_ = 0;
+  long next_program_ = 0;
+  long running_programs_ = 0;
+  long finished_ = 0;
+  double last_finish_ = 0;
+  std::vector<BackendMetrics> metrics_snapshots_;
+  std::optional<double> gateway_timer_at_;
+  std::vector<double> backend_usage_sum_;
+  long kv_samples_ = 0;
+  SimResult result_;
+};
+
+}  // namespace
+
+Result<SimResult> run_simulation(const SimOptions& options) {
+  Simulation sim(options);
+  return sim.run();
+}
+
+}  // namespace agentsched

@@ -1,0 +1,64 @@
+#pragma once
+// One simulated run: the programs of a workload, C at a time in global round-robin order,
+// each turn's LLM call going through the gateway to one of the engine models, tool, expert
+// and user waits as scripted -- all on a virtual clock, event by event. Writes the same run
+// folder a live run writes.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "engine/engine_model.h"
+#include "model/profile.h"
+#include "sim/systems.h"
+#include "workload/program_script.h"
+
+namespace agentsched {
+
+struct SimOptions {
+  SystemSpec system;
+  int concurrency = 32;
+  Profile profile;
+  std::shared_ptr<const Workload> workload;
+  int backends = 1;
+  int max_programs = 0;  // 0: the whole workload
+  // Wire programs straight to backend 0, with no gateway at all (to show that passthrough
+  // adds nothing).
+  bool no_gateway = false;
+  double kv_sample_interval_s = 5.0;  // the reference sampler's period
+  double metrics_interval_s = 0.5;    // gateway polling of /metrics
+  double metrics_delay_s = 0.005;     // a poll's round trip: the snapshot arrives this late
+  ContinuumParams continuum;
+  std::int64_t num_gpu_blocks_override = 0;
+  std::string orchestrator_model = "/workspace/ckpt/nvidia/Nemotron-Orchestrator-8B";
+  std::string user_model = "gpt-5";
+  std::filesystem::path out_dir;
+  bool overwrite = false;
+  bool write_timeline = true;
+  // Called after each finished program with (finished, total).
+  std::function<void(long, long)> progress;
+};
+
+struct SimBackendSummary {
+  EngineCounters counters;
+  double mean_kv_usage = 0;  // over the KV samples
+};
+
+struct SimResult {
+  long ok = 0;
+  long errors = 0;
+  long total = 0;
+  double elapsed_s = 0;  // virtual seconds to the last finished program
+  long steps = 0;        // step_complete lines written
+  long llm_calls = 0;
+  double gateway_held_s = 0;  // total time calls waited in the gateway
+  double max_gateway_hold_s = 0;
+  std::vector<SimBackendSummary> backends;
+  double wall_s = 0;
+};
+
+Result<SimResult> run_simulation(const SimOptions& options);
+
+}  // namespace agentsched

@@ -1,0 +1,70 @@
+#pragma once
+// A workload is a list of agentic programs, each a script of agent turns: what the program
+// appends to its conversation, how much the orchestrator generates, and what it waits on
+// afterwards (tools, an expert model, the simulated user). The same scripts drive the
+// simulator and the live driver.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace agentsched {
+
+struct ExpertCall {
+  std::string model;
+  double latency_s = 0;
+  std::int32_t input_tokens = 0;
+  std::int32_t output_tokens = 0;
+  bool fails = false;  // fails permanently (remote 500s): the task ends as an error here
+};
+
+struct ToolInvocation {
+  std::string function;
+  double duration_s = 0;
+};
+
+enum class TurnAction { kTool, kUser, kEnd };
+
+// One orchestrator call and what follows it.
+struct AgentTurn {
+  // Tokens appended to the conversation just before this call (a tool result or a user
+  // message); the first turn's are the first user message.
+  std::int32_t new_tokens = 0;
+  // Orchestrator output, reasoning included.
+  std::int32_t output_tokens = 0;
+  // The part of the output that stays in the conversation (the reasoning is dropped from
+  // history, as Qwen3-style chat templates do).
+  std::int32_t visible_tokens = 0;
+  std::optional<ExpertCall> expert;  // called right after the orchestrator, same step
+  TurnAction action = TurnAction::kEnd;
+  std::vector<ToolInvocation> tools;  // action == kTool
+  double user_latency_s = 0;          // action == kUser or kEnd: the user simulator's reply
+};
+
+struct ProgramScript {
+  std::string domain;
+  std::string task_id;
+  std::string job_id;                   // tau2:{domain}:{task_id}:{uuid}
+  std::int32_t head_tokens = 0;         // system prompt, domain policy and tool schemas
+  std::int32_t tool_schema_tokens = 0;  // part of head_tokens
+  double first_user_latency_s = 0;      // the user simulator's opening message
+  std::vector<AgentTurn> turns;
+
+  std::int64_t llm_calls() const { return static_cast<std::int64_t>(turns.size()); }
+  std::int64_t user_calls() const;
+  std::int64_t expert_calls() const;
+  std::int64_t tool_calls() const;
+  // Role transitions the reference counts as steps if the program runs to its end.
+  std::int64_t steps() const;
+  // Whether an expert failure ends the task early.
+  bool fails() const;
+};
+
+struct Workload {
+  std::string name;
+  std::uint64_t seed = 0;
+  std::int32_t prompt_cap_tokens = 23000;
+  std::vector<ProgramScript> programs;  // in global round-robin start order
+};
+
+}  // namespace agentsched

@@ -192,11 +192,6 @@ class Simulation final : public GatewayDriver {
     w_->driver_line(0, fmt::format("Scheduling mode: global (round-robin) total_tasks={} "
                                    "max_concurrency={}",
                                    total_, o_.concurrency));
-    w_->driver_line(0, fmt::format("agentsched sim: system={} engine_policy={} gateway_policy={} "
-                                   "profile={} backends={}",
-                                   o_.system.name, o_.system.engine_policy,
-                                   o_.no_gateway ? "none" : o_.system.gateway_policy,
-                                   o_.profile.name, o_.backends));
   }
 
   void step_complete(double t, const TaskRef& task, long step, double total_ms,

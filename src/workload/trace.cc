@@ -235,7 +235,7 @@ Result<Workload> read_trace(std::istream& in, std::string_view origin) {
       if (error.empty() && version != kTraceVersion)
         error = fmt::format("unsupported trace version {} (this build reads {})", version,
                             kTraceVersion);
-      w.name = f.str("name");
+      w.name = f.find("name", false) ? f.str("name") : std::string(origin);
       w.seed = static_cast<std::uint64_t>(f.integer("seed", 0, false));
       w.prompt_cap_tokens =
           static_cast<std::int32_t>(f.integer("prompt_cap_tokens", 1, false, 23000));

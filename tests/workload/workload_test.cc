@@ -1,0 +1,167 @@
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "workload/conversation.h"
+#include "workload/tau2_generator.h"
+#include "workload/trace.h"
+#include "workload/workload_stats.h"
+
+namespace agentsched {
+namespace {
+
+TEST(Conversation, AppendOnlyPromptsShareLeadingBlocks) {
+  Conversation c(7, 100, 23000);  // head 100 tokens: 6 full blocks + 4
+  const RenderedPrompt first = c.render(16);
+  EXPECT_EQ(first.tokens, 100);
+  ASSERT_EQ(first.block_hashes.size(), 6u);
+  c.append(40);
+  const RenderedPrompt second = c.render(16);
+  EXPECT_EQ(second.tokens, 140);
+  ASSERT_EQ(second.block_hashes.size(), 8u);
+  // Blocks 0..5 hold the same tokens in both prompts.
+  for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(first.block_hashes[i], second.block_hashes[i]);
+  EXPECT_FALSE(second.cut);
+}
+
+TEST(Conversation, DifferentProgramsDoNotShareContent) {
+  Conversation a(1, 64, 23000), b(2, 64, 23000);
+  EXPECT_NE(a.render(16).block_hashes[0], b.render(16).block_hashes[0]);
+}
+
+TEST(Conversation, CutKeepsHeadFirstMessageAndLatest) {
+  // cap 200: head 64 + first 32 + messages of 50 each.
+  Conversation c(3, 64, 200);
+  c.append(32);
+  const auto before = c.render(16);
+  for (int i = 0; i < 4; ++i) c.append(50);  // full = 64 + 32 + 200 = 296 > 200
+  const RenderedPrompt p = c.render(16);
+  EXPECT_TRUE(p.cut);
+  // 64 + 32 + the latest two messages (100) = 196 <= 200; three would be 246.
+  EXPECT_EQ(p.tokens, 196);
+  // Head and first message (96 tokens = 6 full blocks) are still a shared prefix...
+  for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(before.block_hashes[i], p.block_hashes[i]);
+  // ...but past the cut the prompt no longer extends the uncut conversation.
+  Conversation uncut(3, 64, 100000);
+  uncut.append(32);
+  for (int i = 0; i < 4; ++i) uncut.append(50);
+  EXPECT_NE(uncut.render(16).block_hashes[6], p.block_hashes[6]);
+}
+
+TEST(Tau2, HasTheReferenceTaskMixInRoundRobinOrder) {
+  auto w = generate_tau2({}, 1);
+  ASSERT_TRUE(w.ok());
+  ASSERT_EQ(w->programs.size(), 278u);
+  EXPECT_EQ(w->programs[0].domain, "retail");
+  EXPECT_EQ(w->programs[1].domain, "telecom");
+  EXPECT_EQ(w->programs[2].domain, "airline");
+  EXPECT_EQ(w->programs[3].domain, "retail");
+  EXPECT_EQ(w->programs[3].task_id, "1");
+  // After airline's 50 tasks the order alternates retail, telecom.
+  EXPECT_EQ(w->programs[150].domain, "retail");
+  EXPECT_EQ(w->programs[151].domain, "telecom");
+  const WorkloadStats s = compute_stats(*w);
+  EXPECT_EQ(s.programs_per_domain.at("retail"), 114u);
+  EXPECT_EQ(s.programs_per_domain.at("telecom"), 114u);
+  EXPECT_EQ(s.programs_per_domain.at("airline"), 50u);
+  EXPECT_EQ(w->programs[0].job_id.rfind("tau2:retail:0:", 0), 0u);
+}
+
+TEST(Tau2, StatisticsMatchTheReferenceWithinTolerance) {
+  // REFERENCE.md section 3, averaged over three seeds.
+  double steps = 0, users = 0, experts = 0, gpt_share = 0, user_p50 = 0, user_p90 = 0, gpt_p50 = 0,
+         qwen_p50 = 0;
+  for (int seed = 1; seed <= 3; ++seed) {
+    const WorkloadStats s = compute_stats(*generate_tau2({}, seed));
+    steps += s.steps_per_task / 3;
+    users += s.user_calls_per_task / 3;
+    experts += s.expert_calls_per_task / 3;
+    gpt_share += s.expert_share.at("openai/gpt-oss-20b") / 3;
+    user_p50 += s.user_latency_ms.p50 / 3;
+    user_p90 += s.user_latency_ms.p90 / 3;
+    gpt_p50 += s.expert_latency_ms.at("openai/gpt-oss-20b").p50 / 3;
+    qwen_p50 += s.expert_latency_ms.at("Qwen/Qwen3-32B-FP8").p50 / 3;
+  }
+  EXPECT_NEAR(steps, 48, 48 * 0.10);
+  EXPECT_NEAR(users, 14, 14 * 0.10);
+  EXPECT_NEAR(experts, 8.5, 8.5 * 0.10);
+  EXPECT_NEAR(gpt_share, 0.70, 0.05);
+  EXPECT_NEAR(user_p50, 9608, 9608 * 0.10);
+  EXPECT_NEAR(user_p90, 23388, 23388 * 0.10);
+  EXPECT_NEAR(gpt_p50, 1774, 1774 * 0.12);
+  EXPECT_NEAR(qwen_p50, 4593, 4593 * 0.12);
+}
+
+TEST(Tau2, SameSeedSameWorkloadOtherSeedOther) {
+  std::ostringstream a, b, c;
+  ASSERT_TRUE(write_trace(*generate_tau2({}, 5), a).ok());
+  ASSERT_TRUE(write_trace(*generate_tau2({}, 5), b).ok());
+  ASSERT_TRUE(write_trace(*generate_tau2({}, 6), c).ok());
+  EXPECT_EQ(a.str(), b.str());
+  EXPECT_NE(a.str(), c.str());
+}
+
+TEST(Tau2, ShapeOptionsScaleTurnsAndWaits) {
+  Tau2Params twice;
+  twice.turns_scale = 2.0;
+  Tau2Params short_waits;
+  short_waits.wait_scale = 0.25;
+  const WorkloadStats base = compute_stats(*generate_tau2({}, 1));
+  const WorkloadStats longer = compute_stats(*generate_tau2(twice, 1));
+  const WorkloadStats faster = compute_stats(*generate_tau2(short_waits, 1));
+  EXPECT_NEAR(longer.llm_calls_per_task / base.llm_calls_per_task, 2.0, 0.25);
+  EXPECT_NEAR(faster.user_latency_ms.p50 / base.user_latency_ms.p50, 0.25, 0.01);
+  Tau2Params bad;
+  bad.wait_scale = 0;
+  EXPECT_FALSE(generate_tau2(bad, 1).ok());
+}
+
+TEST(Trace, RoundTripsExactly) {
+  auto w = generate_tau2({}, 2);
+  std::stringstream buffer;
+  ASSERT_TRUE(write_trace(*w, buffer).ok());
+  auto back = read_trace(buffer, "mem");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  std::ostringstream again;
+  ASSERT_TRUE(write_trace(*back, again).ok());
+  EXPECT_EQ(buffer.str(), again.str());
+}
+
+TEST(Trace, RejectsBadInputNamingLineAndField) {
+  const std::string header =
+      R"({"format":"agentsched-workload","version":1,"name":"t","seed":1,"programs":1})"
+      "\n";
+  {
+    std::istringstream in(header + "{not json\n");
+    auto r = read_trace(in, "t.jsonl");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("t.jsonl:2: malformed JSON"), std::string::npos);
+  }
+  {
+    std::istringstream in(header +
+                          R"({"domain":"retail","task_id":"0","job_id":"j","head_tokens":10,)"
+                          R"("first_user_latency_s":1,"turns":[{"new":5,"out":-3,"action":"end"}]})"
+                          "\n");
+    auto r = read_trace(in, "t.jsonl");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("turns[0].out"), std::string::npos) << r.error().message;
+  }
+  {
+    std::istringstream in(R"({"format":"other","version":1})"
+                          "\n");
+    EXPECT_FALSE(read_trace(in, "t.jsonl").ok());
+  }
+  {
+    std::istringstream in(header);  // declares one program, has none
+    EXPECT_FALSE(read_trace(in, "t.jsonl").ok());
+  }
+  {
+    std::istringstream in("");
+    auto r = read_trace(in, "t.jsonl");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("empty"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace agentsched

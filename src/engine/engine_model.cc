@@ -102,11 +102,18 @@ bool EngineModel::grow(EngineRequest& r, std::int64_t tokens) {
   return true;
 }
 
-std::vector<BlockId> EngineModel::find_cached_prefix(EngineRequest& r) {
-  std::vector<BlockId> hit;
+const std::vector<BlockId>& EngineModel::find_cached_prefix(EngineRequest& r) {
   // The last token is always computed, so at most num_tokens - 1 tokens can hit.
   const std::int64_t max_blocks = (r.num_tokens - 1) / block_size_;
-  for (std::int64_t i = 0; i < max_blocks; ++i) {
+  std::vector<BlockId>& hit = r.probed_prefix;
+  // The probed blocks' hashes were computed by the probe that found them.
+  const std::size_t limit =
+      std::min(hit.size(), static_cast<std::size_t>(std::max<std::int64_t>(max_blocks, 0)));
+  std::size_t still_valid = 0;
+  const std::uint64_t* hashes = r.block_hashes.data();
+  while (still_valid < limit && pool_.holds(hit[still_valid], hashes[still_valid])) ++still_valid;
+  hit.resize(still_valid);
+  for (auto i = static_cast<std::int64_t>(hit.size()); i < max_blocks; ++i) {
     const BlockId b = pool_.lookup(block_hash(r, i));
     if (b == kNoBlock) break;
     hit.push_back(b);
@@ -116,8 +123,7 @@ std::vector<BlockId> EngineModel::find_cached_prefix(EngineRequest& r) {
 
 void EngineModel::free_blocks(EngineRequest& r) {
   if (r.blocks.empty()) return;
-  std::vector<BlockId> last_first(r.blocks.rbegin(), r.blocks.rend());
-  pool_.release(last_first);
+  pool_.release_sequence(r.blocks);
   r.blocks.clear();
   r.num_cached_blocks = 0;
 }
@@ -156,8 +162,7 @@ bool EngineModel::evict_one_pin(std::uint64_t keep_program) {
 void EngineModel::release_pin(std::uint64_t program_key) {
   auto it = pins_.find(program_key);
   if (it == pins_.end()) return;
-  std::vector<BlockId> last_first(it->second.blocks.rbegin(), it->second.blocks.rend());
-  pool_.release(last_first);
+  pool_.release_sequence(it->second.blocks);
   pins_.erase(it);
 }
 
@@ -222,7 +227,7 @@ std::optional<Seconds> EngineModel::begin_step() {
         ++counters_.pins_reused;
         release_pin(r->spec.program_key);
       }
-      std::vector<BlockId> cached = find_cached_prefix(*r);
+      const std::vector<BlockId>& cached = find_cached_prefix(*r);
       const std::int64_t hit_tokens = static_cast<std::int64_t>(cached.size()) * block_size_;
       const std::int64_t n = std::min(r->num_tokens - hit_tokens, budget);
       auto blocks_from_free = [&] {
@@ -239,7 +244,8 @@ std::optional<Seconds> EngineModel::begin_step() {
       if (--waiting_per_program_[r->spec.program_key] == 0)
         waiting_per_program_.erase(r->spec.program_key);
       for (BlockId b : cached) pool_.touch(b);
-      r->blocks = std::move(cached);
+      r->blocks = cached;
+      r->probed_prefix.clear();
       r->num_cached_blocks = static_cast<std::int64_t>(r->blocks.size());
       r->num_computed = hit_tokens;
       grow(*r, hit_tokens + n);

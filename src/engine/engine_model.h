@@ -93,7 +93,7 @@ class EngineModel {
   // Allocates blocks so that r holds `tokens` tokens; false (and no change) if too few free.
   bool grow(EngineRequest& r, std::int64_t tokens);
   // Prefix-cache lookup for a request about to be admitted: the cached blocks it can use.
-  std::vector<BlockId> find_cached_prefix(EngineRequest& r);
+  const std::vector<BlockId>& find_cached_prefix(EngineRequest& r);
   void free_blocks(EngineRequest& r);
   void preempt(std::size_t running_index);
   // Frees the pin that ends last (continuum's first reaction to KV pressure), skipping

@@ -51,8 +51,12 @@ struct EngineRequest {
   std::int64_t generated = 0;
   std::vector<BlockId> blocks;
   std::vector<std::uint64_t> block_hashes;  // prefix hashes known so far (prompt, then output)
-  std::int64_t num_cached_blocks = 0;       // leading blocks already registered in the cache
-  std::int64_t scheduled_tokens = 0;        // in the step in flight
+  // Cached prefix found by the last lookup while waiting; revalidated block by block on the
+  // next attempt, so a head-of-line request blocked for many steps is not looked up in
+  // full every step.
+  std::vector<BlockId> probed_prefix;
+  std::int64_t num_cached_blocks = 0;  // leading blocks already registered in the cache
+  std::int64_t scheduled_tokens = 0;   // in the step in flight
   std::uint64_t admission_seq = 0;
   Seconds waiting_since = 0;
   bool running = false;

@@ -41,6 +41,11 @@ void KvBlockPool::release(const std::vector<BlockId>& blocks_last_first) {
   }
 }
 
+void KvBlockPool::release_sequence(const std::vector<BlockId>& blocks_in_order) {
+  for (auto it = blocks_in_order.rbegin(); it != blocks_in_order.rend(); ++it)
+    if (--blocks_[*it].ref_count == 0) push_free_tail(*it);
+}
+
 void KvBlockPool::cache(BlockId b, std::uint64_t hash) {
   Block& block = blocks_[b];
   if (block.has_hash) return;

@@ -34,11 +34,17 @@ class KvBlockPool {
   // the order given (callers pass a request's blocks last-first, so its tail is evicted
   // before its shared prefix).
   void release(const std::vector<BlockId>& blocks_last_first);
+  // The same for a request's blocks in sequence order: releases them last block first.
+  void release_sequence(const std::vector<BlockId>& blocks_in_order);
   // Records that `block` now holds full content with this prefix hash. If another block
   // already holds that hash the first one stays the cached copy.
   void cache(BlockId block, std::uint64_t hash);
 
   std::int32_t ref_count(BlockId block) const { return blocks_[block].ref_count; }
+  // Whether `block` is the cached copy of the content with this hash.
+  bool holds(BlockId block, std::uint64_t hash) const {
+    return blocks_[block].has_hash && blocks_[block].hash == hash;
+  }
   std::size_t num_cached() const { return cached_.size(); }
 
  private:

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
-./build/agentsched sim matrix --out runs/matrix "$@"
+./build/agentsched sim matrix --out runs/matrix --force "$@"

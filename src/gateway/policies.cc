@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "gateway/passthrough.h"
+#include "gateway/thunderreact.h"
 
 namespace agentsched {
 
@@ -27,6 +28,10 @@ Status reject_unknown(const PolicyParams& params, const GatewayPolicyInfo& info)
 std::vector<GatewayPolicyInfo> gateway_policy_infos() {
   std::vector<GatewayPolicyInfo> infos;
   infos.push_back({"passthrough", "forward every call at once; sticky least-loaded placement", {}});
+  infos.push_back({"thunderreact",
+                   "reference router (REFERENCE.md 6): pause whole programs at high KV usage, "
+                   "resume them at low usage; sticky placement by running + 4 x waiting",
+                   ThunderReactParams::describe()});
   return infos;
 }
 
@@ -37,6 +42,11 @@ Result<std::unique_ptr<GatewayPolicy>> make_gateway_policy(std::string_view name
     if (auto st = reject_unknown(params, info); !st) return st.error();
     if (name == "passthrough")
       return std::unique_ptr<GatewayPolicy>(std::make_unique<PassthroughPolicy>());
+    if (name == "thunderreact") {
+      auto p = ThunderReactParams::from(params);
+      if (!p) return p.error();
+      return std::unique_ptr<GatewayPolicy>(std::make_unique<ThunderReactPolicy>(*p));
+    }
   }
   std::string names;
   for (const auto& info : gateway_policy_infos()) names += (names.empty() ? "" : ", ") + info.name;

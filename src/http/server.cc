@@ -1,0 +1,358 @@
+#include "http/server.h"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <unordered_set>
+
+namespace agentsched::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto as_tuple_awaitable = asio::as_tuple(use_awaitable);
+
+std::string_view Request::path() const {
+  const std::string_view t = target;
+  return t.substr(0, t.find('?'));
+}
+
+std::string_view Request::header(std::string_view lower_name) const {
+  for (const auto& [k, v] : headers)
+    if (k == lower_name) return v;
+  return {};
+}
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// RFC 7231 IMF-fixdate, as every HTTP server sends in `date`.
+std::string http_date() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+struct Connection {
+  explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+  tcp::socket socket;
+  beast::flat_buffer buffer;
+  bool idle = true;  // waiting for the next request (may be closed on stop())
+};
+
+// Shared by an exchange and its pending readiness wait, which may complete after the
+// exchange is gone.
+struct DisconnectWatch {
+  std::function<void()> callback;
+  asio::cancellation_signal cancel;
+  bool gone = false;
+  bool done = false;
+  bool armed = false;
+};
+
+void arm_watch(const std::shared_ptr<Connection>& conn, const std::shared_ptr<DisconnectWatch>& w) {
+  w->armed = true;
+  conn->socket.async_wait(
+      tcp::socket::wait_read,
+      asio::bind_cancellation_slot(w->cancel.slot(), [conn, w](error_code ec) {
+        w->armed = false;
+        if (w->done || ec == asio::error::operation_aborted) return;
+        if (!ec) {
+          // Readable: either bytes of a pipelined request (client still there) or EOF/reset.
+          char c;
+          const ssize_t r = ::recv(conn->socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (r > 0) return;  // a pipelined request: stop watching, the client is alive
+          if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            arm_watch(conn, w);
+            return;
+          }
+        }
+        w->gone = true;
+        if (w->callback) {
+          auto cb = std::move(w->callback);
+          w->callback = nullptr;
+          cb();
+        }
+      }));
+}
+
+}  // namespace
+
+struct Server::State {
+  State(asio::any_io_executor ex, Handler h, ServerOptions o)
+      : executor(ex), handler(std::move(h)), options(std::move(o)), acceptor(ex) {}
+  asio::any_io_executor executor;
+  Handler handler;
+  ServerOptions options;
+  tcp::acceptor acceptor;
+  bool stopping = false;
+  std::unordered_set<std::shared_ptr<Connection>> connections;
+  std::size_t active_requests = 0;
+};
+
+namespace {
+
+class ExchangeImpl final : public Exchange {
+ public:
+  ExchangeImpl(Server::State& st, std::shared_ptr<Connection> conn, Request request,
+               bool keep_alive)
+      : st_(st),
+        conn_(std::move(conn)),
+        request_(std::move(request)),
+        keep_alive_(keep_alive),
+        watch_(std::make_shared<DisconnectWatch>()) {}
+
+  ~ExchangeImpl() override { finish_watch(); }
+
+  const Request& request() const override { return request_; }
+
+  awaitable<error_code> respond(Response response) override {
+    if (started_) co_return make_error_code(asio::error::already_started);
+    started_ = true;
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), 11};
+    set_common(res, response.content_type, response.headers);
+    res.body() = std::move(response.body);
+    res.prepare_payload();
+    auto [ec, n] = co_await bhttp::async_write(conn_->socket, res, as_tuple_awaitable);
+    if (ec) failed_ = true;
+    complete_ = true;
+    co_return ec;
+  }
+
+  awaitable<error_code> begin_stream(int status, std::string content_type,
+                                     Headers headers) override {
+    if (started_) co_return make_error_code(asio::error::already_started);
+    started_ = true;
+    streaming_ = true;
+    bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), 11};
+    set_common(res, content_type, headers);
+    res.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> sr{res};
+    auto [ec, n] = co_await bhttp::async_write_header(conn_->socket, sr, as_tuple_awaitable);
+    if (ec) failed_ = true;
+    co_return ec;
+  }
+
+  awaitable<error_code> write(std::string_view data) override {
+    if (!streaming_ || complete_) co_return make_error_code(asio::error::not_connected);
+    if (failed_) co_return make_error_code(asio::error::broken_pipe);
+    if (data.empty()) co_return error_code{};  // an empty chunk would end the body
+    std::string chunk = fmt::format("{:x}\r\n", data.size());
+    chunk.reserve(chunk.size() + data.size() + 2);
+    chunk += data;
+    chunk += "\r\n";
+    auto [ec, n] =
+        co_await asio::async_write(conn_->socket, asio::buffer(chunk), as_tuple_awaitable);
+    if (ec) failed_ = true;
+    co_return ec;
+  }
+
+  awaitable<error_code> end_stream() override {
+    if (!streaming_ || complete_) co_return make_error_code(asio::error::not_connected);
+    if (failed_) co_return make_error_code(asio::error::broken_pipe);
+    static constexpr std::string_view last = "0\r\n\r\n";
+    auto [ec, n] =
+        co_await asio::async_write(conn_->socket, asio::buffer(last), as_tuple_awaitable);
+    if (ec) failed_ = true;
+    complete_ = true;
+    co_return ec;
+  }
+
+  void on_disconnect(std::function<void()> callback) override {
+    if (watch_->gone) {
+      callback();
+      return;
+    }
+    watch_->callback = std::move(callback);
+    if (!watch_->armed) arm_watch(conn_, watch_);
+  }
+
+  bool client_gone() const override { return watch_->gone || failed_; }
+
+  void finish_watch() {
+    watch_->done = true;
+    watch_->callback = nullptr;
+    if (watch_->armed) watch_->cancel.emit(asio::cancellation_type::all);
+  }
+
+  bool started() const { return started_; }
+  bool complete() const { return complete_; }
+  bool reusable() const { return complete_ && !failed_ && keep_alive_ && !watch_->gone; }
+
+ private:
+  template <class Message>
+  void set_common(Message& res, std::string_view content_type, const Headers& extra) {
+    res.set(bhttp::field::date, http_date());
+    res.set(bhttp::field::server, st_.options.server_name);
+    if (!content_type.empty()) res.set(bhttp::field::content_type, content_type);
+    for (const auto& [k, v] : extra) res.set(k, v);
+    keep_alive_ = keep_alive_ && !st_.stopping;
+    res.keep_alive(keep_alive_);
+  }
+
+  Server::State& st_;
+  std::shared_ptr<Connection> conn_;
+  Request request_;
+  bool keep_alive_;
+  std::shared_ptr<DisconnectWatch> watch_;
+  bool started_ = false;
+  bool streaming_ = false;
+  bool complete_ = false;
+  bool failed_ = false;
+};
+
+awaitable<void> write_simple(tcp::socket& socket, bhttp::status status, std::string body,
+                             const std::string& server_name) {
+  bhttp::response<bhttp::string_body> res{status, 11};
+  res.set(bhttp::field::server, server_name);
+  res.set(bhttp::field::content_type, "application/json");
+  res.keep_alive(false);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  co_await bhttp::async_write(socket, res, as_tuple_awaitable);
+}
+
+awaitable<void> serve_connection(std::shared_ptr<Server::State> st,
+                                 std::shared_ptr<Connection> conn) {
+  st->connections.insert(conn);
+  for (;;) {
+    if (st->stopping) break;
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(st->options.body_limit);
+    conn->idle = true;
+    auto [ec, n] =
+        co_await bhttp::async_read(conn->socket, conn->buffer, parser, as_tuple_awaitable);
+    conn->idle = false;
+    if (ec) {
+      // Malformed requests get an answer; a closed or reset connection just ends.
+      if (ec == bhttp::error::body_limit)
+        co_await write_simple(conn->socket, bhttp::status::payload_too_large,
+                              R"({"detail":"Request body too large"})", st->options.server_name);
+      else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+               ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
+        co_await write_simple(conn->socket, bhttp::status::bad_request,
+                              R"({"detail":"Invalid HTTP request"})", st->options.server_name);
+      break;
+    }
+    auto msg = parser.release();
+    Request request;
+    request.method = std::string(msg.method_string());
+    request.target = std::string(msg.target());
+    for (const auto& field : msg)
+      request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+    request.body = std::move(msg.body());
+    ExchangeImpl exchange(*st, conn, std::move(request), msg.keep_alive());
+    ++st->active_requests;
+    try {
+      co_await st->handler(exchange);
+    } catch (const std::exception&) {
+      // A handler bug must not take the server down; the client gets a 500 below.
+    }
+    --st->active_requests;
+    exchange.finish_watch();
+    if (!exchange.started()) {
+      Response r;
+      r.status = 500;
+      r.body = R"({"detail":"Internal Server Error"})";
+      co_await exchange.respond(std::move(r));
+    }
+    if (!exchange.reusable()) break;
+  }
+  error_code ignored;
+  conn->socket.shutdown(tcp::socket::shutdown_both, ignored);
+  conn->socket.close(ignored);
+  st->connections.erase(conn);
+}
+
+awaitable<void> accept_loop(std::shared_ptr<Server::State> st) {
+  for (;;) {
+    auto [ec, socket] = co_await st->acceptor.async_accept(as_tuple_awaitable);
+    if (st->stopping || !st->acceptor.is_open()) co_return;
+    if (ec) {
+      // Out of descriptors or a transient error: back off briefly instead of spinning.
+      asio::steady_timer backoff(st->executor, std::chrono::milliseconds(50));
+      co_await backoff.async_wait(as_tuple_awaitable);
+      continue;
+    }
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(st->executor,
+                   serve_connection(st, std::make_shared<Connection>(std::move(socket))),
+                   asio::detached);
+  }
+}
+
+}  // namespace
+
+Server::Server(asio::any_io_executor executor, Handler handler, ServerOptions options)
+    : state_(std::make_shared<State>(executor, std::move(handler), std::move(options))) {}
+
+Server::~Server() {
+  error_code ignored;
+  state_->stopping = true;
+  state_->acceptor.close(ignored);
+}
+
+Status Server::listen(std::string_view host, std::uint16_t port) {
+  error_code ec;
+  const auto address = asio::ip::make_address(std::string(host), ec);
+  if (ec) return make_error(fmt::format("invalid listen address '{}': {}", host, ec.message()));
+  const tcp::endpoint endpoint(address, port);
+  auto& acceptor = state_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error_code ignored;
+    acceptor.close(ignored);
+    return make_error(fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
+  }
+  return Ok{};
+}
+
+std::uint16_t Server::port() const {
+  error_code ec;
+  const auto endpoint = state_->acceptor.local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+void Server::start() {
+  asio::co_spawn(state_->executor, accept_loop(state_), asio::detached);
+}
+
+void Server::stop() {
+  state_->stopping = true;
+  error_code ignored;
+  state_->acceptor.close(ignored);
+  for (const auto& conn : state_->connections)
+    if (conn->idle) conn->socket.close(ignored);
+}
+
+std::size_t Server::num_connections() const {
+  return state_->connections.size();
+}
+
+std::size_t Server::num_active_requests() const {
+  return state_->active_requests;
+}
+
+}  // namespace agentsched::http

@@ -131,19 +131,13 @@ Result<LatencyReport> analyze_latencies_in(const std::filesystem::path& run_dir,
     report.source_file = run_layout::driver_log(run_dir);
     report.from_global_log = false;
     report.source_note =
-        fmt::format("{} {}; latencies read from {}", global_log.string(),
-                    global_exists ? "is empty" : "is absent", report.source_file.string());
+        fmt::format("{} {}", global_log.string(), global_exists ? "is empty" : "is absent");
   }
   LatencyCollector collector(start_unix, end_unix);
   auto scanned = scan_log(report.source_file, collector);
   if (!scanned) return scanned.error();
   collector.fill(report);
-  report.source_log.file = report.source_file;
-  report.source_log.bytes = scanned->bytes;
-  report.source_log.lines = scanned->lines;
-  report.source_log.garbled_lines = scanned->garbled_lines;
-  report.source_log.first_garbled_line_numbers = scanned->first_garbled_line_numbers;
-  report.source_log.glued_lines = scanned->glued_lines;
+  report.source_log = describe_log(report.source_file, *scanned);
   return report;
 }
 

@@ -47,7 +47,7 @@ struct LatencyReport {
   LatencyScope scope = LatencyScope::kActiveWindow;
   std::filesystem::path source_file;  // the log the latencies were read from
   bool from_global_log = true;        // false: fell back to driver.log
-  std::string source_note;            // why the fallback, when there was one
+  std::string source_note;  // why the fallback ("<global log> is absent"), if there was one
   LogDiagnostics source_log;
   LatencyStats llm_call;
   LatencyStats user_sim;

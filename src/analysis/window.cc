@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/time_format.h"
 #include "record/driver_log_reader.h"
 #include "record/run_layout.h"
 
@@ -106,7 +107,36 @@ class WindowCounter final : public LogVisitor {
   std::vector<EdgeCount> edges_;  // a handful of role pairs: a linear search beats a map
 };
 
-LogDiagnostics diagnostics_of(const std::filesystem::path& file, const LogScanStats& stats) {
+}  // namespace
+
+KvDiagnostics describe_kv(const KvSeries& series, const std::filesystem::path& file,
+                          double threshold_percent) {
+  KvDiagnostics kv;
+  kv.file = file;
+  kv.rows = series.rows;
+  kv.samples = series.samples.size();
+  kv.nan_samples = series.nan_samples;
+  kv.other_metric_rows = series.other_metric_rows;
+  kv.garbled_rows = series.garbled_rows;
+  kv.first_garbled_line_numbers = series.first_garbled_line_numbers;
+  kv.ports = series.ports;
+  kv.first_sample_unix = std::numeric_limits<double>::infinity();
+  kv.last_sample_unix = -std::numeric_limits<double>::infinity();
+  kv.max_usage = -1.0;
+  const double threshold = threshold_percent / 100.0;
+  for (const KvSample& sample : series.samples) {
+    kv.first_sample_unix = std::min(kv.first_sample_unix, sample.unix_time);
+    kv.last_sample_unix = std::max(kv.last_sample_unix, sample.unix_time);
+    if (sample.usage > kv.max_usage) {
+      kv.max_usage = sample.usage;
+      kv.max_usage_unix = sample.unix_time;
+    }
+    if (sample.usage > threshold) ++kv.samples_above_threshold;
+  }
+  return kv;
+}
+
+LogDiagnostics describe_log(const std::filesystem::path& file, const LogScanStats& stats) {
   LogDiagnostics d;
   d.file = file;
   d.bytes = stats.bytes;
@@ -116,8 +146,6 @@ LogDiagnostics diagnostics_of(const std::filesystem::path& file, const LogScanSt
   d.glued_lines = stats.glued_lines;
   return d;
 }
-
-}  // namespace
 
 ActiveWindow find_active_window(const std::vector<KvSample>& samples, double threshold_percent) {
   // Division, not usage * 100: 70.0 / 100 is the double nearest 0.70, exactly what "0.7"
@@ -141,19 +169,19 @@ ActiveWindow find_active_window(const std::vector<KvSample>& samples, double thr
 std::string window_problem(const WindowReport& report) {
   if (!report.has_window) {
     return fmt::format(
-        "no KV sample above {}% in {} ({} usable samples, highest {:.2f}% at {:.0f})",
+        "no KV sample above {}% in {} ({} usable samples, highest {:.2f}% at {} UTC)",
         report.threshold_percent, report.kv.file.string(), report.kv.samples,
-        report.kv.max_usage * 100.0, report.kv.max_usage_unix);
+        report.kv.max_usage * 100.0, format_datetime(report.kv.max_usage_unix));
   }
   if (report.window_seconds <= 0.0) {
     return fmt::format(
-        "active window has zero length (only samples at {:.0f} are above {}%): no rate",
-        report.window_start_unix, report.threshold_percent);
+        "active window has zero length (only samples at {} UTC are above {}%): no rate",
+        format_datetime(report.window_start_unix), report.threshold_percent);
   }
   return {};
 }
 
-Result<WindowReport> analyze_window(const std::filesystem::path& run_dir,
+Result<WindowReport> read_kv_window(const std::filesystem::path& run_dir,
                                     double threshold_percent) {
   if (!std::isfinite(threshold_percent) || threshold_percent < 0.0 || threshold_percent > 100.0)
     return make_error(
@@ -166,28 +194,7 @@ Result<WindowReport> analyze_window(const std::filesystem::path& run_dir,
   auto series = read_kv_csv(csv_path);
   if (!series) return series.error();
 
-  KvDiagnostics& kv = report.kv;
-  kv.file = csv_path;
-  kv.rows = series->rows;
-  kv.samples = series->samples.size();
-  kv.nan_samples = series->nan_samples;
-  kv.other_metric_rows = series->other_metric_rows;
-  kv.garbled_rows = series->garbled_rows;
-  kv.first_garbled_line_numbers = series->first_garbled_line_numbers;
-  kv.ports = series->ports;
-  kv.first_sample_unix = std::numeric_limits<double>::infinity();
-  kv.last_sample_unix = -std::numeric_limits<double>::infinity();
-  kv.max_usage = -1.0;
-  const double threshold = threshold_percent / 100.0;
-  for (const KvSample& sample : series->samples) {
-    kv.first_sample_unix = std::min(kv.first_sample_unix, sample.unix_time);
-    kv.last_sample_unix = std::max(kv.last_sample_unix, sample.unix_time);
-    if (sample.usage > kv.max_usage) {
-      kv.max_usage = sample.usage;
-      kv.max_usage_unix = sample.unix_time;
-    }
-    if (sample.usage > threshold) ++kv.samples_above_threshold;
-  }
+  report.kv = describe_kv(*series, csv_path, threshold_percent);
 
   const ActiveWindow window = find_active_window(series->samples, threshold_percent);
   report.has_window = window.found;
@@ -196,12 +203,21 @@ Result<WindowReport> analyze_window(const std::filesystem::path& run_dir,
     report.window_end_unix = window.end_unix;
     report.window_seconds = window.seconds();
   }
+  report.tasks_per_min = report.steps_per_s = kNaN;
+  return report;
+}
 
-  const auto log_path = run_layout::driver_log(run_dir);
+Status count_driver_log(WindowReport& report) {
+  ActiveWindow window;
+  window.found = report.has_window;
+  window.start_unix = report.window_start_unix;
+  window.end_unix = report.window_end_unix;
+
+  const auto log_path = run_layout::driver_log(report.run_dir);
   WindowCounter counter(window, report);
   auto scanned = scan_log(log_path, counter);
   if (!scanned) return scanned.error();
-  report.driver_log = diagnostics_of(log_path, *scanned);
+  report.driver_log = describe_log(log_path, *scanned);
 
   const bool has_rate = window.found && report.window_seconds > 0.0;
   report.tasks_per_min =
@@ -221,6 +237,14 @@ Result<WindowReport> analyze_window(const std::filesystem::path& run_dir,
             });
   if (window.found && report.last_task_unix)
     report.gap_window_end_to_last_task_s = *report.last_task_unix - window.end_unix;
+  return Ok{};
+}
+
+Result<WindowReport> analyze_window(const std::filesystem::path& run_dir,
+                                    double threshold_percent) {
+  auto report = read_kv_window(run_dir, threshold_percent);
+  if (!report) return report;
+  if (auto counted = count_driver_log(*report); !counted) return counted.error();
   return report;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "record/driver_log_reader.h"
 #include "record/kv_csv_reader.h"
 
 namespace agentsched::analysis {
@@ -117,6 +118,17 @@ struct WindowReport {
 // Errors: a missing or empty file, or a CSV without usable samples. No sample above the
 // threshold is not an error here: has_window is false and the totals are still filled.
 Result<WindowReport> analyze_window(const std::filesystem::path& run_dir, double threshold_percent);
+
+// Summaries of a CSV read and a log scan, shared by every analysis that reports its inputs.
+KvDiagnostics describe_kv(const KvSeries& series, const std::filesystem::path& file,
+                          double threshold_percent);
+LogDiagnostics describe_log(const std::filesystem::path& file, const LogScanStats& stats);
+
+// The two halves of analyze_window, for callers that scan other files meanwhile:
+// read_kv_window fills the KV part and the window (counts left at zero); count_driver_log
+// then streams report.run_dir/driver.log into the counts and rates.
+Result<WindowReport> read_kv_window(const std::filesystem::path& run_dir, double threshold_percent);
+Status count_driver_log(WindowReport& report);
 
 // One-line explanation of why a report has no window or no rate; empty when it has both.
 std::string window_problem(const WindowReport& report);

@@ -78,18 +78,24 @@ ProfileEventType classify(std::string_view type) {
 // Iterates space-separated `key=value` tokens.
 template <typename OnField>
 void for_each_field(std::string_view fields, OnField&& on_field) {
-  std::size_t pos = 0;
-  while (pos < fields.size()) {
-    if (fields[pos] == ' ') {
-      ++pos;
+  // Tokens are short: a plain loop beats a memchr call per token.
+  const char* p = fields.data();
+  const char* const end = p + fields.size();
+  while (p < end) {
+    if (*p == ' ') {
+      ++p;
       continue;
     }
-    std::size_t end = fields.find(' ', pos);
-    if (end == std::string_view::npos) end = fields.size();
-    const std::string_view token = fields.substr(pos, end - pos);
-    const std::size_t eq = token.find('=');
-    if (eq != std::string_view::npos) on_field(token.substr(0, eq), token.substr(eq + 1));
-    pos = end;
+    const char* const token = p;
+    const char* eq = nullptr;
+    while (p < end && *p != ' ') {
+      if (*p == '=' && eq == nullptr) eq = p;
+      ++p;
+    }
+    if (eq != nullptr) {
+      on_field(std::string_view(token, static_cast<std::size_t>(eq - token)),
+               std::string_view(eq + 1, static_cast<std::size_t>(p - eq - 1)));
+    }
   }
 }
 
@@ -255,8 +261,17 @@ std::optional<double> parse_log_timestamp(std::string_view s, std::size_t& lengt
       !read_digits(s, 17, 2, sec))
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  const std::int64_t whole = days_from_civil(static_cast<int>(y), mo, d) * 86400 +
-                             std::int64_t{h} * 3600 + std::int64_t{mi} * 60 + sec;
+  // Consecutive lines almost always share the date: remember the last one's day number.
+  thread_local unsigned cached_y = 0, cached_mo = 0, cached_d = 0;
+  thread_local std::int64_t cached_days = 0;
+  if (y != cached_y || mo != cached_mo || d != cached_d) {
+    cached_days = days_from_civil(static_cast<int>(y), mo, d);
+    cached_y = y;
+    cached_mo = mo;
+    cached_d = d;
+  }
+  const std::int64_t whole =
+      cached_days * 86400 + std::int64_t{h} * 3600 + std::int64_t{mi} * 60 + sec;
   length = 19;
   if (s.size() > 20 && (s[19] == '.' || s[19] == ',')) {
     // Up to microseconds, kept as an exact integer so the division below rounds once.

@@ -1,0 +1,153 @@
+// The built `agentsched analyze ...` binary on fixtures: JSON for machines, exit codes and
+// one-line errors for people.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <string>
+
+#include "test_support.h"
+
+namespace agentsched::analysis {
+namespace {
+
+using testing::fixture;
+using testing::ScratchDir;
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out;  // stdout, or stdout + stderr when asked
+};
+
+Outcome run_agentsched(const std::string& arguments, bool merge_stderr = false) {
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on a chain of operator+.
+  std::string command = "'";
+  command += AGENTSCHED_BINARY;
+  command += "' ";
+  command += arguments;
+  command += merge_stderr ? " 2>&1" : " 2>/dev/null";
+  Outcome outcome;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return outcome;
+  char buffer[4096];
+  std::size_t got;
+  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) outcome.out.append(buffer, got);
+  const int status = ::pclose(pipe);
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return outcome;
+}
+
+std::string quoted(const std::filesystem::path& path) {
+  std::string text = "'";  // appended, not "'" + ...: GCC 12 warns falsely (-Wrestrict)
+  text += path.string();
+  text += "'";
+  return text;
+}
+
+TEST(Cli, WindowJson) {
+  Outcome o =
+      run_agentsched("analyze window --threshold 70 --json " + quoted(fixture("basic_run")) +
+                     " one=" + quoted(fixture("one_sample_run")));
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  const boost::json::value doc = boost::json::parse(o.out);
+  EXPECT_EQ(doc.at("threshold_percent").as_double(), 70.0);
+  const auto& runs = doc.at("runs").as_array();
+  ASSERT_EQ(runs.size(), 2u);
+  const auto& basic = runs[0].as_object();
+  EXPECT_EQ(basic.at("name").as_string(), "basic_run");
+  EXPECT_EQ(basic.at("window_start_unix").as_double(), 1767607210.0);
+  EXPECT_EQ(basic.at("window_start").as_string(), "2026-01-05 10:00:10.000");
+  EXPECT_EQ(basic.at("window_seconds").as_double(), 60.0);
+  EXPECT_EQ(basic.at("tasks_in_window").as_int64(), 3);
+  EXPECT_EQ(basic.at("steps_in_window").as_int64(), 7);
+  EXPECT_EQ(basic.at("tasks_per_min").as_double(), 3.0);
+  // Boost.JSON's default parser may be off by an ulp; the text itself is the shortest exact one.
+  EXPECT_DOUBLE_EQ(basic.at("steps_per_s").as_double(), 7.0 / 60.0);
+  EXPECT_NE(o.out.find("\"steps_per_s\": 0.11666666666666667,"), std::string::npos);
+  EXPECT_EQ(basic.at("whole_run").at("tasks_per_min").as_double(), 1.09);
+  EXPECT_EQ(basic.at("driver_log").at("garbled_lines").as_int64(), 2);
+  // Zero-length window: rates are null, with the reason.
+  const auto& one = runs[1].as_object();
+  EXPECT_EQ(one.at("name").as_string(), "one");
+  EXPECT_TRUE(one.at("tasks_per_min").is_null());
+  EXPECT_TRUE(one.at("steps_per_s").is_null());
+  EXPECT_NE(one.at("note").as_string().find("zero length"), boost::json::string::npos);
+}
+
+TEST(Cli, BottleneckJson) {
+  Outcome o = run_agentsched("analyze bottleneck --json x=" + quoted(fixture("basic_run")));
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  const boost::json::value doc = boost::json::parse(o.out);
+  const auto& run = doc.at("runs").as_array().at(0);
+  const auto& latencies = run.at("latencies");
+  EXPECT_TRUE(latencies.at("from_global_log").as_bool());
+  EXPECT_EQ(latencies.at("llm_call").at("p50_ms").as_double(), 151500.0);
+  EXPECT_EQ(latencies.at("llm_calls_over_300s").as_int64(), 2);
+  EXPECT_TRUE(latencies.at("expert_call").at("mean_ms").is_null());
+  EXPECT_EQ(latencies.at("slowest_llm_calls").as_array().at(0).at("task").as_string(), "retail:3");
+  EXPECT_EQ(run.at("window").at("steps_by_edge").as_array().size(), 4u);
+}
+
+TEST(Cli, CompareTables) {
+  Outcome o = run_agentsched("analyze compare thunderreact_c4=" + quoted(fixture("basic_run")) +
+                             " baseline_c4=" + quoted(fixture("multiport_run")));
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  EXPECT_NE(o.out.find("| 4 | 3.00 | 12.00 | baseline |"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("| 4 | 0.12 | 0.30 | baseline |"), std::string::npos) << o.out;
+}
+
+TEST(Cli, StuckAndManifestJson) {
+  Outcome stuck =
+      run_agentsched("analyze stuck --json --expected-total 5 " + quoted(fixture("stuck_run")));
+  ASSERT_EQ(stuck.exit_code, 0) << stuck.out;
+  const boost::json::value s = boost::json::parse(stuck.out);
+  EXPECT_EQ(s.at("tasks_missing").as_int64(), 2);
+  EXPECT_EQ(s.at("unfinished").as_array().at(0).at("task").as_string(), "airline:2");
+  EXPECT_EQ(s.at("last_good_task").as_string(), "2026-01-05 10:00:50.000");
+
+  Outcome manifest = run_agentsched("analyze manifest --json " + quoted(fixture("basic_run")));
+  ASSERT_EQ(manifest.exit_code, 0) << manifest.out;
+  const boost::json::value m = boost::json::parse(manifest.out);
+  const auto& run = m.at("runs").as_array().at(0);
+  EXPECT_EQ(run.at("files").as_array().at(0).at("lines").as_int64(), 39);
+  EXPECT_EQ(run.at("files").as_array().at(0).at("sha256").as_string().size(), 64u);
+  EXPECT_EQ(run.at("window").at("tasks_per_min").as_double(), 3.0);
+}
+
+TEST(Cli, PlotWritesBothCharts) {
+  ScratchDir dir;
+  Outcome o = run_agentsched("analyze plot --json --out " + quoted(dir.path()) +
+                             " tr_c4=" + quoted(fixture("basic_run")) +
+                             " base_c4=" + quoted(fixture("multiport_run")));
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "kv_usage.svg"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "throughput.svg"));
+}
+
+TEST(Cli, ClearErrors) {
+  ScratchDir dir;
+  Outcome missing = run_agentsched("analyze window " + quoted(dir.path() / "nope"), true);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.out.find("agentsched: error: nope: "), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("no such file"), std::string::npos) << missing.out;
+
+  Outcome none =
+      run_agentsched("analyze window --threshold 95 " + quoted(fixture("basic_run")), true);
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.out.find("no KV sample above 95%"), std::string::npos) << none.out;
+
+  Outcome garbled = run_agentsched("analyze breakdown " + quoted(fixture("basic_run")), true);
+  EXPECT_EQ(garbled.exit_code, 0);
+  EXPECT_NE(garbled.out.find("skipped 2 garbled line(s) (first at line 19, 20)"), std::string::npos)
+      << garbled.out;
+  EXPECT_NE(garbled.out.find("gap from window end to last task  230.0 s"), std::string::npos)
+      << garbled.out;
+
+  Outcome range =
+      run_agentsched("analyze window --threshold 150 " + quoted(fixture("basic_run")), true);
+  EXPECT_NE(range.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace agentsched::analysis

@@ -36,6 +36,13 @@ Status EngineModel::add_request(EngineRequestSpec spec) {
         "({} in the messages, {} in the completion).",
         max_model_len_, spec.prompt_tokens + spec.output_tokens, spec.prompt_tokens,
         spec.output_tokens));
+  // A request that cannot fit in the whole cache would preempt itself forever; vLLM refuses
+  // such a configuration at start-up, the model refuses the request.
+  // (The last sampled token is never written to the cache.)
+  if (blocks_needed(spec.prompt_tokens + spec.output_tokens - 1) > pool_.num_blocks() - 1)
+    return make_error(fmt::format("request of {} tokens exceeds the KV cache capacity of {} tokens",
+                                  spec.prompt_tokens + spec.output_tokens,
+                                  (pool_.num_blocks() - 1) * block_size_));
   const Seconds now = clock_.now();
   auto owned = std::make_unique<EngineRequest>();
   EngineRequest& r = *owned;

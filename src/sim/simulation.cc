@@ -34,6 +34,8 @@ enum class EventType : std::uint8_t {
   kGatewayTimer,
 };
 
+constexpr double kStallLimitS = 30 * 86400.0;
+
 struct Event {
   double t;
   std::uint64_t seq;
@@ -112,6 +114,12 @@ class Simulation final : public GatewayDriver {
     while (finished_ < total_ && !events_.empty()) {
       const Event e = events_.top();
       events_.pop();
+      // Only periodic events (samples, polls) left for a simulated month: nothing can move.
+      if (e.t > kStallLimitS)
+        return make_error(
+            fmt::format("simulation stalled: {} of {} programs finished after {:.0f} "
+                        "simulated days",
+                        finished_, total_, kStallLimitS / 86400));
       clock_.advance_to(e.t);
       handle(e);
       if (gateway_) sync_gateway_timer();

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "gateway/admit.h"
 #include "gateway/passthrough.h"
 #include "gateway/thunderreact.h"
 
@@ -32,6 +33,10 @@ std::vector<GatewayPolicyInfo> gateway_policy_infos() {
                    "reference router (REFERENCE.md 6): pause whole programs at high KV usage, "
                    "resume them at low usage; sticky placement by running + 4 x waiting",
                    ThunderReactParams::describe()});
+  infos.push_back({"admit",
+                   "admission control: new programs start only while the backend has KV room; "
+                   "admitted programs are never held; waiting bounded by max_wait_s",
+                   AdmitParams::describe()});
   return infos;
 }
 
@@ -42,6 +47,11 @@ Result<std::unique_ptr<GatewayPolicy>> make_gateway_policy(std::string_view name
     if (auto st = reject_unknown(params, info); !st) return st.error();
     if (name == "passthrough")
       return std::unique_ptr<GatewayPolicy>(std::make_unique<PassthroughPolicy>());
+    if (name == "admit") {
+      auto p = AdmitParams::from(params);
+      if (!p) return p.error();
+      return std::unique_ptr<GatewayPolicy>(std::make_unique<AdmitPolicy>(*p));
+    }
     if (name == "thunderreact") {
       auto p = ThunderReactParams::from(params);
       if (!p) return p.error();

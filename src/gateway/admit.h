@@ -1,0 +1,96 @@
+#pragma once
+// admit: agentsched's own gateway policy. Admission control in front of a stock vLLM engine:
+// it lets a new program start (forwards its first call) only while the backend has KV room
+// for it, so the programs already running keep their prefixes cached; every call of an
+// admitted program goes through at once. Waiting is bounded: a program held for max_wait_s
+// is admitted whatever the load, oldest first (aging). It needs no hand-set budget: KV
+// capacity comes from the backend's cache_config_info and program sizes from observed usage.
+// docs/gateway.md explains the design and every parameter.
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/result.h"
+#include "gateway/gateway.h"
+#include "gateway/policies.h"
+
+namespace agentsched {
+
+struct AdmitParams {
+  // A backend has room while its KV usage (last poll) is below this...
+  double high_water = 0.90;
+  // ...and at most this many requests wait in its queue (0: an engine with a queue is full).
+  double max_engine_waiting = 0;
+  // No program waits in the gateway longer than this, whatever the load.
+  double max_wait_s = 300;
+  // Output tokens expected of a call before any has been observed; then the running mean of
+  // observed completions is used.
+  double initial_output_estimate = 500;
+
+  static Result<AdmitParams> from(const PolicyParams& params);
+  static std::vector<std::tuple<std::string, double, std::string>> describe();
+};
+
+struct AdmitStats {
+  std::int64_t admitted_at_once = 0;   // first call forwarded on arrival
+  std::int64_t admitted_on_room = 0;   // held, then admitted when room appeared
+  std::int64_t admitted_on_bound = 0;  // held until max_wait_s, then admitted anyway
+  Seconds longest_wait_s = 0;
+};
+
+class AdmitPolicy final : public GatewayPolicy {
+ public:
+  explicit AdmitPolicy(AdmitParams params = {}) : p_(params) {}
+
+  std::string_view name() const override { return "admit"; }
+  void on_request(Gateway& gw, ProgramState& program, CallRequest call) override;
+  void on_response(Gateway& gw, ProgramState& program, const CallResult& result) override;
+  void on_metrics(Gateway& gw, BackendIndex backend) override;
+  void on_release(Gateway& gw, ProgramState& program) override;
+  BackendIndex choose_backend(Gateway& gw, const ProgramState& program) override;
+  std::optional<Seconds> next_timer(const Gateway& gw) const override;
+  void on_timer(Gateway& gw) override;
+
+  const AdmitParams& params() const { return p_; }
+  const AdmitStats& stats() const { return stats_; }
+  std::size_t waiting_programs() const { return queue_.size(); }
+  bool is_admitted(const std::string& program_id) const { return admitted_.count(program_id) != 0; }
+
+ private:
+  struct Waiting {
+    std::string program_id;
+    Seconds since = 0;
+    std::int64_t tokens = 0;  // estimated footprint of its first call
+  };
+  struct BackendState {
+    // Tokens of programs admitted since the backend's last poll: the poll does not show them
+    // yet, so they are subtracted from the headroom it reports.
+    double admitted_since_poll = 0;
+  };
+
+  BackendState& state(const Gateway& gw, BackendIndex backend);
+  double output_estimate() const;
+  // KV tokens free for new programs on `backend`, from its last poll; +inf before any poll
+  // or when the backend does not report its capacity (then nothing is known to be full).
+  double headroom_tokens(const Gateway& gw, BackendIndex backend);
+  bool has_room(const Gateway& gw, BackendIndex backend, double tokens);
+  void admit(Gateway& gw, const std::string& program_id);
+  // Admits waiting programs from the head while there is room (and those past the bound).
+  void admit_from_queue(Gateway& gw);
+
+  AdmitParams p_;
+  AdmitStats stats_;
+  std::vector<BackendState> backends_;
+  std::deque<Waiting> queue_;  // arrival order
+  std::set<std::string, std::less<>> admitted_;
+  double observed_output_sum_ = 0;
+  std::int64_t observed_outputs_ = 0;
+};
+
+}  // namespace agentsched

@@ -1,0 +1,169 @@
+// The `admit` policy: admission control with bounded waiting (docs/gateway.md).
+#include <gtest/gtest.h>
+
+#include "gateway/admit.h"
+#include "gateway_harness.h"
+
+namespace agentsched {
+namespace {
+
+using test::GatewayHarness;
+
+// A backend of 10,000 tokens (625 blocks of 16) at `usage`, with `waiting` queued requests.
+void poll(GatewayHarness& h, BackendIndex b, double usage, std::int64_t waiting = 0) {
+  BackendMetrics m;
+  m.kv_usage = usage;
+  m.num_waiting = waiting;
+  m.num_gpu_blocks = 625;
+  m.block_size = 16;
+  h.gw.update_metrics(b, m);
+}
+
+GatewayHarness harness(AdmitParams params = {}, std::size_t backends = 1) {
+  return GatewayHarness(std::make_unique<AdmitPolicy>(params), backends);
+}
+
+AdmitPolicy& policy(GatewayHarness& h) {
+  return static_cast<AdmitPolicy&>(h.gw.policy());
+}
+
+TEST(Admit, AdmitsAtOnceWhileTheBackendHasRoom) {
+  auto h = harness();
+  poll(h, 0, 0.10);
+  // Headroom = 10,000 x (0.90 - 0.10) = 8,000 tokens; a program needs prompt + 500.
+  const RequestId a = h.call("a", 3000);  // 3,500: admitted, 4,500 left until the next poll
+  const RequestId b = h.call("b", 3000);  // 3,500: admitted, 1,000 left
+  const RequestId c = h.call("c", 3000);  // 3,500 > 1,000: held
+  EXPECT_TRUE(h.forwarded(a));
+  EXPECT_TRUE(h.forwarded(b));
+  EXPECT_FALSE(h.forwarded(c));
+  EXPECT_EQ(policy(h).waiting_programs(), 1u);
+  // The next poll shows a and b running (usage 0.60): 3,000 tokens of room, still too little.
+  poll(h, 0, 0.60);
+  EXPECT_FALSE(h.forwarded(c));
+  poll(h, 0, 0.50);  // 4,000 tokens of room
+  EXPECT_TRUE(h.forwarded(c));
+  EXPECT_EQ(policy(h).stats().admitted_at_once, 2);
+  EXPECT_EQ(policy(h).stats().admitted_on_room, 1);
+}
+
+TEST(Admit, NeverHoldsAnAdmittedProgram) {
+  auto h = harness();
+  poll(h, 0, 0.10);
+  h.done(h.call("a", 1000), 1000, 100);
+  poll(h, 0, 0.99, /*waiting=*/5);  // full: no room for anyone new
+  const RequestId next = h.call("a", 1200);
+  EXPECT_TRUE(h.forwarded(next));
+  EXPECT_FALSE(h.forwarded(h.call("b", 100)));
+}
+
+TEST(Admit, AnEngineQueueMeansNoRoom) {
+  auto h = harness();
+  poll(h, 0, 0.10, /*waiting=*/1);
+  EXPECT_FALSE(h.forwarded(h.call("a", 100)));
+  AdmitParams tolerant;
+  tolerant.max_engine_waiting = 2;
+  auto h2 = harness(tolerant);
+  poll(h2, 0, 0.10, /*waiting=*/1);
+  EXPECT_TRUE(h2.forwarded(h2.call("a", 100)));
+}
+
+TEST(Admit, AdmitsInArrivalOrder) {
+  auto h = harness();
+  poll(h, 0, 0.85);  // 500 tokens of room
+  const RequestId big = h.call("big", 5000);
+  const RequestId small = h.call("small", 10);  // would fit, but waits behind "big"
+  EXPECT_FALSE(h.forwarded(big));
+  EXPECT_FALSE(h.forwarded(small));
+  poll(h, 0, 0.20);  // 7,000 tokens: both, in order
+  ASSERT_EQ(h.driver.forwards.size(), 2u);
+  EXPECT_EQ(h.driver.forwards[0].program, "big");
+  EXPECT_EQ(h.driver.forwards[1].program, "small");
+}
+
+TEST(Admit, NoProgramWaitsLongerThanTheBound) {
+  auto h = harness();
+  poll(h, 0, 0.99, 3);
+  const RequestId a = h.call("a", 100);
+  h.at(100);
+  const RequestId b = h.call("b", 100);
+  ASSERT_TRUE(h.gw.next_timer().has_value());
+  EXPECT_DOUBLE_EQ(*h.gw.next_timer(), 300);  // a's bound
+  h.at(300);
+  h.gw.on_timer();
+  EXPECT_TRUE(h.forwarded(a));
+  EXPECT_FALSE(h.forwarded(b));
+  EXPECT_DOUBLE_EQ(*h.gw.next_timer(), 400);
+  h.at(400);
+  h.gw.on_timer();
+  EXPECT_TRUE(h.forwarded(b));
+  EXPECT_EQ(policy(h).stats().admitted_on_bound, 2);
+  EXPECT_DOUBLE_EQ(policy(h).stats().longest_wait_s, 300);
+  EXPECT_FALSE(h.gw.next_timer().has_value());
+  // The held time is the program's.
+  EXPECT_DOUBLE_EQ(h.state("b").total_held_s, 300);
+}
+
+TEST(Admit, BoundIsAParameter) {
+  AdmitParams p;
+  p.max_wait_s = 20;
+  auto h = harness(p);
+  poll(h, 0, 0.99, 3);
+  const RequestId a = h.call("a", 100);
+  h.at(20);
+  h.gw.on_timer();
+  EXPECT_TRUE(h.forwarded(a));
+}
+
+TEST(Admit, LearnsOutputSizeFromCompletions) {
+  AdmitParams p;
+  p.initial_output_estimate = 0;
+  auto h = harness(p);
+  poll(h, 0, 0.10);
+  h.done(h.call("a", 1000), 1000, 3000);  // one completion of 3,000 tokens observed
+  poll(h, 0, 0.50);                       // 4,000 tokens of room
+  // "b" needs 1,500 + 3,000 (the observed mean) = 4,500 > 4,000: held.
+  EXPECT_FALSE(h.forwarded(h.call("b", 1500)));
+}
+
+TEST(Admit, UnknownCapacityHoldsNothing) {
+  auto h = harness();
+  // No poll yet: nothing is known to be full, so the gateway stays work-conserving.
+  EXPECT_TRUE(h.forwarded(h.call("a", 1000000)));
+}
+
+TEST(Admit, PlacesNewProgramsOnTheBackendWithMostRoomAndKeepsThem) {
+  auto h = harness({}, 2);
+  poll(h, 0, 0.70);
+  poll(h, 1, 0.20);
+  const RequestId a = h.call("a", 100);
+  EXPECT_EQ(h.driver.forwards.back().backend, 1u);
+  h.done(a, 100, 10);
+  poll(h, 0, 0.10);
+  poll(h, 1, 0.80);
+  h.call("a", 200);  // sticky, although backend 0 now has more room
+  EXPECT_EQ(h.driver.forwards.back().backend, 1u);
+}
+
+TEST(Admit, ReleaseForgetsTheProgram) {
+  auto h = harness();
+  poll(h, 0, 0.99, 2);
+  h.call("a", 100);
+  EXPECT_EQ(policy(h).waiting_programs(), 1u);
+  h.gw.release("a");
+  EXPECT_EQ(policy(h).waiting_programs(), 0u);
+  EXPECT_FALSE(h.gw.next_timer().has_value());
+  EXPECT_FALSE(policy(h).is_admitted("a"));
+}
+
+TEST(Admit, ParametersAreValidated) {
+  EXPECT_FALSE(make_gateway_policy("admit", {{"high_water", 1.5}}).ok());
+  EXPECT_FALSE(make_gateway_policy("admit", {{"max_wait_s", -1}}).ok());
+  auto unknown = make_gateway_policy("admit", {{"budget", 1}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("has no parameter 'budget'"), std::string::npos);
+  EXPECT_TRUE(make_gateway_policy("admit", {{"max_wait_s", 120}}).ok());
+}
+
+}  // namespace
+}  // namespace agentsched

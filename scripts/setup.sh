@@ -18,3 +18,20 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# --- Node.js and the openai npm client for tests/serve (engine conformance) ---------------
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing nodejs npm"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: node/npm missing and not root; install them with: sudo apt-get install nodejs npm" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+node_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/node"
+if [[ ! -d "$node_dir/node_modules/openai" ]]; then
+  echo "setup: npm ci in tests/node"
+  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,57 @@
+// `agentsched engine`: the vLLM-compatible engine emulator (serve/engine_server.h).
+#include <exception>
+#include <memory>
+
+#include "cli/command_registry.h"
+#include "engine/engine_policy.h"
+#include "serve/engine_server.h"
+
+namespace agentsched::cli {
+namespace {
+
+const RegisterCommand registration(30, [](CLI::App& root) {
+  auto* cmd = root.add_subcommand(
+      "engine",
+      "vLLM-compatible engine emulator: OpenAI chat completions and vLLM /metrics over real "
+      "HTTP, with the simulator's engine model as the GPU (see docs/engine.md)");
+  auto opts = std::make_shared<serve::EngineServerOptions>();
+  cmd->add_option("--port", opts->port,
+                  "TCP port (0 picks a free one; the bound port is "
+                  "printed as `listening on HOST:PORT`)")
+      ->required();
+  cmd->add_option("--host", opts->host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--profile", opts->profile,
+                  "Hardware/model profile: built-in name or path to a .toml file")
+      ->capture_default_str();
+  cmd->add_option("--policy", opts->policy, "Engine scheduling policy")
+      ->check(CLI::IsMember({"fcfs", "continuum"}))
+      ->capture_default_str();
+  cmd->add_option("--time-scale", opts->time_scale,
+                  "Emulated seconds per real second (10 = a simulated GPU ten times faster)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--model", opts->model, "Served model name (default: the profile's model name)");
+  cmd->add_option("--seed", opts->seed, "Seed of the output lengths drawn from the profile")
+      ->capture_default_str();
+  cmd->add_option("--shutdown-timeout", opts->shutdown_timeout_s,
+                  "Real seconds in-flight requests get to finish after SIGTERM")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--num-gpu-blocks-override", opts->num_gpu_blocks_override,
+                  "KV capacity in blocks instead of the profile's derived one (as vLLM's flag)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-model-len", opts->max_model_len,
+                  "Context length limit instead of the profile's (as vLLM's flag)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->callback([opts] {
+    try {
+      const int code = serve::run_engine_server(*opts);
+      if (code != 0) throw CommandFailure{"engine stopped with an error", code};
+    } catch (const std::runtime_error& e) {
+      throw CommandFailure{e.what()};
+    }
+  });
+});
+
+}  // namespace
+}  // namespace agentsched::cli

@@ -2,6 +2,7 @@
 // in a line, the chunked line reader across buffer boundaries, the KV CSV.
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -139,6 +140,44 @@ TEST(LogLine, FinishedWithoutInfoUsesNearestTimestamp) {
   // No timestamp at all: garbled, nothing counted.
   EXPECT_FALSE(scan("FINISHED SIMULATION: Domain: a, Task: 2,", v, records, glued));
   EXPECT_EQ(v.seen.finished.size(), 1u);
+}
+
+// Durations take a fast path for plain decimals; it must give the very double from_chars gives.
+TEST(LogLine, DurationsParseExactly) {
+  std::uint64_t state = 12345;
+  auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  };
+  std::vector<std::string> texts{"0",
+                                 "0.1",
+                                 "7811.42",
+                                 "123456789012345",
+                                 "12345678901234.5",
+                                 "1234567890123456.5",
+                                 "1e3",
+                                 "0.000001",
+                                 "99999999999999.99"};
+  for (int i = 0; i < 5000; ++i) {
+    std::string text = std::to_string(next() % 100000000);
+    const int decimals = static_cast<int>(next() % 7);
+    if (decimals > 0) {
+      text += '.';
+      for (int d = 0; d < decimals; ++d) text += static_cast<char>('0' + next() % 10);
+    }
+    texts.push_back(text);
+  }
+  for (const auto& text : texts) {
+    RecordingVisitor v;
+    std::size_t records = 0;
+    bool glued = false;
+    const std::string line =
+        "[PROFILE] 2026-01-05 10:00:00.000 task=a:1 type=llm_call step=1 duration_ms=" + text;
+    ASSERT_TRUE(scan(line, v, records, glued)) << text;
+    double expected = 0;
+    std::from_chars(text.data(), text.data() + text.size(), expected);
+    ASSERT_EQ(v.seen.profiles.at(0).duration_ms, expected) << text;
+  }
 }
 
 TEST(LogLine, GluedRecordsAreBothRead) {

@@ -10,10 +10,7 @@ Result<BottleneckReport> analyze_bottleneck(const std::filesystem::path& run_dir
   auto window = read_kv_window(run_dir, threshold_percent);
   if (!window) return window.error();
   const bool whole = scope == LatencyScope::kWholeRun;
-  if (!whole && !window->has_window) {
-    // Count the driver log anyway so the message can rely on a complete report.
-    return make_error(window_problem(*window));
-  }
+  if (!whole && !window->has_window) return make_error(window_problem(*window));
   // The window is known from the CSV alone, so the two big logs are independent: scan the
   // global log on a second thread while this one counts driver.log.
   const double start = whole ? -std::numeric_limits<double>::infinity() : window->window_start_unix;

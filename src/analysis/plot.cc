@@ -297,7 +297,7 @@ Status write_throughput_chart(const std::vector<ThroughputRow>& rows,
 
   const int width = 960;
   const int chart_height = 300;
-  const int left = 60, right = 20, top = 50, bottom = 44;
+  const int left = 60, right = 20, top = 60, bottom = 44;
   const int plot_width = width - left - right;
   const int plot_height = chart_height - top - bottom;
   const int height = 2 * chart_height + 30;
@@ -330,12 +330,14 @@ Status write_throughput_chart(const std::vector<ThroughputRow>& rows,
           left, left + plot_width, y, y, left - 6, y + 4, format_tick(v));
     }
     // Legend.
+    // Legend on its own row under the title, each entry as wide as its name.
+    int lx = left;
     for (std::size_t s = 0; s < systems.size(); ++s) {
-      const int lx = left + 300 + static_cast<int>(s) * 130;
       svg += fmt::format(
           "<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" "
           "y=\"{}\">{}</text>\n",
-          lx, y0 + 10, kPalette[s % kPaletteSize], lx + 16, y0 + 20, escape_xml(systems[s]));
+          lx, y0 + 28, kPalette[s % kPaletteSize], lx + 16, y0 + 38, escape_xml(systems[s]));
+      lx += 16 + 8 * static_cast<int>(systems[s].size()) + 24;
     }
     const double group_width = static_cast<double>(plot_width) / concurrencies.size();
     const double bar_width = group_width * 0.8 / systems.size();

@@ -74,7 +74,7 @@ SyntheticRunSize write_synthetic_run(const std::filesystem::path& run_dir,
                    "max_concurrency=64\n",
                    format_datetime(start));
     size.driver_lines = 2;
-    // Per task step cycle: user->agent, agent->env, env->agent, agent->user, ...
+    // Per task, a 9-line cycle of steps user->agent, agent->env, env->agent, agent->user and calls.
     const int kInFlight = 64;
     std::size_t next_task = 0;
     int step[kInFlight] = {};
@@ -104,8 +104,9 @@ SyntheticRunSize write_synthetic_run(const std::filesystem::path& run_dir,
         case 5:
           fmt::format_to(std::back_inserter(d),
                          "[PROFILE] {} task={}:{} thread={} type=step_complete step={} "
-                         "total_duration_ms={:.2f} from_role=user to_role=agent\n",
-                         stamp, domain, task_id, thread, s, 10000 * mix.uniform());
+                         "total_duration_ms={:.2f} from_role={} to_role=agent\n",
+                         stamp, domain, task_id, thread, s, 10000 * mix.uniform(),
+                         s % 9 == 1 ? "user" : "env");
           break;
         case 2:
         case 6:

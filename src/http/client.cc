@@ -142,8 +142,9 @@ awaitable<Result<ClientResponse>> HttpClient::do_stream(
   while (!parser.is_done()) {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
+    // read_some, not read: read would wait until the buffer is full, holding back tokens.
     auto [ec, n] =
-        co_await bhttp::async_read(impl_->socket, impl_->buffer, parser, as_tuple_awaitable);
+        co_await bhttp::async_read_some(impl_->socket, impl_->buffer, parser, as_tuple_awaitable);
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
       impl_->close();

@@ -33,6 +33,7 @@ struct Fixture {
   bool disconnect_seen = false;
   bool slow_started = false;
   std::unique_ptr<asio::steady_timer> slow_wait;
+  std::unique_ptr<asio::steady_timer> handshake;
 
   Fixture() {
     server =
@@ -53,6 +54,14 @@ struct Fixture {
     } else if (req.path() == "/stream") {
       co_await ex.begin_stream(200, "text/event-stream");
       for (int i = 0; i < 5; ++i) co_await ex.write(sse_event(std::to_string(i)));
+      co_await ex.write(kSseDone);
+      co_await ex.end_stream();
+    } else if (req.path() == "/handshake") {
+      // The second event goes out only after the client has seen the first one.
+      handshake = std::make_unique<asio::steady_timer>(io, asio::steady_timer::time_point::max());
+      co_await ex.begin_stream(200, "text/event-stream");
+      co_await ex.write(sse_event("first"));
+      co_await handshake->async_wait(asio::as_tuple(asio::use_awaitable));
       co_await ex.write(kSseDone);
       co_await ex.end_stream();
     } else if (req.path() == "/slow") {
@@ -137,6 +146,31 @@ TEST(HttpServer, ChunkedStreamArrivesAsSseEvents) {
   EXPECT_EQ(status, 200);
   EXPECT_EQ(content_type, "text/event-stream");
   EXPECT_EQ(events, (std::vector<std::string>{"0", "1", "2", "3", "4", "[DONE]"}));
+}
+
+TEST(HttpClient, StreamDeliversEachPieceAsItArrives) {
+  Fixture f;
+  std::vector<std::string> events;
+  bool finished = false;
+  asio::co_spawn(
+      f.io,
+      [&]() -> awaitable<void> {
+        HttpClient c(f.io.get_executor());
+        EXPECT_TRUE((co_await c.connect("127.0.0.1", f.server->port())).ok());
+        SseParser parser([&](std::string_view d) {
+          events.emplace_back(d);
+          if (d == "first") f.handshake->cancel();
+        });
+        auto r = co_await c.stream("GET", "/handshake", "", {},
+                                   [&](std::string_view data) { parser.feed(data); });
+        EXPECT_TRUE(r.ok());
+        finished = true;
+      },
+      asio::detached);
+  // A client that buffered the body would never see "first" and the server never finish.
+  ASSERT_TRUE(run_until(
+      f.io, [&] { return finished; }, std::chrono::seconds(5)));
+  EXPECT_EQ(events, (std::vector<std::string>{"first", "[DONE]"}));
 }
 
 TEST(HttpServer, NoticesClientThatHangsUp) {

@@ -79,6 +79,13 @@ bool LineReader::next(std::string_view& line) {
       return true;
     }
     const std::size_t pending = end_ - begin_;
+    if (pending >= kMaxLineBytes) {
+      bytes_read_ += pending;
+      begin_ = end_;
+      line = std::string_view(start, pending);
+      ++line_number_;
+      return true;
+    }
     if (!refill()) {
       if (pending == 0) return false;
       // Last line without '\n'.

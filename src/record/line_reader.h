@@ -15,6 +15,9 @@ namespace agentsched {
 class LineReader {
  public:
   static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
+  // A "line" longer than this (a binary or corrupted file) is returned in pieces of this size
+  // rather than growing the buffer without bound.
+  static constexpr std::size_t kMaxLineBytes = std::size_t{64} << 20;
 
   // Fails with a message naming the path when the file cannot be opened.
   static Result<LineReader> open(const std::filesystem::path& path);

@@ -6,19 +6,15 @@
 #include <array>
 #include <cmath>
 
+#include "gateway/policy_params.h"
+
 namespace agentsched {
 
 namespace {
 
-struct ParamField {
-  std::string_view name;
-  double ThunderReactParams::*field;
-  std::string_view meaning;
-};
-
 // The one list of parameters: from() parses with it and describe() documents with it, so a
 // parameter cannot be settable without being documented or the other way round.
-constexpr std::array<ParamField, 11> kFields = {{
+constexpr std::array<ParamField<ThunderReactParams>, 11> kFields = {{
     {"pause_threshold", &ThunderReactParams::pause_threshold,
      "pause programs when a backend's KV usage is at least this"},
     {"pause_target", &ThunderReactParams::pause_target,
@@ -51,20 +47,9 @@ constexpr double kTimeSlack = 1e-9;
 }  // namespace
 
 Result<ThunderReactParams> ThunderReactParams::from(const PolicyParams& params) {
-  ThunderReactParams p;
-  for (const auto& [name, value] : params) {
-    const auto it = std::find_if(kFields.begin(), kFields.end(),
-                                 [&](const ParamField& f) { return f.name == name; });
-    if (it == kFields.end()) {
-      std::string names;
-      for (const auto& f : kFields) names += fmt::format("{}{}", names.empty() ? "" : ", ", f.name);
-      return make_error(
-          fmt::format("policy 'thunderreact' has no parameter '{}' (parameters: {})", name, names));
-    }
-    if (!std::isfinite(value))
-      return make_error(fmt::format("thunderreact parameter '{}' must be a finite number", name));
-    p.*(it->field) = value;
-  }
+  auto parsed = apply_params("thunderreact", kFields, params);
+  if (!parsed) return parsed;
+  const ThunderReactParams& p = *parsed;
   auto bad = [](std::string_view name, double value, std::string_view rule) {
     return make_error(
         fmt::format("thunderreact parameter '{}' = {} is invalid: {}", name, value, rule));
@@ -89,11 +74,7 @@ Result<ThunderReactParams> ThunderReactParams::from(const PolicyParams& params) 
 }
 
 std::vector<std::tuple<std::string, double, std::string>> ThunderReactParams::describe() {
-  const ThunderReactParams defaults;
-  std::vector<std::tuple<std::string, double, std::string>> out;
-  for (const auto& f : kFields)
-    out.emplace_back(std::string(f.name), defaults.*(f.field), std::string(f.meaning));
-  return out;
+  return describe_params(kFields);
 }
 
 // --- requests and responses ---

@@ -22,7 +22,11 @@ constexpr double kOver1200sMs = 1'200'000.0;
 // in a small min-heap so only kSlowestCalls task names are ever copied.
 class LatencyCollector final : public LogVisitor {
  public:
-  LatencyCollector(double start_unix, double end_unix) : start_(start_unix), end_(end_unix) {}
+  LatencyCollector(double start_unix, double end_unix)
+      : LogVisitor(bit(ProfileEventType::kLlmCall) | bit(ProfileEventType::kUserSim) |
+                   bit(ProfileEventType::kExpertCall)),
+        start_(start_unix),
+        end_(end_unix) {}
 
   void on_profile(const ProfileRecord& record) override {
     const double t = record.unix_time;

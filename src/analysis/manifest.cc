@@ -17,6 +17,7 @@ namespace {
 
 class SummaryFinder final : public LogVisitor {
  public:
+  SummaryFinder() : LogVisitor(0) {}  // the driver's summary line only
   void on_global_summary(const GlobalSummaryRecord& record) override {
     line = std::string(record.text);
   }

@@ -76,6 +76,7 @@ Status write_file(const std::filesystem::path& path, const std::string& content)
 
 class FinishCollector final : public LogVisitor {
  public:
+  FinishCollector() : LogVisitor(0) {}  // FINISHED lines only
   void on_task_finished(const TaskFinishedRecord& record) override {
     times.push_back(record.unix_time);
   }

@@ -36,7 +36,7 @@ class WindowCounter final : public LogVisitor {
   };
 
   WindowCounter(const ActiveWindow& window, WindowReport& report)
-      : window_(window), report_(report) {}
+      : LogVisitor(bit(ProfileEventType::kStepComplete)), window_(window), report_(report) {}
 
   void on_profile(const ProfileRecord& record) override {
     if (record.type != ProfileEventType::kStepComplete || record.user_judge) return;

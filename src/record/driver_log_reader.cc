@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "record/line_reader.h"
 
@@ -149,15 +150,24 @@ void for_each_field(std::string_view fields, OnField&& on_field) {
     if (p == end || *p == ' ') continue;  // a token without '='
     const char* const eq = p;
     p = find_either(eq + 1, end, ' ', ' ');
-    on_field(std::string_view(token, static_cast<std::size_t>(eq - token)),
-             std::string_view(eq + 1, static_cast<std::size_t>(p - eq - 1)));
+    const std::string_view key(token, static_cast<std::size_t>(eq - token));
+    const std::string_view value(eq + 1, static_cast<std::size_t>(p - eq - 1));
+    // A callback returning bool can stop the iteration by returning false.
+    if constexpr (std::is_same_v<decltype(on_field(key, value)), bool>) {
+      if (!on_field(key, value)) return;
+    } else {
+      on_field(key, value);
+    }
   }
 }
 
-bool parse_profile(std::string_view body, bool user_judge, ProfileRecord& record) {
+enum class ParseOutcome { kParsed, kGarbled, kNotWanted };
+
+ParseOutcome parse_profile(std::string_view body, bool user_judge, const LogVisitor& visitor,
+                           ProfileRecord& record) {
   std::size_t length = 0;
   const auto time = parse_log_timestamp(body, length);
-  if (!time || length >= body.size() || body[length] != ' ') return false;
+  if (!time || length >= body.size() || body[length] != ' ') return ParseOutcome::kGarbled;
   // Field by field rather than `record = ProfileRecord{}`: this runs for every line, and the
   // temporary's zeroing and copy showed up in profiles.
   record.unix_time = *time;
@@ -171,6 +181,7 @@ bool parse_profile(std::string_view body, bool user_judge, ProfileRecord& record
   record.fields = body.substr(length + 1);
   record.user_judge = user_judge;
   bool has_type = false;
+  bool wanted = true;
   bool numbers_ok = true;
   double total_duration_ms = kNaN;
   for_each_field(record.fields, [&](std::string_view key, std::string_view value) {
@@ -182,6 +193,8 @@ bool parse_profile(std::string_view body, bool user_judge, ProfileRecord& record
           record.type_name = value;
           record.type = classify(value);
           has_type = true;
+          wanted = visitor.wants(record.type);
+          if (!wanted) return false;
         } else if (key == "step") {
           numbers_ok &= parse_number(value, record.step);
         }
@@ -201,22 +214,24 @@ bool parse_profile(std::string_view body, bool user_judge, ProfileRecord& record
       default:
         break;
     }
+    return true;
   });
-  if (!has_type || !numbers_ok) return false;
+  if (!has_type || !numbers_ok) return ParseOutcome::kGarbled;
+  if (!wanted) return ParseOutcome::kNotWanted;
   switch (record.type) {
     case ProfileEventType::kStepComplete:
       record.duration_ms = total_duration_ms;
-      return true;
+      return ParseOutcome::kParsed;
     case ProfileEventType::kLlmCall:
     case ProfileEventType::kExpertCall:
     case ProfileEventType::kToolCall:
     case ProfileEventType::kUserSim:
       // A call without its duration is useless to every reader: a cut line.
-      return !std::isnan(record.duration_ms);
+      return std::isnan(record.duration_ms) ? ParseOutcome::kGarbled : ParseOutcome::kParsed;
     case ProfileEventType::kOther:
-      return true;
+      return ParseOutcome::kParsed;
   }
-  return true;
+  return ParseOutcome::kParsed;
 }
 
 bool parse_task_complete(std::string_view body, TaskCompleteRecord& record) {
@@ -434,11 +449,17 @@ bool scan_line(std::string_view line, LogVisitor& visitor, std::size_t& records,
     switch (marker.kind) {
       case MarkerKind::kProfile:
       case MarkerKind::kUserJudge: {
-        if (parse_profile(body, marker.kind == MarkerKind::kUserJudge, scratch)) {
-          ++records;
-          visitor.on_profile(scratch);
-        } else {
-          clean = false;
+        switch (parse_profile(body, marker.kind == MarkerKind::kUserJudge, visitor, scratch)) {
+          case ParseOutcome::kParsed:
+            ++records;
+            visitor.on_profile(scratch);
+            break;
+          case ParseOutcome::kNotWanted:
+            ++records;
+            break;
+          case ParseOutcome::kGarbled:
+            clean = false;
+            break;
         }
         break;
       }

@@ -80,19 +80,37 @@ struct DriverMessageRecord {
 
 class LogVisitor {
  public:
+  static constexpr std::uint32_t kAllProfileTypes = ~std::uint32_t{0};
+  static constexpr std::uint32_t bit(ProfileEventType type) {
+    return std::uint32_t{1} << static_cast<unsigned>(type);
+  }
+
+  // `profile_types`: the [PROFILE]/[USER_JUDGE] types (bits) this visitor reads. The scan
+  // stops reading a record of another type at its `type=` field: it is neither handed over
+  // nor checked further (so a cut llm_call line does not count as garbled for a reader of
+  // steps), which makes a scan for one kind of record markedly cheaper.
+  explicit LogVisitor(std::uint32_t profile_types = kAllProfileTypes)
+      : profile_types_(profile_types) {}
   virtual ~LogVisitor() = default;
+  bool wants(ProfileEventType type) const { return (profile_types_ & bit(type)) != 0; }
+
   virtual void on_profile(const ProfileRecord&) {}
   virtual void on_task_finished(const TaskFinishedRecord&) {}
   virtual void on_task_complete(const TaskCompleteRecord&) {}
   virtual void on_global_summary(const GlobalSummaryRecord&) {}
   virtual void on_driver_message(const DriverMessageRecord&) {}
+
+ private:
+  std::uint32_t profile_types_;
 };
 
 struct LogScanStats {
   std::size_t bytes = 0;
   std::size_t lines = 0;
   std::size_t records = 0;
-  std::size_t garbled_lines = 0;  // skipped (in part or whole): a marker that did not parse
+  // Skipped (in part or whole): a marker followed by something that did not parse, among the
+  // records the visitor reads.
+  std::size_t garbled_lines = 0;
   std::vector<std::size_t> first_garbled_line_numbers;  // at most kMaxGarbledExamples
   std::size_t glued_lines = 0;                          // lines that held more than one record
   static constexpr std::size_t kMaxGarbledExamples = 5;

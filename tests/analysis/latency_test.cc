@@ -85,6 +85,7 @@ TEST(Latency, BasicRunInsideWindow) {
   EXPECT_EQ(r.slowest_llm_calls[2].duration_ms, 300000.0);
   EXPECT_EQ(r.slowest_llm_calls[2].task, "telecom:4");
   EXPECT_EQ(r.slowest_llm_calls[5].duration_ms, 1000.0);
+  // The global log's bad-timestamp step line and its duration_ms=abc llm_call line.
   EXPECT_EQ(r.source_log.garbled_lines, 2u);
 }
 

@@ -220,6 +220,30 @@ TEST(LogLine, GarbledRecordsAreRejected) {
   EXPECT_EQ(records, 0u);
 }
 
+// A visitor reading only steps neither gets nor validates other records: a cut llm_call line
+// is garbled for a latency reader, not for a step counter. A bad timestamp is garbled for all.
+TEST(LogLine, VisitorReadsOnlyTheTypesItWants) {
+  class StepsOnly final : public LogVisitor {
+   public:
+    StepsOnly() : LogVisitor(bit(ProfileEventType::kStepComplete)) {}
+    void on_profile(const ProfileRecord& r) override { types.push_back(r.type); }
+    std::vector<ProfileEventType> types;
+  } steps;
+  std::size_t records = 0;
+  bool glued = false;
+  EXPECT_TRUE(
+      scan_log_line("[PROFILE] 2026-01-05 10:00:33.000 task=a:1 type=llm_call step=4 "
+                    "duration_ms=abc",
+                    steps, records, glued));
+  EXPECT_TRUE(
+      scan_log_line("[PROFILE] 2026-01-05 10:00:34.000 task=a:1 type=step_complete "
+                    "step=5 from_role=agent to_role=env",
+                    steps, records, glued));
+  EXPECT_FALSE(scan_log_line("[PROFILE] 2026-01-05 10:00:3 task=a:1 type=llm_call step=4", steps,
+                             records, glued));
+  EXPECT_EQ(steps.types, std::vector<ProfileEventType>{ProfileEventType::kStepComplete});
+}
+
 TEST(LogLine, DriverLines) {
   RecordingVisitor v;
   std::size_t records = 0;

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <limits>
 
+#include "core/hash.h"
 #include "core/rng.h"
 #include "http/request_fields.h"
 
@@ -100,9 +101,8 @@ std::vector<std::uint64_t> prompt_block_hashes(std::string_view text) {
 }
 
 std::uint64_t program_key(std::string_view program_id) {
-  if (program_id.empty()) return 0;
-  const std::uint64_t key = mix64(hash_bytes(program_id));
-  return key == 0 ? 1 : key;
+  // The simulator's key for the same id, so both order and tie-break programs alike.
+  return program_id.empty() ? 0 : stable_hash64(program_id);
 }
 
 void append_filler_text(std::string& out, std::uint64_t seed, std::int64_t first,

@@ -1,0 +1,347 @@
+#include "serve/trace_replay.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <sstream>
+
+#include "core/clock.h"
+#include "core/hash.h"
+#include "core/rng.h"
+#include "core/time_format.h"
+#include "http/client.h"
+#include "http/prometheus.h"
+#include "http/vllm_metrics.h"
+#include "record/kv_csv_reader.h"
+
+namespace agentsched::serve {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using asio::awaitable;
+
+namespace {
+
+constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+struct ReplayState {
+  ReplayState(asio::io_context& io, const ReplayOptions& o)
+      : io(io), options(o), clock(o.time_scale) {}
+  asio::io_context& io;
+  const ReplayOptions& options;
+  ScaledClock clock;
+  std::size_t next_program = 0;
+  std::size_t total = 0;
+  std::size_t finished = 0;
+  std::uint64_t next_request = 0;
+  ReplayResult result;
+  std::optional<Error> failure;
+
+  bool done() const { return finished >= total || failure.has_value(); }
+
+  // Sleeps until the replay's emulated clock reads `t`.
+  awaitable<void> sleep_until(double t) {
+    asio::steady_timer timer(io);
+    timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(clock.to_real(t - clock.now()))));
+    co_await timer.async_wait(as_tuple_awaitable);
+  }
+  awaitable<void> sleep_for(double emulated_s) { co_await sleep_until(clock.now() + emulated_s); }
+};
+
+// The request body of one call (built outside coroutines: GCC 12 mishandles braced string
+// literals inside them).
+std::string call_body(const ReplayOptions& o, const ProgramScript& script, const AgentTurn& turn,
+                      std::string text) {
+  json::object body;
+  if (!o.model.empty()) body["model"] = o.model;
+  json::object message;
+  message["role"] = "user";
+  message["content"] = std::move(text);
+  body["messages"] = json::array{std::move(message)};
+  body["max_tokens"] = turn.output_tokens;
+  body["ignore_eos"] = true;
+  body["job_id"] = script.job_id;
+  // As the simulator: the tool the program runs next (an expert counts as one).
+  if (turn.expert)
+    body["next_tool"] = "expert:" + turn.expert->model;
+  else if (turn.action == TurnAction::kTool && !turn.tools.empty())
+    body["next_tool"] = turn.tools.front().function;
+  return json::serialize(body);
+}
+
+Status check_reply(const Result<http::ClientResponse>& r, const ProgramScript& script,
+                   std::int64_t prompt_tokens, std::int32_t output_tokens) {
+  if (!r) return r.error();
+  if (r->status != 200)
+    return make_error(fmt::format("{}: HTTP {}: {}", script.job_id, r->status, r->body));
+  boost::system::error_code ec;
+  json::value v = json::parse(r->body, ec);
+  const json::object* o = ec ? nullptr : v.if_object();
+  const json::value* usage = o ? o->if_contains("usage") : nullptr;
+  if (!usage || !usage->is_object())
+    return make_error(fmt::format("{}: reply without usage: {}", script.job_id, r->body));
+  const auto& u = usage->as_object();
+  if (u.at("prompt_tokens").to_number<std::int64_t>() != prompt_tokens ||
+      u.at("completion_tokens").to_number<std::int64_t>() != output_tokens)
+    return make_error(fmt::format("{}: usage {} but the call had {} prompt and {} output tokens",
+                                  script.job_id, json::serialize(u), prompt_tokens, output_tokens));
+  return Ok{};
+}
+
+// One program, as the simulator's event chain plays it.
+awaitable<Status> run_program(ReplayState& s, http::HttpClient& client, std::size_t index) {
+  const ReplayOptions& o = s.options;
+  const ProgramScript& script = o.workload->programs[index];
+  Conversation conversation(stable_hash64(script.job_id), script.head_tokens,
+                            o.workload->prompt_cap_tokens);
+  co_await s.sleep_for(script.first_user_latency_s);
+  for (const AgentTurn& turn : script.turns) {
+    conversation.append(turn.new_tokens);
+    const RenderedPrompt prompt = conversation.render(o.block_size);
+    std::string body =
+        call_body(o, script, turn, prompt_text_for(prompt, o.block_size, mix64(++s.next_request)));
+    if (!client.is_open()) {
+      if (auto st = co_await client.connect(o.host, o.port); !st) co_return st;
+    }
+    auto reply = co_await client.request("POST", "/v1/chat/completions", body);
+    ++s.result.llm_calls;
+    if (auto st = check_reply(reply, script, prompt.tokens, turn.output_tokens); !st) co_return st;
+    conversation.append(turn.visible_tokens);
+    if (turn.expert) {
+      co_await s.sleep_for(turn.expert->latency_s);
+      if (turn.expert->fails) {
+        ++s.result.errors;
+        co_return Ok{};
+      }
+    }
+    if (turn.action == TurnAction::kTool) {
+      double total = 0;
+      for (const auto& tool : turn.tools) total += tool.duration_s;
+      co_await s.sleep_for(total);
+      continue;
+    }
+    co_await s.sleep_for(turn.user_latency_s);
+    if (turn.action == TurnAction::kEnd) break;
+  }
+  ++s.result.ok;
+  co_return Ok{};
+}
+
+awaitable<void> worker(ReplayState& s) {
+  http::HttpClient client(s.io.get_executor());
+  while (!s.failure && s.next_program < s.total) {
+    const std::size_t index = s.next_program++;
+    Status st = co_await run_program(s, client, index);
+    if (!st && !s.failure) s.failure = st.error();
+    ++s.finished;
+    s.result.elapsed_s = s.clock.now();
+  }
+}
+
+awaitable<void> sampler(ReplayState& s, double interval, std::vector<ReplaySample>& out) {
+  http::HttpClient client(s.io.get_executor());
+  for (double t = 0; !s.done(); t += interval) {
+    co_await s.sleep_until(t);
+    if (s.done()) break;
+    const double at = s.clock.now();
+    if (!client.is_open() && !(co_await client.connect(s.options.host, s.options.port))) continue;
+    auto r = co_await client.request("GET", "/metrics");
+    if (!r || r->status != 200) continue;
+    auto m = http::backend_metrics_from_vllm(http::parse_prometheus_text(r->body));
+    if (m) out.push_back({at, *m});
+  }
+}
+
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> out;
+  std::stringstream ss(line);
+  std::string field;
+  while (std::getline(ss, field, ',')) out.push_back(field);
+  return out;
+}
+
+double relative(double a, double b) {
+  const double scale = std::max(std::abs(a), std::abs(b));
+  return scale == 0 ? 0 : std::abs(a - b) / scale;
+}
+
+}  // namespace
+
+std::string prompt_text_for(const RenderedPrompt& prompt, std::int32_t block_size,
+                            std::uint64_t tail_seed) {
+  const std::size_t block_bytes = static_cast<std::size_t>(block_size) * 4;
+  std::string text;
+  text.reserve(static_cast<std::size_t>(prompt.tokens) * 4);
+  for (std::uint64_t h : prompt.block_hashes) {
+    const std::string hex = fmt::format("{:016x}", h);
+    for (std::size_t i = 0; i < block_bytes; ++i) text += hex[i % hex.size()];
+  }
+  const std::string tail = fmt::format("{:016x}", mix64(tail_seed));
+  while (text.size() < static_cast<std::size_t>(prompt.tokens) * 4)
+    text += tail[text.size() % tail.size()];
+  return text;
+}
+
+Result<ReplayResult> replay_trace(const ReplayOptions& options) {
+  if (!options.workload) return make_error("replay needs a workload");
+  if (!(options.time_scale > 0)) return make_error("replay needs a positive time scale");
+  asio::io_context io(1);
+  ReplayState s(io, options);
+  s.total = options.workload->programs.size();
+  if (options.max_programs > 0)
+    s.total = std::min<std::size_t>(s.total, static_cast<std::size_t>(options.max_programs));
+  for (int i = 0; i < options.concurrency; ++i) asio::co_spawn(io, worker(s), asio::detached);
+  asio::co_spawn(io, sampler(s, options.kv_sample_interval_s, s.result.kv_samples), asio::detached);
+  asio::co_spawn(io, sampler(s, options.queue_sample_interval_s, s.result.queue_samples),
+                 asio::detached);
+  io.run_for(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(options.limit_s)));
+  if (s.failure) return *s.failure;
+  if (s.finished < s.total)
+    return make_error(fmt::format("replay: {} of {} programs finished within {} s", s.finished,
+                                  s.total, options.limit_s));
+  return std::move(s.result);
+}
+
+Result<RunSeries> read_sim_run(const std::filesystem::path& dir) {
+  RunSeries out;
+  {
+    std::ifstream log(dir / "driver.log");
+    if (!log) return make_error(fmt::format("{}: cannot read driver.log", dir.string()));
+    static const std::regex elapsed(R"(Global evaluation complete:.* elapsed_s=([0-9.]+))");
+    std::string line;
+    std::smatch m;
+    bool found = false;
+    while (std::getline(log, line))
+      if (std::regex_search(line, m, elapsed)) {
+        out.elapsed_s = std::stod(m[1]);
+        found = true;
+      }
+    if (!found)
+      return make_error(fmt::format("{}: driver.log has no completion line", dir.string()));
+  }
+  auto kv = read_kv_csv(dir / "kv_cache_timeseries.csv");
+  if (!kv) return kv.error();
+  double sum = 0;
+  std::size_t n = 0;
+  for (const KvSample& k : kv->samples) {
+    const double t = k.unix_time - kVirtualEpochUnix;
+    out.kv.emplace_back(t, k.usage);
+    if (t <= out.elapsed_s) {
+      sum += k.usage;
+      ++n;
+    }
+  }
+  out.mean_kv = n ? sum / static_cast<double>(n) : 0;
+
+  std::ifstream timeline(dir / "agentsched" / "timeline.csv");
+  if (!timeline)
+    return make_error(fmt::format("{}: cannot read agentsched/timeline.csv", dir.string()));
+  std::string line;
+  std::getline(timeline, line);
+  const auto header = split_csv(line);
+  auto column = [&](std::string_view name) -> std::optional<std::size_t> {
+    for (std::size_t i = 0; i < header.size(); ++i)
+      if (header[i] == name) return i;
+    return std::nullopt;
+  };
+  const auto forwarded = column("forwarded_s"), finished = column("finished_s"),
+             waiting = column("engine_waiting_s");
+  if (!forwarded || !finished || !waiting)
+    return make_error(
+        fmt::format("{}: timeline.csv lacks forwarded_s, finished_s or "
+                    "engine_waiting_s",
+                    dir.string()));
+  double running_s = 0, waiting_s = 0;
+  while (std::getline(timeline, line)) {
+    const auto f = split_csv(line);
+    if (f.size() != header.size()) continue;
+    // Between forwarding and finishing a call is either waiting or running in the engine.
+    const double in_engine = std::stod(f[*finished]) - std::stod(f[*forwarded]);
+    waiting_s += std::stod(f[*waiting]);
+    running_s += in_engine - std::stod(f[*waiting]);
+  }
+  if (out.elapsed_s > 0) {
+    out.mean_running = running_s / out.elapsed_s;
+    out.mean_waiting = waiting_s / out.elapsed_s;
+  }
+  return out;
+}
+
+RunSeries series_from_replay(const ReplayResult& replay) {
+  RunSeries out;
+  out.elapsed_s = replay.elapsed_s;
+  double sum = 0;
+  std::size_t n = 0;
+  for (const ReplaySample& s : replay.kv_samples) {
+    out.kv.emplace_back(s.t, s.metrics.kv_usage);
+    if (s.t <= out.elapsed_s) {
+      sum += s.metrics.kv_usage;
+      ++n;
+    }
+  }
+  out.mean_kv = n ? sum / static_cast<double>(n) : 0;
+  double running = 0, waiting = 0;
+  std::size_t q = 0;
+  for (const ReplaySample& s : replay.queue_samples) {
+    if (s.t > out.elapsed_s) continue;
+    running += static_cast<double>(s.metrics.num_running);
+    waiting += static_cast<double>(s.metrics.num_waiting);
+    ++q;
+  }
+  if (q) {
+    out.mean_running = running / static_cast<double>(q);
+    out.mean_waiting = waiting / static_cast<double>(q);
+  }
+  return out;
+}
+
+SeriesComparison compare_series(const RunSeries& live, const RunSeries& sim) {
+  SeriesComparison c;
+  c.elapsed_rel = relative(live.elapsed_s, sim.elapsed_s);
+  c.mean_kv_rel = relative(live.mean_kv, sim.mean_kv);
+  c.running_rel = relative(live.mean_running, sim.mean_running);
+  c.waiting_rel = std::abs(live.mean_waiting - sim.mean_waiting) /
+                  std::max({live.mean_waiting, sim.mean_waiting, 1.0});
+  // Samples are taken on the same grid (every interval from t = 0) on both sides.
+  const std::size_t n = std::min(live.kv.size(), sim.kv.size());
+  double diff = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (sim.kv[i].first > std::min(live.elapsed_s, sim.elapsed_s)) break;
+    diff += std::abs(live.kv[i].second - sim.kv[i].second);
+    ++c.kv_points;
+  }
+  c.kv_mean_abs_diff = c.kv_points ? diff / static_cast<double>(c.kv_points) : 0;
+  return c;
+}
+
+bool SeriesComparison::within(double tolerance) const {
+  return elapsed_rel <= tolerance && mean_kv_rel <= tolerance && kv_mean_abs_diff <= tolerance &&
+         running_rel <= tolerance && waiting_rel <= tolerance;
+}
+
+std::string SeriesComparison::table(const RunSeries& live, const RunSeries& sim) const {
+  std::string out;
+  out += fmt::format("{:<28}{:>12}{:>12}{:>10}\n", "", "engine", "sim run", "diff");
+  out += fmt::format("{:<28}{:>12.1f}{:>12.1f}{:>9.2f}%\n", "elapsed (emulated s)", live.elapsed_s,
+                     sim.elapsed_s, 100 * elapsed_rel);
+  out += fmt::format("{:<28}{:>12.4f}{:>12.4f}{:>9.2f}%\n", "mean KV usage", live.mean_kv,
+                     sim.mean_kv, 100 * mean_kv_rel);
+  out += fmt::format("{:<28}{:>12}{:>12}{:>9.2f}%\n",
+                     fmt::format("KV |diff| over {} samples", kv_points), "", "",
+                     100 * kv_mean_abs_diff);
+  out += fmt::format("{:<28}{:>12.2f}{:>12.2f}{:>9.2f}%\n", "mean running requests",
+                     live.mean_running, sim.mean_running, 100 * running_rel);
+  out += fmt::format("{:<28}{:>12.2f}{:>12.2f}{:>9.2f}%\n", "mean waiting requests",
+                     live.mean_waiting, sim.mean_waiting, 100 * waiting_rel);
+  return out;
+}
+
+}  // namespace agentsched::serve

@@ -1,0 +1,87 @@
+#pragma once
+// Replays a workload trace's orchestrator calls against an OpenAI-compatible endpoint in
+// scaled real time, as the simulator plays them on its virtual clock: C programs at a time
+// in trace order, each turn's call with the same prompt tokens, block-sharing structure,
+// output length (max_tokens + ignore_eos), job_id and next_tool, then the scripted expert,
+// tool and user waits. It samples the endpoint's /metrics on the way, so a live engine's
+// KV usage and queue lengths can be compared with `sim run` on the same trace.
+//
+// This is the engine-facing core of a live driver, with none of the driver's artifacts.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/backend_metrics.h"
+#include "core/result.h"
+#include "workload/conversation.h"
+#include "workload/program_script.h"
+
+namespace agentsched::serve {
+
+struct ReplayOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  const Workload* workload = nullptr;
+  int concurrency = 32;
+  int max_programs = 0;                  // 0: the whole workload
+  double time_scale = 1.0;               // the engine's --time-scale; waits shrink alike
+  double kv_sample_interval_s = 5.0;     // emulated seconds, as the reference sampler
+  double queue_sample_interval_s = 0.5;  // emulated seconds
+  std::int32_t block_size = 16;          // the engine's (and the simulator's) block size
+  std::string model;                     // sent as `model` when not empty
+  double limit_s = 3600;                 // real seconds before giving up
+};
+
+struct ReplaySample {
+  double t = 0;  // emulated seconds since the replay started
+  BackendMetrics metrics;
+};
+
+struct ReplayResult {
+  long ok = 0;
+  long errors = 0;  // programs ended by a scripted expert failure
+  long llm_calls = 0;
+  double elapsed_s = 0;  // emulated seconds to the last finished program
+  std::vector<ReplaySample> kv_samples;
+  std::vector<ReplaySample> queue_samples;
+};
+
+// Fails on the first call that does not come back as scripted (HTTP error, wrong token
+// counts) or when limit_s passes.
+Result<ReplayResult> replay_trace(const ReplayOptions& options);
+
+// Prompt text whose 64-byte blocks (16 tokens of 4 bytes) are derived from the rendered
+// prompt's chained block hashes, so two texts share their leading blocks exactly where the
+// simulator's prompts share block hashes; the partial last block comes from `tail_seed`.
+std::string prompt_text_for(const RenderedPrompt& prompt, std::int32_t block_size,
+                            std::uint64_t tail_seed);
+
+// KV usage and queue lengths of one run over emulated time.
+struct RunSeries {
+  double elapsed_s = 0;
+  std::vector<std::pair<double, double>> kv;  // (t, usage) every sample interval
+  double mean_kv = 0;                         // over samples up to elapsed_s
+  double mean_running = 0;                    // time averages over [0, elapsed_s]
+  double mean_waiting = 0;
+};
+
+// From a `sim run` folder: kv_cache_timeseries.csv, agentsched/timeline.csv (exact running
+// and waiting time of every call) and the elapsed time in driver.log.
+Result<RunSeries> read_sim_run(const std::filesystem::path& run_dir);
+RunSeries series_from_replay(const ReplayResult& replay);
+
+struct SeriesComparison {
+  double elapsed_rel = 0;       // |live - sim| / sim
+  double mean_kv_rel = 0;       // relative difference of the mean KV usage
+  double kv_mean_abs_diff = 0;  // mean |live - sim| over matching KV samples (fraction)
+  double running_rel = 0;       // relative difference of the mean running requests
+  double waiting_rel = 0;       // |live - sim| / max(live, sim, 1) of the mean waiting ones
+  std::size_t kv_points = 0;
+  // Every figure within `tolerance` (0.05 = 5%).
+  bool within(double tolerance) const;
+  std::string table(const RunSeries& live, const RunSeries& sim) const;
+};
+SeriesComparison compare_series(const RunSeries& live, const RunSeries& sim);
+
+}  // namespace agentsched::serve

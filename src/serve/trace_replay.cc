@@ -88,8 +88,11 @@ Status check_reply(const Result<http::ClientResponse>& r, const ProgramScript& s
   if (!usage || !usage->is_object())
     return make_error(fmt::format("{}: reply without usage: {}", script.job_id, r->body));
   const auto& u = usage->as_object();
-  if (u.at("prompt_tokens").to_number<std::int64_t>() != prompt_tokens ||
-      u.at("completion_tokens").to_number<std::int64_t>() != output_tokens)
+  auto count = [&](std::string_view key) -> std::int64_t {
+    const json::value* v = u.if_contains(key);
+    return v && v->is_int64() ? v->as_int64() : -1;
+  };
+  if (count("prompt_tokens") != prompt_tokens || count("completion_tokens") != output_tokens)
     return make_error(fmt::format("{}: usage {} but the call had {} prompt and {} output tokens",
                                   script.job_id, json::serialize(u), prompt_tokens, output_tokens));
   return Ok{};

@@ -1,0 +1,65 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "http/prometheus.h"
+#include "http/sglang_metrics.h"
+#include "http/vllm_metrics.h"
+
+namespace agentsched::http {
+namespace {
+
+std::string read_fixture(const std::string& name) {
+  std::ifstream in(std::string(AGENTSCHED_SOURCE_DIR) + "/../shared/fixtures/metrics/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(SglangMetrics, DocumentedFixture) {
+  const std::string text = read_fixture("sglang.txt");
+  if (text.empty()) GTEST_SKIP() << "shared/fixtures/metrics/sglang.txt not found";
+  auto m = backend_metrics_from_sglang(parse_prometheus_text(text));
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_DOUBLE_EQ(m->kv_usage, 0.28);
+  EXPECT_EQ(m->num_running, 162);
+  EXPECT_EQ(m->num_waiting, 2826);
+  // No max_total_num_tokens in this older build: 123859 used / 0.28 usage.
+  EXPECT_EQ(m->block_size, 1);
+  EXPECT_EQ(m->num_gpu_blocks, 442354);
+  EXPECT_EQ(m->prefix_cache_hits, 0);
+  EXPECT_TRUE(m->healthy);
+  // The vLLM mapping refuses SGLang text.
+  EXPECT_FALSE(backend_metrics_from_vllm(parse_prometheus_text(text)));
+}
+
+TEST(SglangMetrics, NewerNamesAndDataParallel) {
+  const std::string text =
+      "sglang:token_usage{dp_rank=\"0\",model_name=\"m\"} 0.5\n"
+      "sglang:token_usage{dp_rank=\"1\",model_name=\"m\"} 0.1\n"
+      "sglang:max_total_num_tokens{dp_rank=\"0\",model_name=\"m\"} 1000\n"
+      "sglang:max_total_num_tokens{dp_rank=\"1\",model_name=\"m\"} 3000\n"
+      "sglang:num_running_reqs{dp_rank=\"0\",model_name=\"m\"} 3\n"
+      "sglang:num_running_reqs{dp_rank=\"1\",model_name=\"m\"} 4\n"
+      "sglang:num_queue_reqs{dp_rank=\"0\",model_name=\"m\"} 1\n"
+      "sglang:prompt_tokens_total{dp_rank=\"0\",model_name=\"m\"} 500\n"
+      "sglang:cached_tokens_total{dp_rank=\"0\",model_name=\"m\"} 200\n";
+  auto m = backend_metrics_from_sglang(parse_prometheus_text(text));
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_DOUBLE_EQ(m->kv_usage, (0.5 * 1000 + 0.1 * 3000) / 4000);
+  EXPECT_EQ(m->num_gpu_blocks, 4000);
+  EXPECT_EQ(m->kv_capacity_tokens(), 4000);
+  EXPECT_EQ(m->num_running, 7);
+  EXPECT_EQ(m->num_waiting, 1);
+  EXPECT_EQ(m->prefix_cache_queries, 500);
+  EXPECT_EQ(m->prefix_cache_hits, 200);
+}
+
+TEST(SglangMetrics, RejectsOtherText) {
+  EXPECT_FALSE(backend_metrics_from_sglang(parse_prometheus_text("vllm:num_requests_running 1\n")));
+  EXPECT_FALSE(backend_metrics_from_sglang(parse_prometheus_text("")));
+}
+
+}  // namespace
+}  // namespace agentsched::http

@@ -1,0 +1,137 @@
+// `agentsched router`: the program-aware gateway in front of real engines (serve/router.h).
+#include <fmt/format.h>
+
+#include <cmath>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/command_registry.h"
+#include "gateway/policies.h"
+#include "serve/router.h"
+
+namespace agentsched::cli {
+namespace {
+
+struct RouterArgs {
+  serve::RouterOptions options;
+  std::vector<std::string> backends;
+  std::vector<std::string> params;
+  std::string backend_type = "vllm";
+};
+
+PolicyParams parse_router_params(const std::vector<std::string>& items) {
+  PolicyParams params;
+  for (const auto& item : items) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw CommandFailure{fmt::format("--param '{}': expected name=value", item)};
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str() + eq + 1, &end);
+    if (end == item.c_str() + eq + 1 || *end != '\0' || !std::isfinite(v))
+      throw CommandFailure{fmt::format("--param '{}': value must be a number", item)};
+    params[item.substr(0, eq)] = v;
+  }
+  return params;
+}
+
+std::string policy_help() {
+  std::string out = "Gateway policy:";
+  for (const auto& info : gateway_policy_infos())
+    out += fmt::format(" {} ({});", info.name, info.summary);
+  return out;
+}
+
+const RegisterCommand registration(35, [](CLI::App& root) {
+  auto* cmd = root.add_subcommand(
+      "router",
+      "Program-aware OpenAI-compatible gateway in front of vLLM/SGLang engines, running the "
+      "simulator's gateway policies on the real clock (see docs/router.md)");
+  auto a = std::make_shared<RouterArgs>();
+  auto& o = a->options;
+  cmd->add_option("--port", o.port,
+                  "TCP port (0 picks a free one; the bound port is printed as "
+                  "`listening on HOST:PORT`)")
+      ->required();
+  cmd->add_option("--host", o.host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--backends", a->backends, "Engine base URLs, comma-separated (http://HOST:PORT)")
+      ->required()
+      ->delimiter(',');
+  cmd->add_option("--policy", o.policy, policy_help())->capture_default_str();
+  cmd->add_option("--param", a->params,
+                  "Policy parameter as name=value (repeatable), e.g. --param budget=0; "
+                  "`agentsched sim --help` and docs/gateway.md list them");
+  cmd->add_option("--backend-type", a->backend_type, "Engine kind, for its /metrics names")
+      ->check(CLI::IsMember({"vllm", "sglang"}))
+      ->capture_default_str();
+  cmd->add_option("--metrics-interval", o.metrics_interval_s,
+                  "Seconds between /metrics polls of each backend (router clock)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--time-scale", o.time_scale,
+                  "Emulated seconds per real second, to match `agentsched engine --time-scale`")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--program-ttl", o.program_ttl_s,
+                  "Release programs idle this many seconds (router clock); 0 = never")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--profile-dir", o.profile_dir,
+                  "Write per-call (calls.csv) and per-program (programs.csv) profiles here");
+  cmd->add_option("--profile-calls-kept", o.profile_calls_kept,
+                  "Call records kept in memory per live program (for /programs/<id>)")
+      ->capture_default_str();
+  cmd->add_option("--max-body-bytes", o.max_body_bytes, "Largest request body accepted (413)")
+      ->capture_default_str();
+  cmd->add_option("--max-header-bytes", o.max_header_bytes, "Largest request head accepted (431)")
+      ->capture_default_str();
+  cmd->add_option("--header-timeout", o.header_timeout_s,
+                  "Seconds a client has to send a request head (408)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--body-timeout", o.body_timeout_s,
+                  "Seconds a client has to send a whole request (408)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout", o.idle_timeout_s,
+                  "Seconds an idle keep-alive client connection stays open")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-connections", o.max_connections,
+                  "Client connections served at once (more are answered 503)")
+      ->capture_default_str();
+  cmd->add_option("--connect-timeout", o.connect_timeout_s,
+                  "Seconds to connect to a backend before marking it down")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--poll-timeout", o.poll_timeout_s,
+                  "Seconds a /metrics poll may take before the backend is marked down")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--upstream-timeout", o.upstream_timeout_s,
+                  "Seconds a backend response may take in all (504); 0 = no limit")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--shutdown-timeout", o.shutdown_timeout_s,
+                  "Seconds in-flight calls get to finish after SIGTERM")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->callback([a] {
+    auto& o = a->options;
+    o.backends = a->backends;
+    o.policy_params = parse_router_params(a->params);
+    auto type = serve::parse_backend_type(a->backend_type);
+    if (!type) throw CommandFailure{type.error().message};
+    o.backend_type = *type;
+    try {
+      const int code = serve::run_router(o);
+      if (code != 0) throw CommandFailure{"router stopped with an error", code};
+    } catch (const std::runtime_error& e) {
+      throw CommandFailure{e.what()};
+    }
+  });
+});
+
+}  // namespace
+}  // namespace agentsched::cli

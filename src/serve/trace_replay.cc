@@ -19,6 +19,7 @@
 #include "http/prometheus.h"
 #include "http/vllm_metrics.h"
 #include "record/kv_csv_reader.h"
+#include "workload/shared_head.h"
 
 namespace agentsched::serve {
 
@@ -107,7 +108,10 @@ awaitable<Status> run_program(ReplayState& s, http::HttpClient& client, std::siz
   co_await s.sleep_for(script.first_user_latency_s);
   for (const AgentTurn& turn : script.turns) {
     conversation.append(turn.new_tokens);
-    const RenderedPrompt prompt = conversation.render(o.block_size);
+    RenderedPrompt prompt = conversation.render(o.block_size);
+    // As the simulator renders it (SimOptions::share_heads): a domain's programs share the head.
+    share_head_blocks(prompt, shared_head_key(script.domain, script.head_tokens),
+                      script.head_tokens, o.block_size);
     std::string body =
         call_body(o, script, turn, prompt_text_for(prompt, o.block_size, mix64(++s.next_request)));
     if (!client.is_open()) {

@@ -16,6 +16,7 @@
 #include "record/run_layout.h"
 #include "record/run_writer.h"
 #include "workload/conversation.h"
+#include "workload/shared_head.h"
 
 namespace agentsched {
 
@@ -226,6 +227,9 @@ class Simulation final : public GatewayDriver {
     const AgentTurn& turn = p.script->turns[p.turn];
     p.conversation->append(turn.new_tokens);
     RenderedPrompt prompt = p.conversation->render(o_.profile.engine.block_size);
+    if (o_.share_heads)
+      share_head_blocks(prompt, shared_head_key(p.script->domain, p.script->head_tokens),
+                        p.script->head_tokens, o_.profile.engine.block_size);
     ++p.step;
     p.submitted = clock_.now();
     p.prompt_tokens = prompt.tokens;
@@ -497,6 +501,7 @@ class Simulation final : public GatewayDriver {
     config["concurrency"] = o_.concurrency;
     config["profile"] = o_.profile.name;
     config["num_gpu_blocks"] = engines_.front()->block_pool().num_blocks();
+    config["shared_heads"] = o_.share_heads;
     config["workload"] = o_.workload->name;
     config["workload_seed"] = o_.workload->seed;
     config["programs"] = total_;

@@ -32,6 +32,9 @@ struct SimOptions {
   double metrics_delay_s = 0.005;     // a poll's round trip: the snapshot arrives this late
   ContinuumParams continuum;
   std::int64_t num_gpu_blocks_override = 0;
+  // Programs of a domain share their prompt head's cached blocks, as vLLM's content-addressed
+  // prefix cache shares them (workload/shared_head.h); false gives every program its own.
+  bool share_heads = true;
   std::string orchestrator_model = "/workspace/ckpt/nvidia/Nemotron-Orchestrator-8B";
   std::string user_model = "gpt-5";
   std::filesystem::path out_dir;

@@ -17,8 +17,8 @@ std::string make_uuid(Rng& rng) {
                      (b >> 48 & 0x3fff) | 0x8000, b & 0xffffffffffffULL);
 }
 
-std::int32_t draw_tokens(const QuantileSampler& s, Rng& rng) {
-  return static_cast<std::int32_t>(std::lround(s.sample(rng)));
+std::int32_t draw_tokens(const QuantileSampler& s, Rng& rng, double scale = 1.0, double cap = 1e9) {
+  return static_cast<std::int32_t>(std::max(1L, std::lround(std::min(cap, s.sample(rng) * scale))));
 }
 
 ProgramScript make_program(const Tau2Params& p, const DomainShape& domain, int task_index,
@@ -28,6 +28,8 @@ ProgramScript make_program(const Tau2Params& p, const DomainShape& domain, int t
       tool_result(p.tool_result_tokens), user_msg(p.user_message_tokens),
       visible_tool(p.visible_tool_call_tokens), visible_msg(p.visible_message_tokens),
       expert_out(p.expert_output_tokens);
+
+  const double output_cap = p.output_tokens.empty() ? 1e9 : p.output_tokens.back().second;
 
   ProgramScript s;
   s.domain = domain.name;
@@ -49,7 +51,7 @@ ProgramScript make_program(const Tau2Params& p, const DomainShape& domain, int t
     AgentTurn t;
     t.new_tokens = pending_new;
     conversation += pending_new;
-    t.output_tokens = draw_tokens(output, rng);
+    t.output_tokens = draw_tokens(output, rng, p.output_scale, output_cap);
     const bool last = k + 1 == turns;
     t.action = last ? TurnAction::kEnd
                     : (rng.bernoulli(p.tool_turn_share) ? TurnAction::kTool : TurnAction::kUser);
@@ -84,7 +86,7 @@ ProgramScript make_program(const Tau2Params& p, const DomainShape& domain, int t
         tool.duration_s = rng.uniform(p.tool_min_ms, p.tool_max_ms) * p.wait_scale / 1e3;
         t.tools.push_back(std::move(tool));
       }
-      pending_new = draw_tokens(tool_result, rng) * calls;
+      pending_new = draw_tokens(tool_result, rng, p.tool_result_scale) * calls;
     } else {
       t.user_latency_s = user_latency.sample(rng) * p.wait_scale / 1e3;
       pending_new = draw_tokens(user_msg, rng);
@@ -102,11 +104,15 @@ ProgramScript make_program(const Tau2Params& p, const DomainShape& domain, int t
 Result<Workload> generate_tau2(const Tau2Params& p, std::uint64_t seed) {
   if (!(p.turns_scale > 0)) return make_error("turns scale must be positive");
   if (!(p.wait_scale > 0)) return make_error("wait scale must be positive");
+  if (!(p.output_scale > 0)) return make_error("output scale must be positive");
+  if (!(p.tool_result_scale > 0)) return make_error("tool result scale must be positive");
   if (p.domains.empty()) return make_error("workload needs at least one domain");
   Workload w;
   w.name = "tau2";
   if (p.turns_scale != 1.0) w.name += fmt::format("-turns{:g}", p.turns_scale);
   if (p.wait_scale != 1.0) w.name += fmt::format("-waits{:g}", p.wait_scale);
+  if (p.output_scale != 1.0) w.name += fmt::format("-out{:g}", p.output_scale);
+  if (p.tool_result_scale != 1.0) w.name += fmt::format("-tools{:g}", p.tool_result_scale);
   w.seed = seed;
   w.prompt_cap_tokens = p.prompt_cap_tokens;
   // Global round-robin order across domains: retail 0, telecom 0, airline 0, retail 1, ...

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "workload/conversation.h"
+#include "workload/shared_head.h"
 #include "workload/tau2_generator.h"
 #include "workload/trace.h"
 #include "workload/workload_stats.h"
@@ -114,6 +115,71 @@ TEST(Tau2, ShapeOptionsScaleTurnsAndWaits) {
   Tau2Params bad;
   bad.wait_scale = 0;
   EXPECT_FALSE(generate_tau2(bad, 1).ok());
+}
+
+TEST(Tau2, OutputTokensFollowTheCalibratedQuantiles) {
+  // tau2_generator.h derives them from REFERENCE.md section 3 (docs/fidelity.md): median 56,
+  // p90 135, p99 985, never past the 8,000-token maximum.
+  const WorkloadStats s = compute_stats(*generate_tau2({}, 1));
+  EXPECT_NEAR(s.output_tokens.p50, 56, 56 * 0.1);
+  EXPECT_NEAR(s.output_tokens.p90, 135, 135 * 0.1);
+  EXPECT_NEAR(s.output_tokens.p99, 985, 985 * 0.25);
+  EXPECT_LE(s.output_tokens.max, 8000);
+  // The prompt starts at the domain heads (5.8k-8.6k) and grows ~310 tokens a turn.
+  EXPECT_GT(s.prompt_tokens.p50, 9000);
+  EXPECT_LT(s.prompt_tokens.p50, 12500);
+}
+
+TEST(Tau2, OutputAndToolResultScales) {
+  Tau2Params more_output, bigger_tools, bad;
+  more_output.output_scale = 2.0;
+  bigger_tools.tool_result_scale = 2.0;
+  const Workload base = *generate_tau2({}, 1);
+  const Workload out2 = *generate_tau2(more_output, 1);
+  const Workload tools2 = *generate_tau2(bigger_tools, 1);
+  ASSERT_EQ(base.programs.size(), out2.programs.size());
+  // Same draws, scaled: every output doubles up to the cap, every tool result doubles.
+  for (std::size_t i = 0; i < base.programs.size(); ++i)
+    for (std::size_t k = 0; k < base.programs[i].turns.size(); ++k) {
+      const AgentTurn& a = base.programs[i].turns[k];
+      EXPECT_NEAR(out2.programs[i].turns[k].output_tokens, std::min(2 * a.output_tokens, 8000),
+                  1)  // the scale applies before rounding
+          << "program " << i << " turn " << k;
+      if (k > 0 && base.programs[i].turns[k - 1].action == TurnAction::kTool)
+        EXPECT_NEAR(tools2.programs[i].turns[k].new_tokens, 2.0 * a.new_tokens,
+                    2.0 * static_cast<double>(base.programs[i].turns[k - 1].tools.size()));
+    }
+  bad.output_scale = 0;
+  EXPECT_FALSE(generate_tau2(bad, 1).ok());
+  bad = {};
+  bad.tool_result_scale = -1;
+  EXPECT_FALSE(generate_tau2(bad, 1).ok());
+}
+
+TEST(SharedHead, ProgramsOfADomainShareTheHeadBlocksOnly) {
+  // Heads of 100 tokens: 6 full blocks, the 7th mixes head and first message.
+  Conversation a(1, 100, 23000), b(2, 100, 23000), c(3, 100, 23000);
+  a.append(40);
+  b.append(40);
+  c.append(40);
+  RenderedPrompt pa = a.render(16), pb = b.render(16), pc = c.render(16);
+  ASSERT_NE(pa.block_hashes[0], pb.block_hashes[0]);  // Conversation alone shares nothing
+  share_head_blocks(pa, shared_head_key("retail", 100), 100, 16);
+  share_head_blocks(pb, shared_head_key("retail", 100), 100, 16);
+  share_head_blocks(pc, shared_head_key("airline", 100), 100, 16);
+  ASSERT_EQ(pa.block_hashes.size(), 8u);
+  for (std::size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(pa.block_hashes[i], pb.block_hashes[i]) << i;
+    EXPECT_NE(pa.block_hashes[i], pc.block_hashes[i]) << i;
+  }
+  for (std::size_t i = 6; i < 8; ++i) EXPECT_NE(pa.block_hashes[i], pb.block_hashes[i]) << i;
+  EXPECT_NE(shared_head_key("retail", 100), shared_head_key("retail", 101));
+  // A later prompt of the same program still extends the earlier one.
+  a.append(50);
+  RenderedPrompt later = a.render(16);
+  share_head_blocks(later, shared_head_key("retail", 100), 100, 16);
+  for (std::size_t i = 0; i < pa.block_hashes.size(); ++i)
+    EXPECT_EQ(pa.block_hashes[i], later.block_hashes[i]) << i;
 }
 
 TEST(Trace, RoundTripsExactly) {

@@ -23,7 +23,7 @@ std::FILE* open_for_write(const fs::path& p, std::string& error) {
 }  // namespace
 
 Result<std::unique_ptr<RunWriter>> RunWriter::create(const fs::path& dir, double epoch_unix,
-                                                     bool overwrite) {
+                                                     bool overwrite, bool with_kv_csv) {
   std::error_code ec;
   if (fs::exists(dir / run_layout::kDriverLog, ec)) {
     if (!overwrite)
@@ -33,7 +33,8 @@ Result<std::unique_ptr<RunWriter>> RunWriter::create(const fs::path& dir, double
                       dir.string()));
     for (const char* name :
          {run_layout::kDriverLog, run_layout::kKvCsv, "logs", "outputs", run_layout::kOwnDir})
-      fs::remove_all(dir / name, ec);
+      if (with_kv_csv || name != std::string_view(run_layout::kKvCsv))
+        fs::remove_all(dir / name, ec);
   }
   fs::create_directories(dir / "logs", ec);
   if (!ec) fs::create_directories(dir / run_layout::kTaskOutputsDir, ec);
@@ -44,7 +45,7 @@ Result<std::unique_ptr<RunWriter>> RunWriter::create(const fs::path& dir, double
   std::string error;
   w->driver_ = open_for_write(dir / run_layout::kDriverLog, error);
   w->global_ = open_for_write(dir / run_layout::kGlobalLog, error);
-  w->kv_ = open_for_write(dir / run_layout::kKvCsv, error);
+  if (with_kv_csv) w->kv_ = open_for_write(dir / run_layout::kKvCsv, error);
   if (!error.empty()) return make_error(error);
   w->write(w->kv_, fmt::format("{}\n", run_layout::kKvCsvHeader));
   return w;

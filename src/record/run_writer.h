@@ -23,8 +23,11 @@ class RunWriter {
  public:
   // Creates the folder layout. Refuses a folder that already holds a run unless `overwrite`
   // (then the old run's files are removed first, so nothing stale is mixed in).
+  // `with_kv_csv` false leaves the KV CSV alone (neither created nor removed): a live run's
+  // CSV belongs to its sampler process (kv_sample() then writes nothing).
   static Result<std::unique_ptr<RunWriter>> create(const std::filesystem::path& dir,
-                                                   double epoch_unix, bool overwrite);
+                                                   double epoch_unix, bool overwrite,
+                                                   bool with_kv_csv = true);
   ~RunWriter();
   RunWriter(const RunWriter&) = delete;
   RunWriter& operator=(const RunWriter&) = delete;

@@ -20,26 +20,32 @@ void Conversation::append(std::int32_t tokens) {
   full_tokens_ += tokens;
 }
 
+std::vector<std::size_t> Conversation::selected_messages() const {
+  // All messages if they fit; else head + first message + as many of the latest as fit
+  // under the cap.
+  std::vector<std::size_t> kept;
+  if (full_tokens_ <= cap_tokens_ || messages_.size() <= 2) {
+    for (std::size_t i = 0; i < messages_.size(); ++i) kept.push_back(i);
+    return kept;
+  }
+  std::int64_t total = messages_[0].tokens + messages_[1].tokens;
+  std::size_t first_tail = messages_.size();
+  while (first_tail > 2 && total + messages_[first_tail - 1].tokens <= cap_tokens_) {
+    --first_tail;
+    total += messages_[first_tail].tokens;
+  }
+  if (first_tail == messages_.size()) --first_tail;  // always keep the newest message
+  kept.push_back(0);
+  kept.push_back(1);
+  for (std::size_t i = first_tail; i < messages_.size(); ++i) kept.push_back(i);
+  return kept;
+}
+
 RenderedPrompt Conversation::render(std::int32_t block_size) const {
   RenderedPrompt out;
-  // Choose the messages: all if they fit; else head + first message + as many of the latest
-  // as fit under the cap.
   std::vector<const Message*> kept;
-  if (full_tokens_ <= cap_tokens_ || messages_.size() <= 2) {
-    for (const auto& m : messages_) kept.push_back(&m);
-  } else {
-    out.cut = true;
-    std::int64_t total = messages_[0].tokens + messages_[1].tokens;
-    std::size_t first_tail = messages_.size();
-    while (first_tail > 2 && total + messages_[first_tail - 1].tokens <= cap_tokens_) {
-      --first_tail;
-      total += messages_[first_tail].tokens;
-    }
-    if (first_tail == messages_.size()) --first_tail;  // always keep the newest message
-    kept.push_back(&messages_[0]);
-    kept.push_back(&messages_[1]);
-    for (std::size_t i = first_tail; i < messages_.size(); ++i) kept.push_back(&messages_[i]);
-  }
+  for (std::size_t i : selected_messages()) kept.push_back(&messages_[i]);
+  out.cut = full_tokens_ > cap_tokens_ && messages_.size() > 2;
   for (const Message* m : kept) out.tokens += m->tokens;
   out.block_hashes.reserve(static_cast<std::size_t>(out.tokens / block_size));
 

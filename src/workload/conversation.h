@@ -23,6 +23,13 @@ class Conversation {
   RenderedPrompt render(std::int32_t block_size) const;
   std::int64_t full_tokens() const { return full_tokens_; }
 
+  // The messages the prompt keeps, as indices in append order (0 is the head): all of them
+  // under the cap, else the cut render() makes. For clients that send real message text
+  // (the live driver), so their prompts are cut exactly as the simulator's.
+  std::vector<std::size_t> selected_messages() const;
+  std::size_t num_messages() const { return messages_.size(); }
+  std::int32_t message_tokens(std::size_t index) const { return messages_[index].tokens; }
+
  private:
   struct Message {
     std::uint64_t source;

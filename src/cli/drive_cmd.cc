@@ -1,0 +1,158 @@
+// `agentsched drive`: the live workload driver (serve/driver.h).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <memory>
+
+#include "cli/command_registry.h"
+#include "serve/driver.h"
+#include "serve/process.h"
+#include "workload/workload_stats.h"
+
+namespace agentsched::cli {
+namespace {
+
+struct DriveCli {
+  std::string endpoint;
+  std::string workload = "tau2";
+  int concurrency = 0;
+  std::string out;
+  std::string model_config;
+  std::uint64_t seed = 1;
+  int max_programs = 0;
+  bool force = false;
+  double time_scale = 1.0;
+  double clock_origin = 0;
+  std::string model;
+  std::string user_model = "gpt-5";
+  int max_attempts = 5;
+  double request_timeout = 0;
+  double startup_timeout = 10;
+  bool no_progress = false;
+  bool kv_csv = false;
+  bool no_shared_heads = false;
+};
+
+std::string duration_text(double s) {
+  if (s < 120) return fmt::format("{:.0f}s", s);
+  if (s < 7200) return fmt::format("{:.0f}m{:02.0f}s", std::floor(s / 60), std::fmod(s, 60));
+  return fmt::format("{:.0f}h{:02.0f}m", std::floor(s / 3600), std::fmod(s / 60, 60));
+}
+
+void drive(const DriveCli& c, const std::string& command_line) {
+  serve::DriverOptions o;
+  auto endpoint = serve::parse_endpoint_url(c.endpoint);
+  if (!endpoint) throw CommandFailure{endpoint.error().message};
+  o.endpoint = *endpoint;
+  auto workload = load_workload(c.workload, c.seed);
+  if (!workload) throw CommandFailure{workload.error().message};
+  o.workload = std::make_shared<const Workload>(std::move(*workload));
+  o.concurrency = c.concurrency;
+  o.max_programs = c.max_programs;
+  o.out_dir = c.out;
+  o.overwrite = c.force;
+  o.time_scale = c.time_scale;
+  if (c.clock_origin > 0) o.clock_origin_unix = c.clock_origin;
+  o.model = c.model;
+  o.user_model = c.user_model;
+  o.retry.max_attempts = c.max_attempts;
+  o.request_timeout_s = c.request_timeout;
+  o.startup_timeout_s = c.startup_timeout;
+  o.write_kv_csv = c.kv_csv;
+  o.share_heads = !c.no_shared_heads;
+  o.command_line = command_line;
+  if (!c.model_config.empty()) {
+    auto mc = serve::load_model_config(c.model_config);
+    if (!mc) throw CommandFailure{mc.error().message};
+    o.model_config = std::move(*mc);
+  }
+  serve::install_interrupt_flag();
+  o.stop_requested = [] { return serve::interrupted(); };
+  const bool tty = !c.no_progress && isatty(STDERR_FILENO);
+  if (tty)
+    o.on_progress = [](const serve::DriverProgress& p) {
+      const double rate = p.emulated_elapsed_s > 0 ? p.finished / (p.emulated_elapsed_s / 60) : 0;
+      std::string eta = "?";
+      if (p.finished > 0 && p.real_elapsed_s > 0)
+        eta = duration_text((p.total - p.finished) * p.real_elapsed_s / p.finished);
+      fmt::print(stderr, "\r  {}/{} tasks ({} errors)  {:.2f} tasks/min  emulated {}  ETA {}   ",
+                 p.finished, p.total, p.errors, rate, duration_text(p.emulated_elapsed_s), eta);
+    };
+  auto result = serve::run_driver(o);
+  if (tty) fmt::print(stderr, "\n");
+  if (!result) {
+    const int sig = serve::interrupt_signal();
+    throw CommandFailure{result.error().message, sig ? 128 + sig : 1};
+  }
+  const serve::DriverResult& r = *result;
+  fmt::print(
+      "drive: {} ok, {} errors of {} tasks in {:.1f} emulated s ({:.2f} tasks/min over the "
+      "whole run); {} LLM calls, {} retries; {:.1f} s wall\nrun folder: {}\n",
+      r.ok, r.errors, r.total, r.elapsed_s, r.elapsed_s > 0 ? r.ok / (r.elapsed_s / 60) : 0.0,
+      r.llm_calls, r.retries, r.wall_s, c.out);
+}
+
+const RegisterCommand registration(40, [](CLI::App& root) {
+  auto* cmd = root.add_subcommand(
+      "drive",
+      "Run a workload's agentic programs against an OpenAI-compatible endpoint (engine, router "
+      "or vLLM), C in flight, writing a run folder in the reference format (docs/live.md)");
+  auto c = std::make_shared<DriveCli>();
+  cmd->add_option("--endpoint", c->endpoint,
+                  "Base URL of the endpoint, e.g. http://127.0.0.1:8000 (or .../v1)")
+      ->required();
+  cmd->add_option("--workload", c->workload, "'tau2' (built-in generator) or a JSONL trace file")
+      ->capture_default_str();
+  cmd->add_option("--concurrency,-c", c->concurrency, "Programs in flight (C)")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--out", c->out, "Run folder to write")->required();
+  cmd->add_option("--model-config", c->model_config,
+                  "JSON model config in the reference's format: user-simulator and expert "
+                  "models it lists are called for real; others stay simulated waits");
+  cmd->add_option("--seed", c->seed, "Workload seed")->capture_default_str();
+  cmd->add_option("--max-programs", c->max_programs,
+                  "Run only the first N programs of the workload (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--force", c->force, "Replace a run folder that already holds a run");
+  cmd->add_option("--time-scale", c->time_scale,
+                  "Emulated seconds per real second, the engine's --time-scale: waits shrink and "
+                  "timestamps run that much faster")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--clock-origin", c->clock_origin,
+                  "Real Unix time where emulated and real time coincide (shared by the processes "
+                  "of one run; default: now)");
+  cmd->add_option("--model", c->model,
+                  "Orchestrator model to request (default: the endpoint's first /v1/models id)");
+  cmd->add_option("--user-model", c->user_model, "User-simulator model name")
+      ->capture_default_str();
+  cmd->add_option("--max-attempts", c->max_attempts,
+                  "Attempts per call before the task ends as an error (transient errors only)")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cmd->add_option("--request-timeout", c->request_timeout,
+                  "Emulated seconds an attempt may take before it counts as failed (0: none)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--startup-timeout", c->startup_timeout,
+                  "Real seconds the endpoint gets to answer before the run starts")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--no-shared-heads", c->no_shared_heads,
+                "Give every program its own head text (as `sim` with share_heads off); by "
+                "default a domain's programs send the same head, as the real agent does");
+  cmd->add_flag("--no-progress", c->no_progress, "No progress line on the terminal");
+  cmd->add_flag("--kv-csv", c->kv_csv,
+                "Create the KV CSV (header only) for a run without `agentsched sample`");
+  cmd->callback([c] {
+    const std::string line = fmt::format(
+        "agentsched drive --endpoint {} --workload {} -c {} --out {} --seed {} "
+        "--time-scale {}",
+        c->endpoint, c->workload, c->concurrency, c->out, c->seed, c->time_scale);
+    drive(*c, line);
+  });
+});
+
+}  // namespace
+}  // namespace agentsched::cli

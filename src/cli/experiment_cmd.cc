@@ -1,0 +1,320 @@
+// `agentsched experiment run`: a matrix of runs end to end, live or simulated
+// (serve/experiment.h; the simulated cells run here, since serve never includes sim).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "cli/command_registry.h"
+#include "model/profile.h"
+#include "serve/experiment.h"
+#include "serve/process.h"
+#include "sim/simulation.h"
+#include "sim/systems.h"
+#include "workload/workload_stats.h"
+
+namespace agentsched::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ExperimentCli {
+  std::string config;
+  std::string systems;
+  std::string concurrency;
+  std::string mode;
+  std::string out;
+  std::string workload;
+  std::uint64_t seed = 1;
+  int max_programs = 0;
+  std::string profile;
+  double time_scale = 1;
+  double threshold = 70;
+  bool force = false;
+  bool no_plots = false;
+  std::string engine_cmd;
+  std::string router_cmd;
+  int backends = 1;
+  int base_port = 0;
+  std::string host;
+  std::string model_config;
+  double ready_timeout = 600;
+  int jobs = 0;
+  // Which options were given on the command line (they override the config file).
+  std::map<std::string, CLI::Option*> options;
+  bool given(const std::string& name) const {
+    auto it = options.find(name);
+    return it != options.end() && it->second->count() > 0;
+  }
+};
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::vector<int> parse_concurrency(const std::string& text) {
+  std::vector<int> out;
+  for (const auto& item : split(text)) {
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (*end != '\0' || v < 1 || v > 1000000)
+      throw CommandFailure{
+          fmt::format("--concurrency '{}': expected positive integers separated by commas", text)};
+    out.push_back(static_cast<int>(v));
+  }
+  return out;
+}
+
+bool has_subcommand(const CLI::App& root, const std::string& name) {
+  return !root.get_subcommands([&](const CLI::App* a) { return a->get_name() == name; }).empty();
+}
+
+serve::ExperimentConfig merge(const ExperimentCli& c) {
+  serve::ExperimentConfig cfg;
+  if (!c.config.empty()) {
+    auto loaded = serve::load_experiment_config(c.config);
+    if (!loaded) throw CommandFailure{loaded.error().message};
+    cfg = std::move(*loaded);
+  }
+  if (c.given("--systems")) cfg.systems = split(c.systems);
+  if (c.given("--concurrency")) cfg.concurrency = parse_concurrency(c.concurrency);
+  if (c.given("--mode")) cfg.mode = c.mode;
+  if (c.given("--out")) cfg.out = c.out;
+  if (c.given("--workload")) cfg.workload = c.workload;
+  if (c.given("--seed")) cfg.seed = c.seed;
+  if (c.given("--max-programs")) cfg.max_programs = c.max_programs;
+  if (c.given("--profile")) cfg.profile = c.profile;
+  if (c.given("--time-scale")) cfg.time_scale = c.time_scale;
+  if (c.given("--threshold")) cfg.threshold = c.threshold;
+  if (c.given("--force")) cfg.force = true;
+  if (c.given("--no-plots")) cfg.plots = false;
+  if (c.given("--engine-cmd")) {
+    cfg.engine_command = c.engine_cmd;
+    cfg.engine_command_is_emulator = false;
+  }
+  if (c.given("--router-cmd")) cfg.router_command = c.router_cmd;
+  if (c.given("--backends")) cfg.backends = c.backends;
+  if (c.given("--base-port")) cfg.base_port = static_cast<std::uint16_t>(c.base_port);
+  if (c.given("--host")) cfg.host = c.host;
+  if (c.given("--model-config")) cfg.model_config = c.model_config;
+  if (c.given("--ready-timeout")) cfg.ready_timeout_s = c.ready_timeout;
+  if (cfg.systems.empty()) cfg.systems = default_matrix_systems();
+  if (cfg.concurrency.empty()) cfg.concurrency = {32, 64, 128};
+  if (cfg.out.empty()) throw CommandFailure{"--out (or `out` in the config file) is required"};
+  if (cfg.mode != "sim" && cfg.mode != "live")
+    throw CommandFailure{fmt::format("--mode must be sim or live, not '{}'", cfg.mode)};
+  return cfg;
+}
+
+std::vector<serve::ExperimentCell> plan(const serve::ExperimentConfig& cfg,
+                                        std::vector<SystemSpec>& specs) {
+  std::vector<serve::ExperimentCell> cells;
+  for (const auto& name : cfg.systems) {
+    auto s = find_system(name);
+    if (!s) throw CommandFailure{s.error().message};
+    specs.push_back(*s);
+    serve::LiveSystem live{s->name, s->engine_policy, s->gateway_policy, {}};
+    for (const auto& [k, v] : s->gateway_params) live.gateway_params[k] = v;
+    for (int c : cfg.concurrency)
+      cells.push_back({live, c, cfg.out / fmt::format("{}_c{}", s->name, c)});
+  }
+  return cells;
+}
+
+// Simulated cells, in parallel like `sim matrix`.
+std::vector<std::string> run_sim_cells(const serve::ExperimentConfig& cfg,
+                                       const std::vector<serve::ExperimentCell>& todo,
+                                       const std::vector<SystemSpec>& specs, int jobs) {
+  auto profile = load_profile(cfg.profile.empty() ? std::string(kDefaultProfile) : cfg.profile);
+  if (!profile) throw CommandFailure{profile.error().message};
+  auto workload = load_workload(cfg.workload, cfg.seed);
+  if (!workload) throw CommandFailure{workload.error().message};
+  auto shared = std::make_shared<const Workload>(std::move(*workload));
+  std::vector<std::string> errors(todo.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex print;
+  auto worker = [&] {
+    for (std::size_t k; (k = next.fetch_add(1)) < todo.size();) {
+      const auto& cell = todo[k];
+      SimOptions o;
+      for (const auto& s : specs)
+        if (s.name == cell.system.name) o.system = s;
+      o.concurrency = cell.concurrency;
+      o.profile = *profile;
+      o.workload = shared;
+      o.max_programs = cfg.max_programs;
+      o.out_dir = cell.dir;
+      o.overwrite = true;  // cleared or forced before
+      auto r = run_simulation(o);
+      std::lock_guard lock(print);
+      if (!r) {
+        errors[k] = r.error().message;
+        fmt::print(stderr, "  {} failed: {}\n", cell.name(), errors[k]);
+      } else {
+        fmt::print(stderr, "  {} done: {} ok, {} errors, {:.0f} simulated s\n", cell.name(), r->ok,
+                   r->errors, r->elapsed_s);
+      }
+    }
+  };
+  unsigned n = jobs > 0 ? static_cast<unsigned>(jobs) : std::thread::hardware_concurrency();
+  n = std::max(1u, std::min<unsigned>(n, static_cast<unsigned>(todo.size())));
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < n; ++i) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  return errors;
+}
+
+void experiment_run(const ExperimentCli& c, CLI::App* root) {
+  serve::ExperimentConfig cfg = merge(c);
+  std::vector<SystemSpec> specs;
+  std::vector<serve::ExperimentCell> cells = plan(cfg, specs);
+  std::error_code ec;
+  fs::create_directories(cfg.out, ec);
+  if (ec || !fs::is_directory(cfg.out))
+    throw CommandFailure{fmt::format("cannot create '{}'", cfg.out.string())};
+  if (cfg.mode == "live") {
+    bool router_needed = false;
+    for (const auto& cell : cells) router_needed |= cell.system.needs_router();
+    if (router_needed && cfg.router_command.empty() && !has_subcommand(*root, "router"))
+      throw CommandFailure{
+          "this build has no `agentsched router`, which the router-based systems need; run "
+          "baseline and continuum only, or give --router-cmd"};
+    // Fail on a bad workload now, not in the first cell's driver.
+    if (auto w = load_workload(cfg.workload, cfg.seed); !w) throw CommandFailure{w.error().message};
+    serve::install_child_cleanup();
+    serve::install_interrupt_flag();
+  }
+
+  // Finished cells are kept unless forced; unfinished leftovers are cleared.
+  std::vector<serve::ExperimentCell> todo;
+  for (const auto& cell : cells) {
+    if (serve::cell_finished(cell.dir) && !cfg.force) {
+      fmt::print(stderr, "  {} already finished: kept (--force runs it again)\n", cell.name());
+      continue;
+    }
+    if (fs::exists(cell.dir, ec))
+      if (auto st = serve::clear_cell(cell.dir); !st) throw CommandFailure{st.error().message};
+    todo.push_back(cell);
+  }
+  fmt::print(stderr,
+             "experiment ({}): {} systems x {} concurrencies = {} cells, {} to run, into {}\n",
+             cfg.mode, cfg.systems.size(), cfg.concurrency.size(), cells.size(), todo.size(),
+             cfg.out.string());
+
+  int failures = 0;
+  if (cfg.mode == "sim") {
+    for (const auto& e : run_sim_cells(cfg, todo, specs, c.jobs)) failures += !e.empty();
+  } else {
+    const bool tty = isatty(STDERR_FILENO);
+    for (std::size_t i = 0; i < todo.size(); ++i) {
+      const auto& cell = todo[i];
+      fmt::print(stderr, "[{}/{}] {}: starting\n", i + 1, todo.size(), cell.name());
+      std::size_t shown = 0;
+      auto last_plain = std::chrono::steady_clock::now();
+      auto progress = [&](const std::string& line) {
+        if (tty) {
+          fmt::print(stderr, "\r  {:<{}}", line, std::max<std::size_t>(shown, line.size()));
+          shown = line.size();
+        } else if (std::chrono::steady_clock::now() - last_plain > std::chrono::seconds(30)) {
+          last_plain = std::chrono::steady_clock::now();
+          fmt::print(stderr, "  {}\n", line);
+        }
+      };
+      const serve::LiveCellOutcome out = serve::run_live_cell(cfg, cell, progress);
+      if (tty && shown) fmt::print(stderr, "\n");
+      if (out.ok) {
+        fmt::print(stderr, "[{}/{}] {}: done in {:.0f} s\n", i + 1, todo.size(), cell.name(),
+                   out.wall_s);
+      } else {
+        ++failures;
+        fmt::print(stderr, "[{}/{}] {}: FAILED: {}\n", i + 1, todo.size(), cell.name(), out.error);
+      }
+      if (serve::interrupted())
+        throw CommandFailure{"interrupted; every process the experiment started is stopped",
+                             128 + serve::interrupt_signal()};
+    }
+  }
+  auto markdown = serve::write_experiment_summary(cfg, cells);
+  if (!markdown) throw CommandFailure{markdown.error().message};
+  fmt::print("{}", *markdown);
+  fmt::print("\nwritten: {}/summary.md, summary.json{}\n", cfg.out.string(),
+             cfg.plots ? ", kv_usage.svg, throughput.svg" : "");
+  if (failures)
+    throw CommandFailure{
+        fmt::format("{} of {} cells failed (their folders say why in "
+                    "agentsched/)",
+                    failures, todo.size())};
+}
+
+const RegisterCommand registration(45, [](CLI::App& root) {
+  auto* exp = root.add_subcommand(
+      "experiment", "Run a whole matrix of systems x concurrencies end to end (docs/live.md)");
+  exp->require_subcommand(1);
+  auto* run = exp->add_subcommand(
+      "run",
+      "Run every cell (live: engines, router, sampler and driver started and stopped per cell; "
+      "sim: the simulator) into BASE/<system>_c<C>/, then the comparison tables and plots");
+  auto c = std::make_shared<ExperimentCli>();
+  auto add = [&](const std::string& name, CLI::Option* o) { c->options[name] = o; };
+  run->add_option("--config", c->config,
+                  "TOML file holding the matrix (options below override it)");
+  add("--systems", run->add_option("--systems", c->systems,
+                                   "Comma-separated systems (default: baseline,continuum,"
+                                   "thunderreact)"));
+  add("--concurrency", run->add_option("--concurrency,-c", c->concurrency,
+                                       "Comma-separated concurrencies (default: 32,64,128)"));
+  add("--mode", run->add_option("--mode", c->mode, "sim (default) or live")
+                    ->check(CLI::IsMember({"sim", "live"})));
+  add("--out", run->add_option("--out", c->out, "Base folder (cells go to BASE/<system>_c<C>/)"));
+  add("--workload",
+      run->add_option("--workload", c->workload, "'tau2' (default) or a JSONL trace file"));
+  add("--seed", run->add_option("--seed", c->seed, "Workload seed (default 1)"));
+  add("--max-programs", run->add_option("--max-programs", c->max_programs,
+                                        "Run only the first N programs of the workload")
+                            ->check(CLI::NonNegativeNumber));
+  add("--profile", run->add_option("--profile", c->profile,
+                                   "Hardware/model profile for the simulator and the emulator"));
+  add("--time-scale",
+      run->add_option("--time-scale", c->time_scale,
+                      "Live: emulated seconds per real second for every process of a cell")
+          ->check(CLI::PositiveNumber));
+  add("--threshold", run->add_option("--threshold", c->threshold,
+                                     "Active-window KV usage threshold, percent (default 70)"));
+  add("--force", run->add_flag("--force", c->force, "Run finished cells again"));
+  add("--no-plots", run->add_flag("--no-plots", c->no_plots, "Skip the SVG plots"));
+  add("--engine-cmd",
+      run->add_option("--engine-cmd", c->engine_cmd,
+                      "Live: engine command template, e.g. 'vllm serve Qwen/Qwen3-8B --port {port} "
+                      "--scheduling-policy {policy}' (default: agentsched engine)"));
+  add("--router-cmd",
+      run->add_option("--router-cmd", c->router_cmd,
+                      "Live: router command template (default: agentsched router)"));
+  add("--backends", run->add_option("--backends", c->backends, "Live: engines per cell")
+                        ->check(CLI::PositiveNumber));
+  add("--base-port", run->add_option("--base-port", c->base_port,
+                                     "Live: first port (engines, then the router); default: free "
+                                     "ports picked")
+                         ->check(CLI::Range(1, 65535)));
+  add("--host", run->add_option("--host", c->host, "Live: address the processes listen on"));
+  add("--model-config",
+      run->add_option("--model-config", c->model_config,
+                      "Live: the driver's model config for real user-simulator/expert calls"));
+  add("--ready-timeout",
+      run->add_option("--ready-timeout", c->ready_timeout,
+                      "Live: real seconds an engine or router gets to answer /health")
+          ->check(CLI::PositiveNumber));
+  run->add_option("--jobs,-j", c->jobs, "Sim: parallel cells (default: one per core)");
+  CLI::App* root_ptr = &root;
+  run->callback([c, root_ptr] { experiment_run(*c, root_ptr); });
+});
+
+}  // namespace
+}  // namespace agentsched::cli

@@ -1,0 +1,103 @@
+// `agentsched sample`: the KV-usage sampler (serve/kv_sampler.h).
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "cli/command_registry.h"
+#include "serve/kv_sampler.h"
+#include "serve/process.h"
+
+namespace agentsched::cli {
+namespace {
+
+struct SampleCli {
+  std::string ports;
+  std::string host = "127.0.0.1";
+  double interval = 5;
+  std::string out;
+  double time_scale = 1;
+  double clock_origin = 0;
+  bool force = false;
+  double duration = 0;
+  int stop_with_pid = 0;
+  std::string run_dir;
+  bool no_parent_watch = false;
+};
+
+void sample(const SampleCli& c) {
+  serve::SamplerOptions o;
+  auto ports = serve::parse_port_list(c.ports);
+  if (!ports) throw CommandFailure{"--ports: " + ports.error().message};
+  o.ports = *ports;
+  o.host = c.host;
+  o.interval_s = c.interval;
+  o.out = c.out;
+  o.time_scale = c.time_scale;
+  if (c.clock_origin > 0) o.clock_origin_unix = c.clock_origin;
+  o.force = c.force;
+  o.duration_s = c.duration;
+  o.run_dir = c.run_dir;
+  if (c.stop_with_pid > 0) {
+    o.watch_pid = c.stop_with_pid;
+  } else if (!c.no_parent_watch) {
+    // Stop with the parent run (REFERENCE.md 7.1): when the process that started us ends,
+    // so do we -- by signal at once, and by a check between samples in case the signal is
+    // lost (the parent already gone before prctl).
+    const pid_t parent = getppid();
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (parent > 1) o.watch_pid = parent;
+  }
+  if (c.no_parent_watch && c.stop_with_pid <= 0 && c.duration <= 0 && c.run_dir.empty())
+    throw CommandFailure{
+        "--no-parent-watch needs another way to stop: --duration, --run-dir or --stop-with-pid "
+        "(a sampler that never stops pollutes the next run's CSV)"};
+  serve::install_interrupt_flag();
+  o.stop_requested = [] { return serve::interrupted(); };
+  fmt::print(stderr, "agentsched sample: ports {} on {} every {:g} s (time scale {:g}) into {}\n",
+             c.ports, c.host, c.interval, c.time_scale, c.out);
+  auto result = serve::run_sampler(o);
+  if (!result) throw CommandFailure{result.error().message};
+  fmt::print(stderr, "agentsched sample: {} samples, {} rows ({} NaN); stopped: {}\n",
+             result->ticks, result->rows, result->nan_rows,
+             result->stop_reason.empty() ? "done" : result->stop_reason);
+}
+
+const RegisterCommand registration(41, [](CLI::App& root) {
+  auto* cmd = root.add_subcommand(
+      "sample",
+      "KV-usage sampler: /metrics of engine ports -> the reference's kv_cache_timeseries.csv; "
+      "stops with its parent, refuses another run's file (docs/live.md)");
+  auto c = std::make_shared<SampleCli>();
+  cmd->add_option("--ports", c->ports, "Engine ports, comma-separated (e.g. 8000,8001)")
+      ->required();
+  cmd->add_option("--host", c->host, "Engine host")->capture_default_str();
+  cmd->add_option("--interval", c->interval, "Seconds between samples (emulated)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--out", c->out, "CSV file to write (a new one, or one without samples)")
+      ->required();
+  cmd->add_option("--time-scale", c->time_scale, "Emulated seconds per real second")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--clock-origin", c->clock_origin,
+                  "Real Unix time where emulated and real time coincide (the run's; default: "
+                  "now)");
+  cmd->add_flag("--force", c->force,
+                "Replace a file that already holds samples (never one another sampler writes)");
+  cmd->add_option("--duration", c->duration, "Stop after this many (emulated) seconds")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--stop-with-pid", c->stop_with_pid,
+                  "Stop when this process exits (instead of the parent)");
+  cmd->add_option("--run-dir", c->run_dir,
+                  "Stop after one last sample once the driver's run in this folder is over");
+  cmd->add_flag("--no-parent-watch", c->no_parent_watch,
+                "Keep running after the parent exits (needs --duration, --run-dir or "
+                "--stop-with-pid)");
+  cmd->callback([c] { sample(*c); });
+});
+
+}  // namespace
+}  // namespace agentsched::cli

@@ -1,0 +1,749 @@
+#include "serve/driver.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+
+#include "core/hash.h"
+#include "core/rng.h"
+#include "core/time_format.h"
+#include "http/client.h"
+#include "http/fd_limit.h"
+#include "record/run_layout.h"
+#include "record/run_writer.h"
+#include "serve/live_clock.h"
+#include "serve/live_http.h"
+#include "serve/run_status.h"
+#include "workload/conversation.h"
+#include "workload/shared_head.h"
+
+namespace agentsched::serve {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using asio::awaitable;
+
+namespace {
+
+constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+// Reference logs show Python thread ids; a stable number per concurrency slot plays that role
+// (the simulator uses the same base).
+constexpr std::uint64_t kThreadBase = 140000000000000ULL;
+
+// 64 four-byte words (three letters and a space): one emulator token each, and about one
+// token each for real tokenizers too.
+constexpr std::array<std::string_view, 64> kWords = {
+    "add ", "bat ", "cap ", "dig ", "ear ", "fir ", "gas ", "hop ", "ion ", "jaw ", "kid ",
+    "lap ", "mop ", "nap ", "oar ", "pig ", "rib ", "sip ", "tap ", "urn ", "vat ", "wig ",
+    "yes ", "zen ", "arm ", "bun ", "cot ", "dam ", "elm ", "fog ", "gin ", "hum ", "imp ",
+    "jug ", "kin ", "lot ", "mat ", "nib ", "ore ", "pun ", "rim ", "sod ", "tin ", "vow ",
+    "wok ", "yew ", "zap ", "ace ", "bog ", "cub ", "dye ", "eve ", "fad ", "gut ", "hem ",
+    "icy ", "jot ", "keg ", "lag ", "nun ", "oat ", "pew ", "rag ", "sty "};
+
+const std::string kPost = "POST";
+const std::string kGet = "GET";
+
+enum class Wait : std::uint8_t { kIdle, kUser, kLlm, kExpert, kTool, kBackoff };
+
+struct SlotState {
+  Wait wait = Wait::kIdle;
+  double since = 0;  // emulated seconds
+  bool remote = false;
+};
+
+// One program's conversation as chat messages: roles beside Conversation's token counts.
+struct Program {
+  Program(const ProgramScript& s, std::int32_t cap, bool share_head)
+      : script(s),
+        salt(stable_hash64(s.job_id)),
+        head_salt(share_head ? shared_head_key(s.domain, s.head_tokens) : salt),
+        conversation(salt, s.head_tokens, cap) {
+    roles.push_back("system");
+  }
+  // Text salt of message `index`: the head's is the domain's when heads are shared.
+  std::uint64_t text_salt(std::size_t index) const { return index == 0 ? head_salt : salt; }
+  void append(std::int32_t tokens, const char* role) {
+    if (tokens <= 0) return;  // Conversation keeps no empty messages either
+    conversation.append(tokens);
+    roles.push_back(role);
+  }
+  const ProgramScript& script;
+  std::uint64_t salt;
+  std::uint64_t head_salt;
+  Conversation conversation;
+  std::vector<const char*> roles;
+  long step = 0;
+};
+
+struct CallOutcome {
+  bool ok = false;
+  std::string reason;
+  std::int64_t prompt_tokens = -1;
+  std::int64_t completion_tokens = -1;
+  std::int64_t cached_tokens = -1;
+  int attempts = 0;
+};
+
+struct WaitOutcome {
+  bool ok = true;
+  std::string reason;
+  double ms = 0;
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+};
+
+std::string json_quoted(std::string_view s) {
+  return json::serialize(json::string(s));
+}
+
+void append_message(std::string& body, bool& first, const char* role, std::uint64_t salt,
+                    std::size_t index, std::int32_t tokens) {
+  body += first ? "{\"role\":\"" : ",{\"role\":\"";
+  first = false;
+  body += role;
+  body += "\",\"content\":\"";
+  body += message_text(salt, index, tokens);
+  body += "\"}";
+}
+
+// Usage of a chat-completion reply; fields stay -1 when absent.
+bool read_usage(std::string_view body, CallOutcome& out) {
+  boost::system::error_code ec;
+  json::value doc = json::parse(body, ec);
+  if (ec || !doc.is_object()) return false;
+  const auto* usage = doc.as_object().if_contains("usage");
+  if (!usage || !usage->is_object()) return true;
+  const auto& u = usage->as_object();
+  auto number = [](const json::object& o, std::string_view key) -> std::int64_t {
+    const json::value* v = o.if_contains(key);
+    if (!v) return -1;
+    if (v->is_int64()) return v->get_int64();
+    if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+    return -1;
+  };
+  out.prompt_tokens = number(u, "prompt_tokens");
+  out.completion_tokens = number(u, "completion_tokens");
+  if (const auto* d = u.if_contains("prompt_tokens_details"); d && d->is_object())
+    out.cached_tokens = number(d->as_object(), "cached_tokens");
+  return true;
+}
+
+const char* wait_name(Wait w) {
+  switch (w) {
+    case Wait::kIdle:
+      return "idle";
+    case Wait::kUser:
+      return "user";
+    case Wait::kLlm:
+      return "llm";
+    case Wait::kExpert:
+      return "expert";
+    case Wait::kTool:
+      return "tool";
+    case Wait::kBackoff:
+      return "backoff";
+  }
+  return "idle";
+}
+
+class Driver {
+ public:
+  Driver(const DriverOptions& o, asio::io_context& io)
+      : o_(o), io_(io), clock_(o.time_scale, o.clock_origin_unix), status_timer_(io) {}
+
+  Result<DriverResult> run() {
+    const auto wall_start = std::chrono::steady_clock::now();
+    if (!o_.workload || o_.workload->programs.empty()) return make_error("empty workload");
+    if (o_.concurrency < 1) return make_error("--concurrency must be at least 1");
+    total_ = static_cast<long>(o_.workload->programs.size());
+    if (o_.max_programs > 0) total_ = std::min<long>(total_, o_.max_programs);
+    chat_target_ = o_.endpoint.chat_completions_target();
+    request_timeout_ = o_.request_timeout_s > 0 ? clock_.real_duration(o_.request_timeout_s)
+                                                : std::chrono::steady_clock::duration::zero();
+
+    // The endpoint must answer before anything is written: a run folder full of errors
+    // because the engine was not up helps nobody.
+    if (auto st = probe_endpoint(); !st) return st.error();
+
+    auto writer =
+        RunWriter::create(o_.out_dir, clock_.origin_unix(), o_.overwrite, o_.write_kv_csv);
+    if (!writer) return writer.error();
+    w_ = std::move(*writer);
+    calls_.open(o_.out_dir / run_layout::kOwnDir / "calls.csv");
+    calls_ << "task,step,kind,model,submitted_s,finished_s,duration_ms,attempts,prompt_tokens,"
+              "cached_tokens,output_tokens,status\n";
+    start_ = clock_.now();
+    if (auto st = write_config(); !st) return st.error();
+    write_header();
+    slots_.resize(static_cast<std::size_t>(o_.concurrency));
+    const int workers = static_cast<int>(std::min<long>(o_.concurrency, total_));
+    workers_left_ = workers;
+    for (int slot = 0; slot < workers; ++slot) asio::co_spawn(io_, worker(slot), asio::detached);
+    asio::co_spawn(io_, status_loop(), asio::detached);
+    io_.run();
+
+    result_.wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    if (interrupted_) {
+      w_->driver_line(clock_.now(), fmt::format("Run interrupted: {} of {} tasks finished ({} in "
+                                                "flight abandoned); this run is incomplete",
+                                                finished_, total_, in_flight()));
+      (void)write_status("interrupted");
+      calls_.close();
+      (void)w_->close();
+      return make_error(
+          fmt::format("interrupted after {} of {} tasks; run folder '{}' is "
+                      "incomplete",
+                      finished_, total_, o_.out_dir.string()));
+    }
+    std::vector<std::string> domains;
+    for (long i = 0; i < total_; ++i) {
+      const auto& d = o_.workload->programs[static_cast<std::size_t>(i)].domain;
+      if (std::find(domains.begin(), domains.end(), d) == domains.end()) domains.push_back(d);
+    }
+    result_.total = total_;
+    result_.elapsed_s = last_finish_ - start_;
+    if (auto st = w_->write_global_summary(clock_.now(), domains, result_.ok, result_.errors,
+                                           total_, result_.elapsed_s);
+        !st)
+      return st.error();
+    if (auto st = write_summary(); !st) return st.error();
+    calls_.close();
+    if (!calls_) return make_error("cannot write agentsched/calls.csv");
+    if (auto st = write_status("done"); !st) return st.error();
+    if (auto st = w_->close(); !st) return st.error();
+    report_progress();
+    return result_;
+  }
+
+ private:
+  // ---- time ----
+  double now() const { return clock_.now(); }
+
+  awaitable<void> sleep_until(double t) {
+    asio::steady_timer timer(io_);
+    timer.expires_at(clock_.real_time_point(t));
+    co_await timer.async_wait(as_tuple_awaitable);
+  }
+  awaitable<void> sleep_for(double emulated_s) { co_await sleep_until(now() + emulated_s); }
+
+  void set_wait(int slot, Wait w, bool remote = false) {
+    auto& s = slots_[static_cast<std::size_t>(slot)];
+    s.wait = w;
+    s.since = now();
+    s.remote = remote;
+  }
+
+  long in_flight() const {
+    long n = 0;
+    for (const auto& s : slots_) n += s.wait != Wait::kIdle;
+    return n;
+  }
+
+  // ---- start-up ----
+  Status probe_endpoint() {
+    // The endpoint may just be starting: ask until startup_timeout_s (real) has passed.
+    std::string last;
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(o_.startup_timeout_s));
+    for (;;) {
+      if (o_.stop_requested && o_.stop_requested())
+        return make_error("interrupted before the run started");
+      auto r = http::fetch(o_.endpoint.host, o_.endpoint.port, kGet, o_.endpoint.models_target(),
+                           {}, {}, 5.0);
+      if (r && r->status == 200) {
+        model_label_ = o_.model;
+        if (o_.model.empty()) {
+          boost::system::error_code ec;
+          json::value doc = json::parse(r->body, ec);
+          const json::value* data =
+              (!ec && doc.is_object()) ? doc.as_object().if_contains("data") : nullptr;
+          if (data && data->is_array() && !data->as_array().empty() &&
+              data->as_array()[0].is_object())
+            if (const auto* id = data->as_array()[0].as_object().if_contains("id");
+                id && id->is_string()) {
+              model_label_ = std::string(id->get_string());
+              send_model_ = true;
+            }
+        } else {
+          send_model_ = true;
+        }
+        if (model_label_.empty()) model_label_ = "orchestrator";
+        return Ok{};
+      }
+      if (r) {
+        // An endpoint without /v1/models (some proxies) still serves chat completions.
+        if (r->status == 404) {
+          model_label_ = o_.model.empty() ? "orchestrator" : o_.model;
+          send_model_ = !o_.model.empty();
+          return Ok{};
+        }
+        last = fmt::format("HTTP {}: {}", r->status, error_message_of(r->body));
+      } else {
+        last = r.error().message;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      ::usleep(200 * 1000);  // start-up only: the run has not begun, no clock to keep
+    }
+    return make_error(fmt::format("endpoint {} does not answer GET {} within {:g} s: {}",
+                                  o_.endpoint.url(), o_.endpoint.models_target(),
+                                  o_.startup_timeout_s, last));
+  }
+
+  Status write_config() {
+    json::object c;
+    c["tool"] = "agentsched drive";
+    c["version"] = "0.1.0";
+    c["command_line"] = o_.command_line;
+    c["endpoint"] = o_.endpoint.url();
+    c["model"] = model_label_;
+    c["user_model"] = o_.user_model;
+    c["workload"] = o_.workload->name;
+    c["workload_seed"] = o_.workload->seed;
+    c["programs"] = total_;
+    c["concurrency"] = o_.concurrency;
+    c["time_scale"] = o_.time_scale;
+    c["clock_origin_unix"] = clock_.origin_unix();
+    c["start_unix"] = clock_.origin_unix() + start_;
+    c["start"] = format_datetime_ms(clock_.origin_unix() + start_);
+    c["pid"] = static_cast<std::int64_t>(::getpid());
+    c["max_attempts"] = o_.retry.max_attempts;
+    c["initial_backoff_s"] = o_.retry.initial_backoff_s;
+    c["max_backoff_s"] = o_.retry.max_backoff_s;
+    c["request_timeout_s"] = o_.request_timeout_s;
+    c["shared_heads"] = o_.share_heads;
+    json::object remote;
+    if (o_.model_config) {
+      for (const auto& [name, endpoints] : o_.model_config->models) {
+        json::array list;
+        for (const auto& e : endpoints) list.emplace_back(e.url());
+        remote[name] = std::move(list);
+      }
+    }
+    c["remote_models"] = std::move(remote);
+    c["reward_modelled"] = false;
+    const fs::path path = o_.out_dir / run_layout::kOwnDir / "config.json";
+    std::ofstream out(path);
+    out << json::serialize(c) << '\n';
+    if (!out) return make_error(fmt::format("cannot write '{}'", path.string()));
+    return Ok{};
+  }
+
+  void write_header() {
+    const double t = start_;
+    w_->driver_line(t, "Scheduling mode: global (cross-domain)");
+    std::map<std::string, long> per_domain;
+    std::vector<std::string> order;
+    for (long i = 0; i < total_; ++i) {
+      const auto& d = o_.workload->programs[static_cast<std::size_t>(i)].domain;
+      if (!per_domain.count(d)) order.push_back(d);
+      ++per_domain[d];
+    }
+    for (const auto& d : order)
+      w_->driver_line(t, fmt::format("Loaded tasks: domain={} tasks={} trials=1 path=workload:{}",
+                                     d, per_domain[d], o_.workload->name));
+    w_->driver_line(t, fmt::format("Endpoint: {} model={} time_scale={:g}", o_.endpoint.url(),
+                                   model_label_, o_.time_scale));
+    w_->driver_line(t, fmt::format("Scheduling mode: global (round-robin) total_tasks={} "
+                                   "max_concurrency={}",
+                                   total_, o_.concurrency));
+  }
+
+  // ---- requests ----
+  std::string chat_body(const Program& p, const AgentTurn& turn) const {
+    std::string body;
+    body.reserve(static_cast<std::size_t>(p.conversation.full_tokens()) * 4 + 512);
+    body += "{";
+    if (send_model_) body += fmt::format("\"model\":{},", json_quoted(model_label_));
+    body += "\"messages\":[";
+    bool first = true;
+    for (std::size_t i : p.conversation.selected_messages())
+      append_message(body, first, p.roles[i], p.text_salt(i), i, p.conversation.message_tokens(i));
+    body += fmt::format("],\"max_tokens\":{},\"ignore_eos\":true,\"stream\":false,\"job_id\":{}",
+                        std::max(1, turn.output_tokens), json_quoted(p.script.job_id));
+    // As the simulator: the tool the program runs next (an expert counts as one), for the
+    // continuum engine policy's pinning decision.
+    if (turn.expert)
+      body += fmt::format(",\"next_tool\":{}", json_quoted("expert:" + turn.expert->model));
+    else if (turn.action == TurnAction::kTool && !turn.tools.empty())
+      body += fmt::format(",\"next_tool\":{}", json_quoted(turn.tools.front().function));
+    body += "}";
+    return body;
+  }
+
+  // A call to a remote model (user simulator, expert): `input_tokens` of filler (or the
+  // conversation after the head, for the user), `output_tokens` asked for exactly.
+  std::string remote_body(const Program& p, const std::string& model, std::int64_t input_tokens,
+                          std::int64_t output_tokens, bool with_conversation) const {
+    std::string body = fmt::format("{{\"model\":{},\"messages\":[", json_quoted(model));
+    bool first = true;
+    std::uint64_t salt =
+        hash_combine(p.salt, 0x72656d6f7465ULL + static_cast<std::uint64_t>(p.step));
+    if (with_conversation) {
+      append_message(body, first, "system", salt, 0, 64);
+      for (std::size_t i : p.conversation.selected_messages())
+        if (i > 0)
+          append_message(body, first, p.roles[i], p.salt, i, p.conversation.message_tokens(i));
+    } else {
+      append_message(body, first, "user", salt, 1,
+                     static_cast<std::int32_t>(std::max<std::int64_t>(1, input_tokens)));
+    }
+    body += fmt::format("],\"max_tokens\":{},\"ignore_eos\":true,\"job_id\":{}}}",
+                        std::max<std::int64_t>(1, output_tokens), json_quoted(p.script.job_id));
+    return body;
+  }
+
+  awaitable<CallOutcome> post_with_retries(http::HttpClient& client, HttpEndpoint endpoint,
+                                           std::string target, std::string body, int slot) {
+    CallOutcome out;
+    const SlotState before = slots_[static_cast<std::size_t>(slot)];
+    for (int attempt = 1;; ++attempt) {
+      out.attempts = attempt;
+      auto reply = co_await timed_request(client, endpoint, kPost, target, body, request_timeout_);
+      if (reply && reply->status == 200) {
+        if (read_usage(reply->body, out)) {
+          out.ok = true;
+          co_return out;
+        }
+        reply = make_error("malformed reply (not a JSON object): " + one_line(reply->body, 120));
+      }
+      const CallFailure failure = classify_failure(reply);
+      if (!failure.transient) {
+        out.reason = failure.reason;
+        co_return out;
+      }
+      if (attempt >= std::max(1, o_.retry.max_attempts)) {
+        out.reason = fmt::format("{} (gave up after {} attempts)", failure.reason, attempt);
+        co_return out;
+      }
+      ++result_.retries;
+      client.close();  // a fresh connection for the next attempt
+      set_wait(slot, Wait::kBackoff);
+      co_await sleep_for(o_.retry.backoff_before(attempt + 1));
+      if (stopping_) {
+        out.reason = "interrupted";
+        co_return out;
+      }
+      slots_[static_cast<std::size_t>(slot)] = before;
+    }
+  }
+
+  // A user-simulator reply or an expert answer: a simulated wait of the scripted latency,
+  // or a real call when the model config serves `model`.
+  awaitable<WaitOutcome> remote_wait(Program& p, int slot, Wait kind, std::string model,
+                                     double scripted_s, std::int64_t input_tokens,
+                                     std::int64_t output_tokens) {
+    WaitOutcome out;
+    out.input_tokens = input_tokens;
+    out.output_tokens = output_tokens;
+    const std::string served = o_.model_config ? o_.model_config->served_model(model) : "";
+    set_wait(slot, kind, true);
+    if (served.empty()) {
+      co_await sleep_for(scripted_s);
+      out.ms = scripted_s * 1e3;
+      co_return out;
+    }
+    const auto& endpoints = o_.model_config->models.at(served);
+    const HttpEndpoint endpoint = endpoints[remote_round_robin_++ % endpoints.size()];
+    std::string body = remote_body(p, served, input_tokens, output_tokens, kind == Wait::kUser);
+    http::HttpClient client(io_.get_executor());
+    const double started = now();
+    ++result_.remote_calls;
+    CallOutcome c = co_await post_with_retries(client, endpoint, endpoint.chat_completions_target(),
+                                               std::move(body), slot);
+    out.ms = (now() - started) * 1e3;
+    if (c.prompt_tokens >= 0) out.input_tokens = c.prompt_tokens;
+    if (c.completion_tokens >= 0) out.output_tokens = c.completion_tokens;
+    out.ok = c.ok;
+    out.reason = c.reason;
+    record_call(p, kind == Wait::kUser ? "user_sim" : "expert_call", served, started, c, out.ms);
+    co_return out;
+  }
+
+  void record_call(const Program& p, std::string_view kind, std::string_view model,
+                   double submitted, const CallOutcome& c, double ms) {
+    calls_ << fmt::format("{}:{},{},{},{},{:.3f},{:.3f},{:.2f},{},{},{},{},{}\n", p.script.domain,
+                          p.script.task_id, p.step, kind, model, submitted - start_, now() - start_,
+                          ms, c.attempts, c.prompt_tokens, c.cached_tokens, c.completion_tokens,
+                          c.ok ? "ok" : "error");
+  }
+
+  awaitable<void> release(const std::string& job_id) {
+    if (!release_supported_) co_return;
+    const std::string body = fmt::format("{{\"job_id\":{}}}", json_quoted(job_id));
+    const std::string target = "/programs/release";
+    http::HttpClient client(io_.get_executor());
+    auto r =
+        co_await timed_request(client, o_.endpoint, kPost, target, body, std::chrono::seconds(10));
+    if (r && (r->status == 404 || r->status == 405) && release_supported_) {
+      release_supported_ = false;
+      w_->driver_line(now(), fmt::format("Endpoint {} has no POST /programs/release (HTTP {}); "
+                                         "programs are not released",
+                                         o_.endpoint.url(), r->status));
+    }
+  }
+
+  // ---- programs ----
+  void end_task(const Program& p, TaskRef task, bool ok, const std::string& error) {
+    if (ok) {
+      ++result_.ok;
+      w_->task_finished(now(), task, 0.0, finished_ + 1, total_);
+    } else {
+      ++result_.errors;
+      w_->task_failed(now(), task, one_line(error, 500), finished_ + 1, total_);
+    }
+    (void)w_->write_task_output(task, ok ? "ok" : "error", 0.0);
+    ++finished_;
+    last_finish_ = now();
+  }
+
+  awaitable<void> run_program(std::size_t index, int slot, http::HttpClient& client) {
+    const ProgramScript& s = o_.workload->programs[index];
+    Program p(s, o_.workload->prompt_cap_tokens, o_.share_heads);
+    const TaskRef task{s.domain, s.task_id, kThreadBase + static_cast<std::uint64_t>(slot)};
+    const std::int64_t first_user_tokens = s.turns.empty() ? 16 : s.turns.front().new_tokens;
+
+    WaitOutcome opening = co_await remote_wait(p, slot, Wait::kUser, o_.user_model,
+                                               s.first_user_latency_s, 64, first_user_tokens);
+    if (stopping_) co_return;
+    if (!opening.ok) {
+      end_task(p, task, false, "User simulator call failed permanently: " + opening.reason);
+      co_await release(s.job_id);
+      co_return;
+    }
+    ++p.step;
+    w_->user_sim(now(), task, p.step, o_.user_model, opening.ms);
+    w_->step_complete(now(), task, p.step, opening.ms, "user", "agent");
+
+    for (std::size_t k = 0; k < s.turns.size(); ++k) {
+      const AgentTurn& turn = s.turns[k];
+      p.append(turn.new_tokens, "user");  // the user's message or the tool's result
+      ++p.step;
+      const double submitted = now();
+      set_wait(slot, Wait::kLlm);
+      CallOutcome c =
+          co_await post_with_retries(client, o_.endpoint, chat_target_, chat_body(p, turn), slot);
+      if (stopping_) co_return;
+      ++result_.llm_calls;
+      const double llm_ms = (now() - submitted) * 1e3;
+      record_call(p, "llm_call", model_label_, submitted, c, llm_ms);
+      if (!c.ok) {
+        end_task(p, task, false, "LLM call failed: " + c.reason);
+        co_await release(s.job_id);
+        co_return;
+      }
+      const std::int64_t prompt_tokens =
+          c.prompt_tokens >= 0 ? c.prompt_tokens : p.conversation.full_tokens();
+      const std::int64_t output_tokens =
+          c.completion_tokens >= 0 ? c.completion_tokens : turn.output_tokens;
+      w_->llm_call(now(), task, p.step, model_label_, llm_ms, prompt_tokens, output_tokens,
+                   turn.action == TurnAction::kTool || turn.expert.has_value());
+      p.append(turn.visible_tokens, "assistant");
+
+      double expert_ms = 0;
+      if (turn.expert) {
+        const ExpertCall& e = *turn.expert;
+        WaitOutcome ex = co_await remote_wait(p, slot, Wait::kExpert, e.model, e.latency_s,
+                                              e.input_tokens, e.output_tokens);
+        if (stopping_) co_return;
+        w_->expert_call(now(), task, p.step, e.model, ex.ms, ex.input_tokens, ex.output_tokens);
+        const bool simulated = !o_.model_config || o_.model_config->served_model(e.model).empty();
+        if (!ex.ok || (simulated && e.fails)) {
+          end_task(
+              p, task, false,
+              "Expert LLM call failed permanently: " + (ex.ok ? std::string("500") : ex.reason));
+          co_await release(s.job_id);
+          co_return;
+        }
+        expert_ms = ex.ms;
+      }
+      const double turn_done = now();
+      const double total_ms = llm_ms + expert_ms;
+      if (turn.action == TurnAction::kTool) {
+        w_->step_complete(now(), task, p.step, total_ms, "agent", "env");
+        double tools_s = 0;
+        for (const auto& tool : turn.tools) tools_s += tool.duration_s;
+        set_wait(slot, Wait::kTool);
+        co_await sleep_until(turn_done + tools_s);
+        if (stopping_) co_return;
+        double t = turn_done;
+        for (const auto& tool : turn.tools) {
+          t += tool.duration_s;
+          w_->tool_call(t, task, p.step, tool.function, tool.duration_s * 1e3);
+        }
+        ++p.step;
+        w_->step_complete(now(), task, p.step, tools_s * 1e3, "env", "agent");
+        continue;
+      }
+      w_->step_complete(now(), task, p.step, total_ms, "agent", "user");
+      const std::int64_t reply_tokens =
+          k + 1 < s.turns.size() ? std::max(1, s.turns[k + 1].new_tokens) : 16;
+      WaitOutcome user = co_await remote_wait(p, slot, Wait::kUser, o_.user_model,
+                                              turn.user_latency_s, 0, reply_tokens);
+      if (stopping_) co_return;
+      if (!user.ok) {
+        end_task(p, task, false, "User simulator call failed permanently: " + user.reason);
+        co_await release(s.job_id);
+        co_return;
+      }
+      ++p.step;
+      w_->user_sim(now(), task, p.step, o_.user_model, user.ms);
+      w_->step_complete(now(), task, p.step, user.ms, "user", "agent");
+      if (turn.action == TurnAction::kEnd) break;
+    }
+    end_task(p, task, true, {});
+    co_await release(s.job_id);
+  }
+
+  awaitable<void> worker(int slot) {
+    http::HttpClient client(io_.get_executor());
+    while (!stopping_ && next_program_ < total_) {
+      const auto index = static_cast<std::size_t>(next_program_++);
+      co_await run_program(index, slot, client);
+      set_wait(slot, Wait::kIdle);
+    }
+    if (--workers_left_ == 0) {
+      all_done_ = true;
+      status_timer_.cancel();
+    }
+  }
+
+  // ---- status ----
+  awaitable<void> status_loop() {
+    const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(std::max(0.05, o_.status_interval_s)));
+    while (!all_done_) {
+      (void)w_->flush();
+      calls_.flush();
+      (void)write_status("running");
+      report_progress();
+      if (o_.stop_requested && o_.stop_requested()) {
+        interrupted_ = true;
+        stopping_ = true;
+        io_.stop();
+        co_return;
+      }
+      status_timer_.expires_after(interval);
+      co_await status_timer_.async_wait(as_tuple_awaitable);
+    }
+  }
+
+  Status write_status(std::string_view state) {
+    RunStatus st;
+    st.state = std::string(state);
+    st.pid = static_cast<long>(::getpid());
+    st.updated_real_unix = clock_.real_unix_now();
+    st.updated_unix = clock_.unix_now();
+    st.time_scale = o_.time_scale;
+    st.clock_origin_unix = clock_.origin_unix();
+    st.finished = finished_;
+    st.ok = result_.ok;
+    st.errors = result_.errors;
+    st.total = total_;
+    st.retries = result_.retries;
+    const double t = now();
+    for (const auto& s : slots_) {
+      if (s.wait == Wait::kIdle) continue;
+      auto& k = st.waits[wait_name(s.wait)];
+      ++k.count;
+      k.oldest_s = std::max(k.oldest_s, t - s.since);
+      if (s.remote) {
+        ++st.remote_waits;
+        st.oldest_remote_wait_s = std::max(st.oldest_remote_wait_s, t - s.since);
+      }
+    }
+    return write_run_status(o_.out_dir, st);
+  }
+
+  void report_progress() {
+    if (!o_.on_progress) return;
+    DriverProgress pr;
+    pr.finished = finished_;
+    pr.ok = result_.ok;
+    pr.errors = result_.errors;
+    pr.total = total_;
+    pr.emulated_elapsed_s = now() - start_;
+    pr.real_elapsed_s = pr.emulated_elapsed_s / o_.time_scale;
+    o_.on_progress(pr);
+  }
+
+  Status write_summary() {
+    json::object s;
+    s["ok"] = result_.ok;
+    s["errors"] = result_.errors;
+    s["total"] = total_;
+    s["elapsed_s"] = result_.elapsed_s;
+    s["llm_calls"] = result_.llm_calls;
+    s["retries"] = result_.retries;
+    s["remote_calls"] = result_.remote_calls;
+    s["wall_s"] = std::chrono::duration<double>(clock_.real_duration(now() - start_)).count();
+    s["releases_sent"] = release_supported_;
+    const fs::path path = o_.out_dir / run_layout::kOwnDir / "summary.json";
+    std::ofstream out(path);
+    out << json::serialize(s) << '\n';
+    if (!out) return make_error(fmt::format("cannot write '{}'", path.string()));
+    return Ok{};
+  }
+
+  const DriverOptions& o_;
+  asio::io_context& io_;
+  LiveClock clock_;
+  asio::steady_timer status_timer_;
+  std::unique_ptr<RunWriter> w_;
+  std::ofstream calls_;
+  std::string chat_target_;
+  std::chrono::steady_clock::duration request_timeout_{};
+  std::string model_label_;
+  bool send_model_ = false;
+  bool release_supported_ = true;
+  std::vector<SlotState> slots_;
+  std::size_t remote_round_robin_ = 0;
+  double start_ = 0;
+  long total_ = 0;
+  long next_program_ = 0;
+  long finished_ = 0;
+  int workers_left_ = 0;
+  bool all_done_ = false;
+  bool stopping_ = false;
+  bool interrupted_ = false;
+  double last_finish_ = 0;
+  DriverResult result_;
+};
+
+}  // namespace
+
+double RetryPolicy::backoff_before(int attempt) const {
+  if (attempt <= 1) return 0;
+  const double b = initial_backoff_s * std::pow(2.0, attempt - 2);
+  return std::min(b, max_backoff_s);
+}
+
+std::string message_text(std::uint64_t salt, std::size_t index, std::int32_t tokens) {
+  std::string out;
+  if (tokens <= 0) return out;
+  out.reserve(static_cast<std::size_t>(tokens) * 4);
+  const std::uint64_t seed = hash_combine(salt, static_cast<std::uint64_t>(index));
+  for (std::int32_t k = 0; k < tokens; ++k)
+    out += kWords[mix64(seed + static_cast<std::uint64_t>(k)) & 63];
+  return out;
+}
+
+Result<DriverResult> run_driver(const DriverOptions& options) {
+  http::raise_fd_limit();
+  // The io_context outlives the driver: coroutines abandoned by an interrupt are destroyed
+  // with it, after the driver's own objects.
+  asio::io_context io(1);
+  Driver driver(options, io);
+  return driver.run();
+}
+
+}  // namespace agentsched::serve

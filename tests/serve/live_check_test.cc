@@ -1,0 +1,216 @@
+// `check`'s reading of run folders and its verdicts, on hand-written fixture folders whose
+// answers are worked out below.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/time_format.h"
+#include "serve/run_check.h"
+#include "serve/run_status.h"
+
+namespace agentsched::serve {
+namespace {
+
+namespace fs = std::filesystem;
+
+// 2026-01-05 10:00:00 UTC
+constexpr double kT0 = 1767607200.0;
+
+// Three tasks at C=3 of total 5: retail:0 finished at 10:05:00; telecom:1 waits on the user
+// since 10:06:00 (agent->user step); airline:2 waits on an expert since 10:06:30 (its
+// llm_call is logged, its step not yet).
+constexpr const char* kWaitingRemote =
+    "[2026-01-05 10:00:00] Scheduling mode: global (cross-domain)\n"
+    "[2026-01-05 10:00:00] Scheduling mode: global (round-robin) total_tasks=5 "
+    "max_concurrency=3\n"
+    "[USER_JUDGE] 2026-01-05 10:00:05.000 task=retail:0 thread=1 type=user_sim step=1 model=gpt-5 "
+    "call_type=openai duration_ms=5000.00\n"
+    "[PROFILE] 2026-01-05 10:00:05.000 task=retail:0 thread=1 type=step_complete step=1 "
+    "total_duration_ms=5000.00 from_role=user to_role=agent\n"
+    "[PROFILE] 2026-01-05 10:04:00.000 task=retail:0 thread=1 type=llm_call step=2 model=m "
+    "call_type=vllm duration_ms=1000.00 input_tokens=10 output_tokens=5 has_tool_calls=False\n"
+    "[PROFILE] 2026-01-05 10:04:00.000 task=retail:0 thread=1 type=step_complete step=2 "
+    "total_duration_ms=1000.00 from_role=agent to_role=user\n"
+    "[PROFILE] 2026-01-05 10:05:00.000 task=retail:0 thread=1 type=step_complete step=3 "
+    "total_duration_ms=60000.00 from_role=user to_role=agent\n"
+    "2026-01-05 10:05:00.000 | INFO     | tau2.run:run_task:569 - FINISHED SIMULATION: Domain: "
+    "retail, Task: 0, Agent: LLMAgent, User: UserSimulator. Reward: 0.0\n"
+    "[TAU2_TASK_COMPLETE] domain=retail trial=0 task_id=0 status=ok completed_global=1 "
+    "total_global=5\n"
+    "[PROFILE] 2026-01-05 10:06:00.000 task=telecom:1 thread=2 type=step_complete step=2 "
+    "total_duration_ms=1000.00 from_role=agent to_role=user\n"
+    "[PROFILE] 2026-01-05 10:06:30.000 task=airline:2 thread=3 type=llm_call step=2 model=m "
+    "call_type=vllm duration_ms=1000.00 input_tokens=10 output_tokens=5 has_tool_calls=True\n";
+
+// As above, plus telecom:3 whose user replied at 10:06:40 (user->agent step): it now waits on
+// its LLM call.
+constexpr const char* kWaitingLlm =
+    "[PROFILE] 2026-01-05 10:06:40.000 task=telecom:3 thread=1 type=step_complete step=3 "
+    "total_duration_ms=9000.00 from_role=user to_role=agent\n";
+
+constexpr const char* kComplete =
+    "[2026-01-05 10:30:00] Global evaluation complete: ok=4 error=1 total=5 elapsed_s=1800.0 "
+    "tasks_per_min=0.13\n";
+
+class CheckFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("agentsched-check-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "agentsched");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void write_log(const std::string& text) { std::ofstream(dir_ / "driver.log") << text; }
+  VerdictInputs inputs(double now_unix) {
+    auto p = read_run_progress(dir_);
+    EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().message);
+    VerdictInputs in;
+    if (p) in.progress = *p;
+    in.now_unix = now_unix;
+    in.real_now_unix = now_unix;
+    return in;
+  }
+  fs::path dir_;
+};
+
+TEST_F(CheckFixture, ReadsProgressAndWhatTasksWaitOn) {
+  write_log(std::string(kWaitingRemote) + kWaitingLlm);
+  auto p = read_run_progress(dir_);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->total, 5);
+  EXPECT_EQ(p->max_concurrency, 3);
+  EXPECT_EQ(p->ended, 1);
+  EXPECT_EQ(p->ok, 1);
+  EXPECT_EQ(p->finished_simulation, 1);
+  EXPECT_FALSE(p->complete);
+  ASSERT_TRUE(p->last_task_unix);
+  EXPECT_DOUBLE_EQ(*p->last_task_unix, kT0 + 300);
+  EXPECT_EQ(*p->last_task, "retail:0");
+  EXPECT_DOUBLE_EQ(*p->last_step_unix, kT0 + 400);
+  EXPECT_DOUBLE_EQ(*p->last_event_unix, kT0 + 400);
+  EXPECT_EQ(p->in_flight_seen, 3);
+  EXPECT_EQ(p->waiting_on.at("user"), 1);
+  EXPECT_EQ(p->waiting_on.at("expert"), 1);
+  EXPECT_EQ(p->waiting_on.at("llm"), 1);
+  EXPECT_DOUBLE_EQ(p->oldest_wait_unix.at("user"), kT0 + 360);
+}
+
+TEST_F(CheckFixture, RecentRecordIsOk) {
+  write_log(kWaitingRemote);
+  const Verdict v = judge_run(inputs(kT0 + 390 + 100));  // 100 s after the last record
+  EXPECT_EQ(v.kind, VerdictKind::kOk) << v.reason;
+  EXPECT_NE(v.reason.find("1 of 5 tasks"), std::string::npos) << v.reason;
+}
+
+TEST_F(CheckFixture, QuietButAllOnRemoteCallsIsWaiting) {
+  write_log(kWaitingRemote);
+  const Verdict v = judge_run(inputs(kT0 + 390 + 1000));
+  EXPECT_EQ(v.kind, VerdictKind::kWaiting) << v.reason;
+  EXPECT_NE(v.reason.find("2 tasks in flight wait on remote"), std::string::npos) << v.reason;
+  // telecom:1 has waited since 10:06:00: 1030 s.
+  EXPECT_NE(v.reason.find("17.2 min"), std::string::npos) << v.reason;
+}
+
+TEST_F(CheckFixture, QuietWithLlmCallsAndAnIdleEngineIsStalled) {
+  write_log(std::string(kWaitingRemote) + kWaitingLlm);
+  VerdictInputs in = inputs(kT0 + 400 + 1000);
+  EXPECT_EQ(judge_run(in).kind, VerdictKind::kStalled);  // engine unknown
+  EXPECT_NE(judge_run(in).reason.find("--port"), std::string::npos);
+  in.engine = EngineView{true, "", BackendMetrics{}};
+  const Verdict idle = judge_run(in);
+  EXPECT_EQ(idle.kind, VerdictKind::kStalled);
+  EXPECT_NE(idle.reason.find("nothing running or waiting"), std::string::npos) << idle.reason;
+  in.engine->metrics->num_running = 4;
+  EXPECT_EQ(judge_run(in).kind, VerdictKind::kWaiting);  // a slow engine, not a dead one
+  in.engine = EngineView{false, "connection refused", std::nullopt};
+  const Verdict down = judge_run(in);
+  EXPECT_EQ(down.kind, VerdictKind::kStalled);
+  EXPECT_NE(down.reason.find("does not answer"), std::string::npos) << down.reason;
+  // A router holding paused programs explains the silence too.
+  in.engine = EngineView{true, "", BackendMetrics{}};
+  in.router_paused_programs = 3;
+  EXPECT_EQ(judge_run(in).kind, VerdictKind::kWaiting);
+}
+
+TEST_F(CheckFixture, CompleteRunIsDone) {
+  write_log(std::string(kWaitingRemote) + kComplete);
+  const Verdict v = judge_run(inputs(kT0 + 1e6));
+  EXPECT_EQ(v.kind, VerdictKind::kDone);
+  EXPECT_NE(v.reason.find("ok=4 error=1"), std::string::npos);
+}
+
+TEST_F(CheckFixture, HeartbeatDecidesWhenPresent) {
+  write_log(std::string(kWaitingRemote) + kWaitingLlm);
+  RunStatus st;
+  st.state = "running";
+  st.pid = 999999;
+  st.total = 5;
+  st.finished = 1;
+  st.waits["user"] = {2, 30};
+  st.remote_waits = 2;
+  st.oldest_remote_wait_s = 30;
+  ASSERT_TRUE(write_run_status(dir_, st).ok());
+  auto back = read_run_status(dir_);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->waits.at("user").count, 2);
+  EXPECT_EQ(back->total, 5);
+
+  VerdictInputs in = inputs(kT0 + 400 + 1000);
+  in.status = *back;
+  // The heartbeat says only remote calls are in flight (the log's guess said one LLM call).
+  EXPECT_EQ(judge_run(in).kind, VerdictKind::kWaiting);
+  in.driver_alive = false;
+  const Verdict gone = judge_run(in);
+  EXPECT_EQ(gone.kind, VerdictKind::kStalled);
+  EXPECT_NE(gone.reason.find("driver process is gone"), std::string::npos) << gone.reason;
+  in.driver_alive.reset();
+  in.status->state = "interrupted";
+  EXPECT_EQ(judge_run(in).kind, VerdictKind::kStalled);
+}
+
+TEST_F(CheckFixture, NothingInFlightAndNotCompleteIsStalled) {
+  write_log(std::string(kWaitingRemote)
+                .substr(0, std::string(kWaitingRemote).find("[PROFILE] 2026-01-05 10:06:00")));
+  const Verdict v = judge_run(inputs(kT0 + 300 + 5000));
+  EXPECT_EQ(v.kind, VerdictKind::kStalled);
+  EXPECT_NE(v.reason.find("no task is seen in flight"), std::string::npos) << v.reason;
+}
+
+TEST_F(CheckFixture, ReportNamesTheVerdictAndTimes) {
+  write_log(kWaitingRemote);
+  CheckOptions o;
+  o.run_dir = dir_;
+  o.now_unix = kT0 + 390 + 1000;
+  const CheckReport r = run_check(o);
+  EXPECT_TRUE(r.healthy);
+  ASSERT_TRUE(r.verdict);
+  EXPECT_EQ(r.verdict->kind, VerdictKind::kWaiting);
+  EXPECT_NE(r.text.find("tasks ended 1 of 5"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("last task finished  2026-01-05 10:05:00"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("verdict: WAITING"), std::string::npos) << r.text;
+}
+
+TEST_F(CheckFixture, ReadsTheSharedFormatSamples) {
+  const fs::path fixture = fs::path(AGENTSCHED_SOURCE_DIR) / "../shared/fixtures/run-format";
+  if (!fs::exists(fixture / "driver.log")) GTEST_SKIP() << "shared fixtures not found";
+  auto p = read_run_progress(fixture);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->total, 278);
+  EXPECT_EQ(p->ended, 3);
+  EXPECT_EQ(p->errors, 1);
+  EXPECT_EQ(p->finished_simulation, 2);  // one of them glued after debug text
+  EXPECT_TRUE(p->complete);
+}
+
+TEST(RunClock, MapsRealToEmulatedTime) {
+  RunClock c{20, 1000};
+  EXPECT_DOUBLE_EQ(c.emulated_unix(1000), 1000);
+  EXPECT_DOUBLE_EQ(c.emulated_unix(1010), 1200);
+}
+
+}  // namespace
+}  // namespace agentsched::serve

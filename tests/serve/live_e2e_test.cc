@@ -1,0 +1,363 @@
+// Live runs end to end on loopback with the real binary (AGENTSCHED_BINARY): a small
+// experiment of the reference systems read back by `analyze compare`; the driver against an
+// engine whose context is too short (no endless retry), against a flaky endpoint (bounded
+// retries), against nothing; the sampler's parent watch; an interrupted experiment leaving
+// no process behind. Emulated engines run at high time scales; waits are bounded polls on
+// conditions, never sleeps that time something.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "http/server.h"
+#include "serve/child_process.h"
+#include "serve/driver.h"
+#include "serve/kv_sampler.h"
+#include "serve/process.h"
+#include "serve/run_status.h"
+#include "workload/workload_stats.h"
+
+namespace agentsched::serve {
+namespace {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+using testing::run_shell;
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("agentsched-e2e-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + needle.size()))
+    ++n;
+  return n;
+}
+
+// Polls `pred` every 20 ms until it holds or `limit` passes.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return pred();
+}
+
+bool have_router() {
+  return run_shell(std::string(AGENTSCHED_BINARY) + " router --help").first == 0;
+}
+
+// A process is gone (or a zombie nobody reaped yet).
+bool process_gone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  std::string line;
+  std::getline(stat, line);
+  const auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+}
+
+// Live processes whose command line mentions `needle` (other than this test).
+std::vector<pid_t> processes_mentioning(const std::string& needle) {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = std::stoi(name);
+    if (pid == ::getpid()) continue;
+    std::string cmdline = read_file(entry.path() / "cmdline");
+    for (char& c : cmdline)
+      if (c == '\0') c = ' ';
+    if (cmdline.find(needle) != std::string::npos && !process_gone(pid)) out.push_back(pid);
+  }
+  return out;
+}
+
+class EngineProcess {
+ public:
+  explicit EngineProcess(std::vector<std::string> extra) {
+    std::vector<std::string> argv = {AGENTSCHED_BINARY, "engine", "--port", "0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    child_ = std::make_unique<ChildProcess>(argv);
+    auto line = child_->read_line(30s);
+    const std::string prefix = "listening on 127.0.0.1:";
+    if (line && line->rfind(prefix, 0) == 0) port_ = std::stoi(line->substr(prefix.size()));
+  }
+  ~EngineProcess() {
+    child_->signal(SIGTERM);
+    child_->wait(20s);
+  }
+  int port() const { return port_; }
+
+ private:
+  std::unique_ptr<ChildProcess> child_;
+  int port_ = 0;
+};
+
+TEST(LiveE2E, SmallExperimentOfTheReferenceSystemsAndAnalyzeCompare) {
+  const fs::path base = temp_dir("experiment");
+  std::string systems = "baseline,continuum";
+  const bool router = have_router();
+  if (router) systems += ",thunderreact";
+  const std::string command =
+      std::string(AGENTSCHED_BINARY) + " experiment run --mode live --systems " + systems +
+      " -c 8 --max-programs 24 --time-scale 200 --threshold 20 --out " + base.string();
+  auto [rc, out] = run_shell(command);
+  ASSERT_EQ(rc, 0) << out;
+  for (const std::string s : {"baseline", "continuum", "thunderreact"}) {
+    if (s == "thunderreact" && !router) continue;
+    const fs::path cell = base / (s + "_c8");
+    const std::string log = read_file(cell / "driver.log");
+    EXPECT_EQ(count(log, "[TAU2_TASK_COMPLETE]"), 24u) << s;
+    EXPECT_NE(log.find("Global evaluation complete: "), std::string::npos) << s;
+    EXPECT_NE(log.find("total=24"), std::string::npos) << s;
+    EXPECT_NE(log.find("type=llm_call"), std::string::npos) << s;
+    const std::string kv = read_file(cell / "kv_cache_timeseries.csv");
+    EXPECT_EQ(kv.rfind("ts_iso,ts_unix,port,metric,value\n", 0), 0u) << s;
+    EXPECT_GT(count(kv, "vllm:kv_cache_usage_perc{"), 10u) << s;
+    EXPECT_TRUE(fs::exists(cell / "outputs/metrics_global.json")) << s;
+    EXPECT_TRUE(fs::exists(cell / "agentsched/engine0.log")) << s;
+    EXPECT_NE(read_file(cell / "agentsched/experiment_cell.json").find("\"ok\":true"),
+              std::string::npos)
+        << s;
+    // Every process of the cell is gone.
+    EXPECT_TRUE(processes_mentioning(cell.string()).empty()) << s;
+  }
+  EXPECT_TRUE(fs::exists(base / "summary.md"));
+  EXPECT_TRUE(fs::exists(base / "kv_usage.svg"));
+  EXPECT_NE(read_file(base / "summary.md").find("## Live comparison"), std::string::npos);
+
+  auto [arc, table] =
+      run_shell(std::string(AGENTSCHED_BINARY) + " analyze compare --threshold 20 " +
+                (base / "baseline_c8").string() + " " + (base / "continuum_c8").string() +
+                (router ? " " + (base / "thunderreact_c8").string() : ""));
+  EXPECT_EQ(arc, 0) << table;
+  EXPECT_NE(table.find("baseline"), std::string::npos) << table;
+  EXPECT_NE(table.find("continuum"), std::string::npos) << table;
+  if (router) {
+    EXPECT_NE(table.find("thunderreact"), std::string::npos) << table;
+  }
+
+  // Finished cells are kept on a second run.
+  auto [rc2, out2] = run_shell(command);
+  EXPECT_EQ(rc2, 0) << out2;
+  EXPECT_EQ(count(out2, "already finished: kept"), router ? 3u : 2u) << out2;
+  if (!router)
+    std::cout << "[ note ] `agentsched router` is not in this build: thunderreact not run\n";
+  fs::remove_all(base);
+}
+
+TEST(LiveE2E, ContextLengthErrorsEndTheirTasksWithoutRetries) {
+  // Every prompt starts with a head of 5,800+ tokens: none fits a 4,000-token context.
+  EngineProcess engine({"--time-scale", "200", "--max-model-len", "4000"});
+  ASSERT_GT(engine.port(), 0);
+  const fs::path out = temp_dir("ctx") / "run";
+  auto [rc, text] =
+      run_shell(std::string(AGENTSCHED_BINARY) +
+                " drive --endpoint http://127.0.0.1:" + std::to_string(engine.port()) +
+                " -c 4 --max-programs 4 --time-scale 200 --no-progress --out " + out.string());
+  ASSERT_EQ(rc, 0) << text;
+  const std::string log = read_file(out / "driver.log");
+  EXPECT_EQ(count(log, "status=error"), 4u) << log;
+  EXPECT_EQ(count(log, "context length exceeded (HTTP 400)"), 4u) << log;
+  EXPECT_NE(log.find("ok=0 error=4 total=4"), std::string::npos) << log;
+  const std::string calls = read_file(out / "agentsched/calls.csv");
+  EXPECT_EQ(count(calls, ",llm_call,"), 4u) << calls;  // one attempt each
+  EXPECT_NE(read_file(out / "agentsched/summary.json").find("\"retries\":0"), std::string::npos);
+  fs::remove_all(out.parent_path());
+}
+
+TEST(LiveE2E, DeadEndpointFailsBeforeWritingARun) {
+  auto port = pick_free_port("127.0.0.1");
+  ASSERT_TRUE(port.ok());
+  const fs::path out = temp_dir("dead") / "run";
+  auto [rc, text] = run_shell(std::string(AGENTSCHED_BINARY) +
+                              " drive --endpoint http://127.0.0.1:" + std::to_string(*port) +
+                              " -c 2 --startup-timeout 1 --out " + out.string());
+  EXPECT_EQ(rc, 1) << text;
+  EXPECT_NE(text.find("does not answer"), std::string::npos) << text;
+  EXPECT_FALSE(fs::exists(out / "driver.log"));
+  fs::remove_all(out.parent_path());
+}
+
+// An OpenAI-compatible endpoint that fails chat calls on a pattern.
+struct FlakyServer {
+  explicit FlakyServer(int fail_every) : fail_every(fail_every) {
+    server = std::make_unique<http::Server>(
+        io.get_executor(), [this](http::Exchange& ex) { return handle(this, ex); });
+    EXPECT_TRUE(server->listen("127.0.0.1", 0).ok());
+    server->start();
+    thread = std::thread([this] { io.run(); });
+  }
+  ~FlakyServer() {
+    asio::post(io, [this] { server->stop(); });
+    io.stop();
+    thread.join();
+  }
+  static asio::awaitable<void> handle(FlakyServer* self, http::Exchange& ex) {
+    http::Response r;
+    const auto path = ex.request().path();
+    if (path == "/v1/models") {
+      r.body = R"({"object":"list","data":[{"id":"flaky-model","object":"model"}]})";
+    } else if (path == "/programs/release") {
+      ++self->releases;
+    } else {
+      const int n = ++self->chat_calls;
+      if (self->fail_every > 0 && n % self->fail_every != 0) {
+        r.status = 503;
+        r.body = R"({"object":"error","message":"overloaded","code":503})";
+      } else {
+        r.body = R"({"choices":[{"message":{"role":"assistant","content":"ok"}}],)"
+                 R"("usage":{"prompt_tokens":100,"completion_tokens":7,"total_tokens":107}})";
+      }
+    }
+    co_await ex.respond(std::move(r));
+  }
+  asio::io_context io;
+  std::unique_ptr<http::Server> server;
+  std::thread thread;
+  int fail_every;
+  std::atomic<int> chat_calls{0};
+  std::atomic<int> releases{0};
+};
+
+DriverOptions flaky_options(const FlakyServer& s, const fs::path& out) {
+  DriverOptions o;
+  o.endpoint.host = "127.0.0.1";
+  o.endpoint.port = s.server->port();
+  auto w = load_workload("tau2", 1);
+  EXPECT_TRUE(w.ok());
+  o.workload = std::make_shared<const Workload>(std::move(*w));
+  o.concurrency = 2;
+  o.max_programs = 2;
+  o.out_dir = out;
+  o.time_scale = 2000;  // scripted waits of minutes take tens of milliseconds
+  return o;
+}
+
+TEST(LiveE2E, TransientErrorsAreRetriedWithBackoff) {
+  FlakyServer server(2);  // every other call is a 503
+  const fs::path out = temp_dir("flaky") / "run";
+  DriverOptions o = flaky_options(server, out);
+  o.concurrency = 1;  // calls strictly in turn: each first attempt fails, each second succeeds
+  o.retry.max_attempts = 3;
+  auto r = run_driver(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->ok + r->errors, 2);
+  EXPECT_GT(r->retries, 0);
+  EXPECT_EQ(server.releases.load(), 2);  // each program released once
+  const std::string log = read_file(out / "driver.log");
+  EXPECT_NE(log.find("model=flaky-model"), std::string::npos);
+  EXPECT_EQ(log.find("LLM call failed"), std::string::npos) << log;
+  fs::remove_all(out.parent_path());
+}
+
+TEST(LiveE2E, RepeatedFailureEndsTheTaskAfterMaxAttempts) {
+  FlakyServer server(1000000);  // always 503
+  const fs::path out = temp_dir("down") / "run";
+  DriverOptions o = flaky_options(server, out);
+  o.retry.max_attempts = 3;
+  auto r = run_driver(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->errors, 2);
+  EXPECT_EQ(server.chat_calls.load(), 6);  // 3 attempts for each task's first call, no more
+  const std::string log = read_file(out / "driver.log");
+  EXPECT_EQ(count(log, "LLM call failed: HTTP 503: overloaded (gave up after 3 attempts)"), 2u)
+      << log;
+  fs::remove_all(out.parent_path());
+}
+
+TEST(LiveE2E, SamplerStopsWithItsParentAndNeverSharesAFile) {
+  EngineProcess engine({"--time-scale", "50"});
+  ASSERT_GT(engine.port(), 0);
+  const fs::path dir = temp_dir("sampler");
+  const fs::path csv = dir / "kv.csv";
+  const std::string sample = std::string(AGENTSCHED_BINARY) + " sample --ports " +
+                             std::to_string(engine.port()) + " --interval 0.2 --out " +
+                             csv.string();
+  // The parent shell prints the sampler's pid and stays until we kill it.
+  ChildProcess parent({"/bin/sh", "-c", sample + " & echo $!; wait"});
+  auto pid_line = parent.read_line(10s);
+  ASSERT_TRUE(pid_line);
+  const pid_t sampler = std::stoi(*pid_line);
+  ASSERT_TRUE(eventually([&] { return count(read_file(csv), "\n") >= 3; }, 20s));
+  // A second sampler is refused while the first writes.
+  auto [rc, text] = run_shell(sample + " --force");
+  EXPECT_EQ(rc, 1) << text;
+  EXPECT_NE(text.find("another sampler"), std::string::npos) << text;
+  parent.signal(SIGKILL);
+  EXPECT_TRUE(eventually([&] { return process_gone(sampler); }, 20s));
+  EXPECT_FALSE(sample_file_in_use(csv));
+  fs::remove_all(dir);
+}
+
+TEST(LiveE2E, InterruptedExperimentLeavesNoProcessAndCheckSeesTheRun) {
+  const fs::path base = temp_dir("interrupt");
+  const fs::path cell = base / "baseline_c16";
+  ChildProcess experiment({AGENTSCHED_BINARY, "experiment", "run", "--mode", "live", "--systems",
+                           "baseline", "-c", "16", "--time-scale", "20", "--out", base.string()});
+  // Wait until the driver reports progress.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto st = read_run_status(cell);
+        return st.ok() && st->state == "running";
+      },
+      60s));
+  const std::string record = read_file(cell / "agentsched/experiment_cell.json");
+  const auto ports_at = record.find("\"ports\":[");
+  ASSERT_NE(ports_at, std::string::npos) << record;
+  const int engine_port = std::stoi(record.substr(ports_at + 9));
+
+  auto [crc, report] = run_shell(std::string(AGENTSCHED_BINARY) + " check --port " +
+                                 std::to_string(engine_port) + " --run-dir " + cell.string());
+  EXPECT_EQ(crc, 0) << report;
+  EXPECT_NE(report.find("engine :" + std::to_string(engine_port) + "  healthy"), std::string::npos)
+      << report;
+  EXPECT_NE(report.find("verdict: OK"), std::string::npos) << report;
+  EXPECT_NE(report.find("driver pid"), std::string::npos) << report;
+
+  experiment.signal(SIGINT);
+  EXPECT_EQ(experiment.wait(60s), 128 + SIGINT);
+  EXPECT_TRUE(processes_mentioning(cell.string()).empty());
+  EXPECT_TRUE(port_is_free("127.0.0.1", static_cast<std::uint16_t>(engine_port)));
+  EXPECT_FALSE(sample_file_in_use(cell / "kv_cache_timeseries.csv"));
+  auto st = read_run_status(cell);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->state, "interrupted");
+  EXPECT_NE(read_file(cell / "driver.log").find("Run interrupted"), std::string::npos);
+  // An interrupted run is judged as such, not as finished.
+  auto [crc2, report2] =
+      run_shell(std::string(AGENTSCHED_BINARY) + " check --run-dir " + cell.string());
+  EXPECT_EQ(crc2, 2) << report2;
+  EXPECT_NE(report2.find("verdict: STALLED -- the driver was interrupted"), std::string::npos)
+      << report2;
+  fs::remove_all(base);
+}
+
+}  // namespace
+}  // namespace agentsched::serve

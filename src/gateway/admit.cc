@@ -23,6 +23,9 @@ constexpr std::array<ParamField<AdmitParams>, 4> kFields = {{
      "output tokens expected of a call until completions have been observed"},
 }};
 
+// Program life observed before the duty cycle is trusted.
+constexpr double kMinObservedLifeS = 60;
+
 // Times compared against the bound come from sums of binary fractions.
 constexpr double kTimeSlack = 1e-9;
 
@@ -65,12 +68,34 @@ double AdmitPolicy::headroom_tokens(const Gateway& gw, BackendIndex backend) {
          state(gw, backend).admitted_since_poll;
 }
 
+double AdmitPolicy::duty_cycle(Seconds now) const {
+  double in_call = finished_in_call_s_, life = finished_life_s_;
+  for (const auto& [id, a] : admitted_) {
+    in_call += a.in_call_s + (a.call_started >= 0 ? now - a.call_started : 0.0);
+    life += now - a.admitted_at;
+  }
+  if (life < kMinObservedLifeS) return 1.0;
+  return std::clamp(in_call / life, 0.0, 1.0);
+}
+
+double AdmitPolicy::admitted_demand(BackendIndex backend, Seconds now) const {
+  double footprints = 0;
+  for (const auto& [id, a] : admitted_)
+    if (a.backend == backend) footprints += a.footprint;
+  return footprints * duty_cycle(now);
+}
+
 bool AdmitPolicy::has_room(const Gateway& gw, BackendIndex backend, double tokens) {
   const BackendView& view = gw.backends()[backend];
-  if (view.polled_at >= 0 && view.metrics.healthy &&
-      static_cast<double>(view.metrics.num_waiting) > p_.max_engine_waiting)
-    return false;
-  return headroom_tokens(gw, backend) >= tokens;
+  if (view.polled_at < 0 || !view.metrics.healthy) return true;  // nothing known to be full
+  if (static_cast<double>(view.metrics.num_waiting) > p_.max_engine_waiting) return false;
+  if (headroom_tokens(gw, backend) < tokens) return false;
+  // The poll shows the programs in calls now; those between calls come back. Expected
+  // resident KV of everything admitted, plus the newcomer, must fit under high_water too.
+  const double capacity = static_cast<double>(view.metrics.kv_capacity_tokens());
+  if (capacity <= 0) return true;
+  const Seconds now = gw.clock().now();
+  return admitted_demand(backend, now) + tokens * duty_cycle(now) <= p_.high_water * capacity;
 }
 
 BackendIndex AdmitPolicy::choose_backend(Gateway& gw, const ProgramState&) {
@@ -89,8 +114,13 @@ BackendIndex AdmitPolicy::choose_backend(Gateway& gw, const ProgramState&) {
 }
 
 void AdmitPolicy::on_request(Gateway& gw, ProgramState& program, CallRequest call) {
-  if (admitted_.count(program.id) || call.is_last_step) {
-    // Never hold a program that is already running (nor a call its client marks as final).
+  if (auto it = admitted_.find(program.id); it != admitted_.end()) {
+    // Never hold a program that is already running.
+    it->second.call_started = gw.clock().now();
+    gw.forward_now(program, std::move(call));
+    return;
+  }
+  if (call.is_last_step) {  // nor a call its client marks as final
     gw.forward_now(program, std::move(call));
     return;
   }
@@ -99,7 +129,8 @@ void AdmitPolicy::on_request(Gateway& gw, ProgramState& program, CallRequest cal
   const bool first_in_line = queue_.empty();
   if (first_in_line && has_room(gw, *program.backend, static_cast<double>(tokens))) {
     ++stats_.admitted_at_once;
-    admitted_.insert(program.id);
+    admitted_[program.id] = Active{*program.backend, static_cast<double>(tokens), gw.clock().now(),
+                                   gw.clock().now(), 0};
     state(gw, *program.backend).admitted_since_poll += static_cast<double>(tokens);
     gw.forward_now(program, std::move(call));
     return;
@@ -116,7 +147,8 @@ void AdmitPolicy::admit(Gateway& gw, const std::string& program_id) {
   // Place it where the room is now, not where it was parked on arrival.
   gw.place(*program, choose_backend(gw, *program));
   state(gw, *program->backend).admitted_since_poll += static_cast<double>(w.tokens);
-  admitted_.insert(program_id);
+  admitted_[program_id] = Active{*program->backend, static_cast<double>(w.tokens), gw.clock().now(),
+                                 gw.clock().now(), 0};
   queue_.pop_front();
   gw.resume(*program);
 }
@@ -143,7 +175,13 @@ void AdmitPolicy::admit_from_queue(Gateway& gw) {
   }
 }
 
-void AdmitPolicy::on_response(Gateway&, ProgramState&, const CallResult& result) {
+void AdmitPolicy::on_response(Gateway& gw, ProgramState& program, const CallResult& result) {
+  if (auto it = admitted_.find(program.id); it != admitted_.end()) {
+    Active& a = it->second;
+    if (a.call_started >= 0) a.in_call_s += gw.clock().now() - a.call_started;
+    a.call_started = -1;
+    if (result.ok) a.footprint = static_cast<double>(result.total_tokens()) + output_estimate();
+  }
   if (!result.ok) return;
   observed_output_sum_ += static_cast<double>(result.completion_tokens);
   ++observed_outputs_;
@@ -154,8 +192,14 @@ void AdmitPolicy::on_metrics(Gateway& gw, BackendIndex backend) {
   admit_from_queue(gw);
 }
 
-void AdmitPolicy::on_release(Gateway&, ProgramState& program) {
-  admitted_.erase(program.id);
+void AdmitPolicy::on_release(Gateway& gw, ProgramState& program) {
+  if (auto it = admitted_.find(program.id); it != admitted_.end()) {
+    const Seconds now = gw.clock().now();
+    const Active& a = it->second;
+    finished_in_call_s_ += a.in_call_s + (a.call_started >= 0 ? now - a.call_started : 0.0);
+    finished_life_s_ += now - a.admitted_at;
+    admitted_.erase(it);
+  }
   queue_.erase(std::remove_if(queue_.begin(), queue_.end(),
                               [&](const Waiting& w) { return w.program_id == program.id; }),
                queue_.end());

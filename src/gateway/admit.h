@@ -11,7 +11,6 @@
 #include <limits>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -73,6 +72,14 @@ class AdmitPolicy final : public GatewayPolicy {
     // yet, so they are subtracted from the headroom it reports.
     double admitted_since_poll = 0;
   };
+  // An admitted program's expected KV footprint and how much of its life it spends in calls.
+  struct Active {
+    BackendIndex backend = 0;
+    double footprint = 0;  // context of its last response (or first prompt) + output estimate
+    Seconds admitted_at = 0;
+    Seconds call_started = -1;  // -1 between calls
+    double in_call_s = 0;
+  };
 
   BackendState& state(const Gateway& gw, BackendIndex backend);
   double output_estimate() const;
@@ -80,6 +87,11 @@ class AdmitPolicy final : public GatewayPolicy {
   // or when the backend does not report its capacity (then nothing is known to be full).
   double headroom_tokens(const Gateway& gw, BackendIndex backend);
   bool has_room(const Gateway& gw, BackendIndex backend, double tokens);
+  // Share of an admitted program's life spent inside calls, from the programs seen so far:
+  // only then does its KV need to be resident. 1 until a minute of program life is observed.
+  double duty_cycle(Seconds now) const;
+  // Expected resident KV of the programs admitted on `backend`.
+  double admitted_demand(BackendIndex backend, Seconds now) const;
   void admit(Gateway& gw, const std::string& program_id);
   // Admits waiting programs from the head while there is room (and those past the bound).
   void admit_from_queue(Gateway& gw);
@@ -88,7 +100,9 @@ class AdmitPolicy final : public GatewayPolicy {
   AdmitStats stats_;
   std::vector<BackendState> backends_;
   std::deque<Waiting> queue_;  // arrival order
-  std::set<std::string, std::less<>> admitted_;
+  std::map<std::string, Active, std::less<>> admitted_;
+  double finished_in_call_s_ = 0;  // of released programs
+  double finished_life_s_ = 0;
   double observed_output_sum_ = 0;
   std::int64_t observed_outputs_ = 0;
 };

@@ -41,10 +41,31 @@ TEST(Admit, AdmitsAtOnceWhileTheBackendHasRoom) {
   // The next poll shows a and b running (usage 0.60): 3,000 tokens of room, still too little.
   poll(h, 0, 0.60);
   EXPECT_FALSE(h.forwarded(c));
-  poll(h, 0, 0.50);  // 4,000 tokens of room
+  // 4,000 tokens of room now, but a and b will need 7,000 tokens whenever they are in calls
+  // (duty cycle 1 until a minute of program life is seen): 7,000 + 3,500 > 9,000.
+  poll(h, 0, 0.50);
+  EXPECT_FALSE(h.forwarded(c));
+  h.gw.release("a");
+  poll(h, 0, 0.50);  // 3,500 + 3,500 <= 9,000
   EXPECT_TRUE(h.forwarded(c));
   EXPECT_EQ(policy(h).stats().admitted_at_once, 2);
   EXPECT_EQ(policy(h).stats().admitted_on_room, 1);
+}
+
+TEST(Admit, ProgramsBetweenCallsNeedLessResidentKv) {
+  auto h = harness();
+  poll(h, 0, 0.10);
+  // Two programs of 4,000 tokens (3,500 + 500), each in a call 30 s of every 120 s.
+  const RequestId a = h.call("a", 3500);
+  const RequestId b = h.call("b", 3500);
+  h.at(30);
+  h.done(a, 3400, 100);  // footprint = 3,500 + observed output 100 = 3,600
+  h.done(b, 3400, 100);
+  h.at(120);
+  poll(h, 0, 0.10);
+  // Duty cycle 60 / 240 = 0.25: demand (3,600 + 3,600) x 0.25 = 1,800; a newcomer of
+  // 5,100 tokens adds 1,275: 3,075 <= 9,000, while at duty 1 it would not fit (12,300).
+  EXPECT_TRUE(h.forwarded(h.call("c", 5000)));
 }
 
 TEST(Admit, NeverHoldsAnAdmittedProgram) {

@@ -155,6 +155,85 @@ Result<Profile> load_profile(std::string_view name_or_path) {
   return parse_profile(buffer.str(), name_or_path);
 }
 
+namespace {
+
+// Pointer to the field a key names, with whether it holds an integer and whether zero is
+// allowed; nullptr for an unknown key.
+struct FieldRef {
+  double* real = nullptr;
+  int* integer = nullptr;
+  bool zero_ok = false;
+};
+
+FieldRef field_of(Profile& p, std::string_view key) {
+  if (key == "gpu.memory_gib") return {&p.gpu.memory_gib};
+  if (key == "gpu.bandwidth_gb_s") return {&p.gpu.bandwidth_gb_s};
+  if (key == "gpu.bf16_tflops") return {&p.gpu.bf16_tflops};
+  if (key == "engine.gpu_memory_utilization") return {&p.engine.gpu_memory_utilization};
+  if (key == "engine.reserved_gib") return {&p.engine.reserved_gib, nullptr, true};
+  if (key == "engine.max_num_seqs") return {nullptr, &p.engine.max_num_seqs};
+  if (key == "engine.max_num_batched_tokens") return {nullptr, &p.engine.max_num_batched_tokens};
+  if (key == "cost.fixed_ms") return {&p.cost.fixed_ms, nullptr, true};
+  if (key == "cost.weight_factor") return {&p.cost.weight_factor, nullptr, true};
+  if (key == "cost.kv_factor") return {&p.cost.kv_factor, nullptr, true};
+  if (key == "cost.compute_factor") return {&p.cost.compute_factor, nullptr, true};
+  if (key == "cost.per_request_ms") return {&p.cost.per_request_ms, nullptr, true};
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::string> settable_profile_fields() {
+  return {"gpu.memory_gib",
+          "gpu.bandwidth_gb_s",
+          "gpu.bf16_tflops",
+          "engine.gpu_memory_utilization",
+          "engine.reserved_gib",
+          "engine.max_num_seqs",
+          "engine.max_num_batched_tokens",
+          "cost.fixed_ms",
+          "cost.weight_factor",
+          "cost.kv_factor",
+          "cost.compute_factor",
+          "cost.per_request_ms"};
+}
+
+Result<double> get_profile_field(const Profile& profile, std::string_view key) {
+  Profile copy = profile;
+  const FieldRef ref = field_of(copy, key);
+  if (ref.real) return *ref.real;
+  if (ref.integer) return static_cast<double>(*ref.integer);
+  return make_error(fmt::format("unknown profile field '{}'", key));
+}
+
+Status set_profile_field(Profile& p, std::string_view key, double value) {
+  const FieldRef ref = field_of(p, key);
+  if (!ref.real && !ref.integer) {
+    std::string known;
+    for (const auto& k : settable_profile_fields()) known += (known.empty() ? "" : ", ") + k;
+    return make_error(fmt::format("unknown profile field '{}' (settable: {})", key, known));
+  }
+  if (!std::isfinite(value) || value < 0 || (value == 0 && !ref.zero_ok))
+    return make_error(fmt::format("profile field '{}' must be {}, got {}", key,
+                                  ref.zero_ok ? "at least 0" : "positive", value));
+  if (key == "engine.gpu_memory_utilization" && value > 1.0)
+    return make_error("profile field 'engine.gpu_memory_utilization' must be at most 1");
+  Profile changed = p;
+  FieldRef target = field_of(changed, key);
+  if (target.integer) {
+    if (value != std::floor(value) || value > 1e9)
+      return make_error(fmt::format("profile field '{}' must be an integer, got {}", key, value));
+    *target.integer = static_cast<int>(value);
+  } else {
+    *target.real = value;
+  }
+  if (changed.num_gpu_blocks() < 2)
+    return make_error(
+        fmt::format("profile field '{}' = {} leaves no memory for the KV cache", key, value));
+  p = changed;
+  return Ok{};
+}
+
 std::vector<std::string> builtin_profile_names() {
   std::vector<std::string> names;
   for (const auto& entry : embedded_profiles()) names.push_back(entry.name);

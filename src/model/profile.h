@@ -83,6 +83,14 @@ Result<Profile> parse_profile(std::string_view toml_text, std::string_view origi
 Result<Profile> load_profile(std::string_view name_or_path);
 // Names of the built-in profiles (the TOML files of profiles/ at build time).
 std::vector<std::string> builtin_profile_names();
+// The numeric fields a what-if study may set, by their TOML path ("cost.kv_factor",
+// "engine.reserved_gib", "gpu.bandwidth_gb_s", ...).
+std::vector<std::string> settable_profile_fields();
+// Reads one of them; fails on an unknown key.
+Result<double> get_profile_field(const Profile& profile, std::string_view key);
+// Sets one of them; fails on an unknown key or a value the field cannot take (the KV
+// capacity, derived from the memory fields, must stay at least two blocks).
+Status set_profile_field(Profile& profile, std::string_view key, double value);
 inline constexpr std::string_view kDefaultProfile = "rtx5090-qwen3-8b";
 
 }  // namespace agentsched

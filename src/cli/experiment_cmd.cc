@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
 #include "cli/command_registry.h"
+#include "gateway/policies.h"
 #include "model/profile.h"
 #include "serve/experiment.h"
 #include "serve/process.h"
@@ -43,6 +45,7 @@ struct ExperimentCli {
   std::string model_config;
   double ready_timeout = 600;
   int jobs = 0;
+  std::vector<std::string> params;
   // Which options were given on the command line (they override the config file).
   std::map<std::string, CLI::Option*> options;
   bool given(const std::string& name) const {
@@ -105,6 +108,15 @@ serve::ExperimentConfig merge(const ExperimentCli& c) {
   if (c.given("--host")) cfg.host = c.host;
   if (c.given("--model-config")) cfg.model_config = c.model_config;
   if (c.given("--ready-timeout")) cfg.ready_timeout_s = c.ready_timeout;
+  for (const auto& item : c.params) {
+    const auto eq = item.find('=');
+    char* end = nullptr;
+    const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    const double v = std::strtod(value.c_str(), &end);
+    if (eq == std::string::npos || eq == 0 || value.empty() || *end != '\0' || !std::isfinite(v))
+      throw CommandFailure{fmt::format("--param '{}': expected name=number", item)};
+    cfg.gateway_params[item.substr(0, eq)] = v;
+  }
   if (cfg.systems.empty()) cfg.systems = default_matrix_systems();
   if (cfg.concurrency.empty()) cfg.concurrency = {32, 64, 128};
   if (cfg.out.empty()) throw CommandFailure{"--out (or `out` in the config file) is required"};
@@ -119,6 +131,22 @@ std::vector<serve::ExperimentCell> plan(const serve::ExperimentConfig& cfg,
   for (const auto& name : cfg.systems) {
     auto s = find_system(name);
     if (!s) throw CommandFailure{s.error().message};
+    // `name=value` applies to every system with a gateway policy, `system.name=value` to
+    // that system only.
+    PolicyParams params;
+    for (const auto& [key, value] : cfg.gateway_params) {
+      const auto dot = key.find('.');
+      if (dot == std::string::npos)
+        params[key] = value;
+      else if (key.substr(0, dot) == s->name)
+        params[key.substr(dot + 1)] = value;
+    }
+    if (!params.empty() && s->gateway_policy != "passthrough") {
+      // Validated against the policy now, before anything starts.
+      auto policy = make_gateway_policy(s->gateway_policy, params);
+      if (!policy) throw CommandFailure{fmt::format("{}: {}", s->name, policy.error().message)};
+      s->gateway_params = params;
+    }
     specs.push_back(*s);
     serve::LiveSystem live{s->name, s->engine_policy, s->gateway_policy, {}};
     for (const auto& [k, v] : s->gateway_params) live.gateway_params[k] = v;
@@ -311,6 +339,10 @@ const RegisterCommand registration(45, [](CLI::App& root) {
       run->add_option("--ready-timeout", c->ready_timeout,
                       "Live: real seconds an engine or router gets to answer /health")
           ->check(CLI::PositiveNumber));
+  run->add_option("--param", c->params,
+                  "Gateway policy parameter as name=value for every system with a gateway "
+                  "policy, or system.name=value for one (repeatable), e.g. "
+                  "--param thunderreact.budget=0");
   run->add_option("--jobs,-j", c->jobs, "Sim: parallel cells (default: one per core)");
   CLI::App* root_ptr = &root;
   run->callback([c, root_ptr] { experiment_run(*c, root_ptr); });

@@ -131,11 +131,11 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
   }
   ExperimentConfig c;
   TomlReader r(root, origin);
-  r.check_keys(root, "",
-               {"mode", "systems", "concurrency", "out", "workload", "seed", "max_programs",
-                "profile", "threshold", "force", "plots", "time_scale", "host", "base_port",
-                "backends", "engine", "router", "sampler", "driver"});
-  for (const char* table : {"engine", "router", "sampler", "driver"}) {
+  r.check_keys(root, "", {"mode",   "systems",      "concurrency", "out",       "workload",
+                          "seed",   "max_programs", "profile",     "threshold", "force",
+                          "plots",  "time_scale",   "host",        "base_port", "backends",
+                          "params", "engine",       "router",      "sampler",   "driver"});
+  for (const char* table : {"params", "engine", "router", "sampler", "driver"}) {
     const auto* t = root.get(table);
     if (t && !t->is_table()) r.fail(fmt::format("'{}' must be a table ([{}])", table, table));
   }
@@ -145,6 +145,13 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
   if (const auto* t = root["sampler"].as_table()) r.check_keys(*t, "sampler", {"interval_s"});
   if (const auto* t = root["driver"].as_table())
     r.check_keys(*t, "driver", {"model_config", "max_attempts", "request_timeout_s", "extra_args"});
+  if (const auto* t = root["params"].as_table())
+    for (const auto& [key, node] : *t) {
+      if (auto v = node.value<double>())
+        c.gateway_params[std::string(key.str())] = *v;
+      else
+        r.fail(fmt::format("'params.{}' must be a number", key.str()));
+    }
   r.get("mode", c.mode);
   if (r.error().empty() && c.mode != "sim" && c.mode != "live")
     r.fail(fmt::format("'mode' must be \"sim\" or \"live\", not \"{}\"", c.mode));

@@ -40,6 +40,9 @@ struct ExperimentConfig {
   double threshold = 70;
   bool force = false;
   bool plots = true;
+  // Gateway policy parameters for the systems that have a gateway policy (as `sim --param`);
+  // applied in both modes.
+  std::map<std::string, double> gateway_params;
 
   // Live mode.
   double time_scale = 1;  // the emulated GPU's speed and every process's clock

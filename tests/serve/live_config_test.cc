@@ -123,6 +123,9 @@ time_scale = 20
 host = "127.0.0.1"
 base_port = 18000
 backends = 2
+[params]
+"thunderreact.budget" = 0
+pause_target = 0.9
 [engine]
 command = "vllm serve Qwen/Qwen3-8B --port {port} --scheduling-policy {policy}"
 ready_timeout_s = 900
@@ -152,6 +155,8 @@ extra_args = "--user-model gpt-4o"
   EXPECT_DOUBLE_EQ(c->time_scale, 20.0);  // an integer is accepted for a float
   EXPECT_EQ(c->base_port, 18000);
   EXPECT_EQ(c->backends, 2);
+  EXPECT_EQ(c->gateway_params.at("thunderreact.budget"), 0.0);
+  EXPECT_EQ(c->gateway_params.at("pause_target"), 0.9);
   EXPECT_FALSE(c->engine_command_is_emulator);
   EXPECT_DOUBLE_EQ(c->ready_timeout_s, 900);
   EXPECT_DOUBLE_EQ(c->stop_grace_s, 5);
@@ -187,6 +192,7 @@ TEST(LiveExperimentConfig, RejectsTyposAndBadValues) {
   check("seed = -1", "non-negative integer");
   check("base_port = 70000", "base_port");
   check("engine = 3", "'engine' must be a table");
+  check("[params]\nbudget = \"all\"", "'params.budget' must be a number");
   check("[driver]\nmax_attempts = 0", "max_attempts");
   check("mode = ", "exp.toml:1");
 }

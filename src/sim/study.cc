@@ -135,6 +135,8 @@ Result<MatrixOptions> matrix_options(const StudyConfig& config, const StudyMatri
   if (m.systems.empty()) return make_error("a study needs at least one system");
   if (m.concurrency.empty()) return make_error("a study needs at least one concurrency");
   if (m.seeds.empty()) return make_error("a study needs at least one seed");
+  if (config.workload != "tau2" && m.seeds.size() > 1)
+    return make_error("--seeds: a trace workload is one fixed workload; give one seed");
   MatrixOptions o;
   o.systems = m.systems;
   o.concurrency = m.concurrency;

@@ -12,7 +12,7 @@
 int main(int argc, char** argv) {
   using namespace agentsched;
   serve::ReplayOptions r;
-  std::string trace, sim_run;
+  std::string trace, sim_run, csv;
   double tolerance = 0.05;
   CLI::App app{"Compare a live engine with `sim run` on the same trace"};
   app.add_option("--host", r.host)->capture_default_str();
@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("--time-scale", r.time_scale, "The engine's --time-scale")->capture_default_str();
   app.add_option("--model", r.model, "Model name to send (default: none)");
   app.add_option("--tolerance", tolerance)->capture_default_str();
+  app.add_option("--csv", csv, "Write t,engine_kv_usage,sim_kv_usage here");
   app.add_option("--limit", r.limit_s, "Real seconds before giving up")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -53,6 +54,10 @@ int main(int argc, char** argv) {
       "{:.1f} s real at time scale {}\n",
       replay->ok, replay->errors, replay->llm_calls, wall, r.time_scale);
   fmt::print("{}", cmp.table(live, *sim));
+  if (!csv.empty()) {
+    if (auto st = serve::write_kv_comparison_csv(csv, live, *sim); !st)
+      fmt::print(stderr, "error: {}\n", st.error().message);
+  }
   const bool ok = cmp.within(tolerance);
   fmt::print("result        {} (tolerance {:.0f}%)\n", ok ? "within" : "OUTSIDE", 100 * tolerance);
   return ok ? 0 : 1;

@@ -199,6 +199,7 @@ struct ReportCliOptions {
   std::string doc = "docs/fidelity.md";
   int low_load = 8;
   bool no_sensitivity = false;
+  bool keep_sweeps = false;
 };
 
 // The sweeps of the report: the assumptions the C = 32 results lean on most.
@@ -289,6 +290,11 @@ void sim_report(const ReportCliOptions& r) {
     f << report.markdown;
     if (!f) throw CommandFailure{fmt::format("cannot write '{}'", doc.string())};
   }
+  if (!r.keep_sweeps && !r.no_sensitivity) {
+    // ~200 run folders (~2.5 GB) that the report has summarised; the calibrated matrix stays.
+    std::error_code ec;
+    fs::remove_all(out / "sensitivity", ec);
+  }
   for (const auto& line : report.residual_lines) fmt::print("{}\n", line);
   fmt::print("residuals {} ±15%; written: {} (runs in {}), {:.0f} s\n",
              report.residuals_within_tolerance ? "within" : "NOT within", doc.string(),
@@ -329,6 +335,8 @@ const RegisterCommand registration(11, [](CLI::App& root) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   report->add_flag("--no-sensitivity", r->no_sensitivity, "Skip the sensitivity sweeps");
+  report->add_flag("--keep-sweeps", r->keep_sweeps,
+                   "Keep the sensitivity sweeps' run folders (<out>/sensitivity, ~2.5 GB)");
   add_study_options(report, r->study);
   report->add_option("--out", r->study.out, "Folder for the run folders")
       ->default_val("runs/fidelity")

@@ -25,7 +25,8 @@ done
 port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/engine.out")
 status=0
 "$build/bench_engine_vs_sim" --port "$port" --trace "$work/trace.jsonl" --sim-run "$work/sim" \
-  -c "$concurrency" --max-programs "$programs" --time-scale "$scale" ${KV_CSV:+--csv "$KV_CSV"} ||
+  -c "$concurrency" --max-programs "$programs" --time-scale "$scale" --limit 172800 \
+  ${KV_CSV:+--csv "$KV_CSV"} ||
   status=$?
 kill -TERM $engine
 wait $engine

@@ -1,0 +1,448 @@
+// `agentsched router` as a real process in front of real `agentsched engine` processes on
+// loopback: curl and the official openai npm client, streaming and not, program identity,
+// several backends, release, disconnects, holds, limits, profiles, and a backend killed and
+// restarted while programs run.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "serve/router_test_util.h"
+
+namespace agentsched::serve {
+namespace {
+
+using namespace agentsched::testing;
+namespace json = boost::json;
+
+bool have(const std::string& tool) {
+  return run_shell("command -v " + tool).first == 0;
+}
+
+const json::object* find_program(const json::value& programs, std::string_view id) {
+  if (!programs.is_object()) return nullptr;
+  for (const auto& p : programs.at("programs").as_array())
+    if (p.at("id").as_string() == id) return &p.as_object();
+  return nullptr;
+}
+
+// A copy of the program's entry in /programs, if it is there.
+std::optional<json::object> program_of(int router_port, std::string_view id) {
+  const json::value programs = get_json(router_port, "/programs");
+  const json::object* p = find_program(programs, id);
+  return p ? std::optional<json::object>(*p) : std::nullopt;
+}
+
+std::string state_of(int router_port, std::string_view id) {
+  auto p = program_of(router_port, id);
+  return p ? std::string(p->at("state").as_string()) : std::string("absent");
+}
+
+std::int64_t program_count(int router_port) {
+  auto v = get_json(router_port, "/programs");
+  return v.is_object() ? v.at("count").to_number<std::int64_t>() : -1;
+}
+
+std::string router_metrics(int port) {
+  auto r = call(port, "GET", "/metrics");
+  return r ? "\n" + r->body : std::string();
+}
+
+TEST(RouterProcess, CurlStreamingAndNotWithUsageRead) {
+  if (!have("curl")) GTEST_SKIP() << "curl is not installed (scripts/setup.sh installs it)";
+  auto engine = start_engine();
+  ASSERT_GT(engine->port(), 0);
+  auto router = start_router({engine->url()});
+  ASSERT_GT(router->port(), 0);
+  const std::string url = router->url() + "/v1/chat/completions";
+
+  auto [rc, out] =
+      run_shell("curl -sS -i " + url + " -d '" + chat_body(R"("job_id":"curl:1")", 7) + "'");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("HTTP/1.1 200"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"completion_tokens\":7"), std::string::npos) << out;
+  EXPECT_NE(out.find("x-agentsched-backend: 0"), std::string::npos) << out;
+
+  // Streaming without include_usage: the router asks the engine for usage and strips the
+  // usage chunk from what the client sees; the program's context still counts it.
+  auto [rc2, sse] = run_shell("curl -sS -N " + url + " -d '" +
+                              chat_body(R"("job_id":"curl:1")", 5, R"("stream":true)") + "'");
+  ASSERT_EQ(rc2, 0) << sse;
+  EXPECT_EQ(sse.rfind("data: {", 0), 0u) << sse;
+  EXPECT_NE(sse.find("\"finish_reason\":\"length\""), std::string::npos) << sse;
+  EXPECT_EQ(sse.find("\"usage\""), std::string::npos) << sse;
+  EXPECT_NE(sse.find("data: [DONE]\n\n"), std::string::npos) << sse;
+
+  auto programs = get_json(router->port(), "/programs");
+  const json::object* p = find_program(programs, "curl:1");
+  ASSERT_TRUE(p) << programs;
+  EXPECT_EQ(p->at("steps").to_number<int>(), 2);
+  // 24 bytes of message text = 6 prompt tokens, plus 5 completion tokens (second call).
+  EXPECT_EQ(p->at("context_tokens").to_number<int>(), 11);
+  EXPECT_EQ(p->at("profile").at("completion_tokens").to_number<int>(), 12);
+
+  // Streaming with include_usage: the usage chunk reaches the client.
+  auto [rc3, sse2] =
+      run_shell("curl -sS -N " + url + " -d '" +
+                chat_body(R"("job_id":"curl:1")", 3,
+                          R"("stream":true,"stream_options":{"include_usage":true})") +
+                "'");
+  ASSERT_EQ(rc3, 0) << sse2;
+  EXPECT_NE(sse2.find("\"completion_tokens\":3"), std::string::npos) << sse2;
+
+  auto [rc4, models] = run_shell("curl -sS " + router->url() + "/v1/models");
+  EXPECT_NE(models.find("\"object\":\"list\""), std::string::npos) << models;
+  auto [rc5, health] = run_shell("curl -sS " + router->url() + "/health");
+  EXPECT_NE(health.find("\"status\":\"ok\""), std::string::npos) << health;
+  auto [rc6, bad] = run_shell("curl -sS -i " + url + " -d '{broken'");
+  EXPECT_NE(bad.find("HTTP/1.1 400"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("\"error\":{\"message\":"), std::string::npos) << bad;
+
+  EXPECT_EQ(router->stop(), 0);
+  EXPECT_EQ(engine->stop(), 0);
+}
+
+TEST(RouterProcess, ProgramIdentityFromEverySource) {
+  auto engine = start_engine();
+  auto router = start_router({engine->url()});
+  ASSERT_GT(router->port(), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"("job_id":"id:top")", "id:top"},
+      {R"("program_id":"id:program")", "id:program"},
+      {R"("extra_body":{"job_id":"id:extra"})", "id:extra"},
+      {R"("extra_body":{"program_id":"id:extra-program"})", "id:extra-program"},
+      {R"("vllm_xargs":{"agentic_context":{"program_id":"id:xargs"}})", "id:xargs"},
+  };
+  for (const auto& [member, id] : cases) {
+    auto r = call(router->port(), "POST", "/v1/chat/completions", chat_body(member));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->status, 200) << r->body;
+  }
+  auto r = call(router->port(), "POST", "/v1/chat/completions", chat_body(""),
+                {{"x-session-id", "id:header"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  // No identity: a single-call program, gone once it returns.
+  r = call(router->port(), "POST", "/v1/chat/completions", chat_body(""));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  // is_last_step is read (and the call still goes through).
+  r = call(router->port(), "POST", "/v1/chat/completions",
+           chat_body(R"("job_id":"id:top","is_last_step":true)"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+
+  auto programs = get_json(router->port(), "/programs");
+  EXPECT_EQ(programs.at("count").to_number<int>(), 6) << programs;
+  for (const auto& [member, id] : cases) EXPECT_TRUE(find_program(programs, id)) << id;
+  EXPECT_TRUE(find_program(programs, "id:header"));
+  EXPECT_EQ(find_program(programs, "id:top")->at("steps").to_number<int>(), 2);
+
+  auto detail = get_json(router->port(), "/programs/id%3Atop");
+  ASSERT_TRUE(detail.is_object()) << detail;
+  EXPECT_EQ(detail.at("recent_calls").as_array().size(), 2u);
+  EXPECT_TRUE(detail.at("recent_calls").at(0).at("since_previous_s").is_null());
+  EXPECT_GE(detail.at("recent_calls").at(1).at("since_previous_s").to_number<double>(), 0);
+  EXPECT_GT(detail.at("recent_calls").at(1).at("backend_s").to_number<double>(), 0);
+  EXPECT_EQ(call(router->port(), "GET", "/programs/nope")->status, 404);
+}
+
+TEST(RouterProcess, SeveralBackendsStickyPlacementAndRelease) {
+  auto e0 = start_engine();
+  auto e1 = start_engine();
+  auto router = start_router({e0->url(), e1->url()});
+  ASSERT_GT(router->port(), 0);
+  std::map<std::string, std::string> backend_of;
+  for (int round = 0; round < 3; ++round)
+    for (int i = 0; i < 6; ++i) {
+      const std::string id = "sticky:" + std::to_string(i);
+      auto r = call(router->port(), "POST", "/v1/chat/completions",
+                    chat_body(R"("job_id":")" + id + "\""));
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->status, 200) << r->body;
+      const std::string b(r->header("x-agentsched-backend"));
+      if (round == 0)
+        backend_of[id] = b;
+      else
+        EXPECT_EQ(backend_of[id], b) << id << " moved";
+    }
+  int on0 = 0;
+  for (const auto& [id, b] : backend_of) on0 += b == "0";
+  EXPECT_EQ(on0, 3) << "least-loaded placement spreads new programs";
+
+  auto rel = call(router->port(), "POST", "/programs/release", R"({"job_id":"sticky:0"})");
+  ASSERT_TRUE(rel);
+  EXPECT_EQ(rel->body, R"({"released":true,"job_id":"sticky:0"})");
+  rel = call(router->port(), "POST", "/programs/release", R"({"program_id":"sticky:1"})");
+  EXPECT_EQ(rel->body, R"({"released":true,"job_id":"sticky:1"})");
+  rel = call(router->port(), "POST", "/programs/release", R"({"job_id":"never-seen"})");
+  EXPECT_EQ(rel->body, R"({"released":false,"job_id":"never-seen"})");
+  EXPECT_EQ(call(router->port(), "POST", "/programs/release", R"({"x":1})")->status, 400);
+  EXPECT_EQ(call(router->port(), "GET", "/programs/release")->status, 405);
+  EXPECT_EQ(program_count(router->port()), 4);
+
+  auto backends = get_json(router->port(), "/backends");
+  ASSERT_TRUE(backends.is_object());
+  EXPECT_EQ(backends.at("backends").as_array().size(), 2u);
+  EXPECT_TRUE(wait_until([&] {
+    auto b = get_json(router->port(), "/backends");
+    return b.is_object() &&
+           b.at("backends").at(1).at("kv_capacity_tokens").to_number<std::int64_t>() > 0;
+  })) << "capacity from cache_config_info";
+}
+
+TEST(RouterProcess, ClientDisconnectFreesInFlightCallAndEngineRequest) {
+  // A slow engine (real time): the call is still running when its client hangs up.
+  auto engine = start_engine({}, 0, 1);
+  auto router = start_router({engine->url()});
+  ASSERT_GT(router->port(), 0);
+  {
+    RawSocket s(router->port());
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(s.send_all(post_request(chat_body(R"("job_id":"gone:1")", 2000))));
+    ASSERT_TRUE(wait_until([&] { return state_of(router->port(), "gone:1") == "in_flight"; }));
+  }
+  EXPECT_TRUE(wait_until([&] { return state_of(router->port(), "gone:1") == "idle"; }));
+  const std::string m = router_metrics(router->port());
+  EXPECT_EQ(metric_value(m, R"(agentsched_router_errors_total{kind="client_disconnect"})"), 1) << m;
+  EXPECT_EQ(
+      metric_value(m, R"(agentsched_router_responses_total{code="499",route="chat_completions"})"),
+      1)
+      << m;
+  // The engine saw its connection close and aborted the request.
+  EXPECT_TRUE(wait_until([&] {
+    auto r = call(engine->port(), "GET", "/metrics");
+    return r && metric_value("\n" + r->body,
+                             R"(vllm:num_requests_running{engine="0",model_name="Qwen3-8B"})") == 0;
+  }));
+}
+
+TEST(RouterProcess, HeldCallsWaitReleaseAndDisconnect) {
+  // admit with no KV room (high_water below an idle engine's usage): a new program's first call is
+  // held once the backend has been polled.
+  auto engine = start_engine();
+  auto router = start_router({engine->url()}, {"--policy", "admit", "--param", "high_water=0.0001",
+                                               "--param", "max_wait_s=1000"});
+  ASSERT_GT(router->port(), 0);
+  ASSERT_TRUE(wait_until([&] {
+    auto b = get_json(router->port(), "/backends");
+    return b.is_object() && b.at("backends").at(0).at("polled_at_s").to_number<double>() >= 0;
+  }));
+  // A held call whose client hangs up releases its program.
+  {
+    RawSocket s(router->port());
+    ASSERT_TRUE(s.send_all(post_request(chat_body(R"("job_id":"held:gone")"))));
+    ASSERT_TRUE(wait_until([&] { return state_of(router->port(), "held:gone") == "held"; }));
+    EXPECT_EQ(metric_value(router_metrics(router->port()), "agentsched_router_held_requests"), 1);
+  }
+  EXPECT_TRUE(wait_until([&] { return program_count(router->port()) == 0; }));
+  EXPECT_EQ(metric_value(router_metrics(router->port()), "agentsched_router_held_requests"), 0);
+
+  // Releasing a program lets its held call through as a single call.
+  RawSocket s(router->port());
+  ASSERT_TRUE(s.send_all(post_request(chat_body(R"("job_id":"held:released")"))));
+  ASSERT_TRUE(wait_until([&] { return state_of(router->port(), "held:released") == "held"; }));
+  auto rel = call(router->port(), "POST", "/programs/release", R"({"job_id":"held:released"})");
+  EXPECT_EQ(rel->body, R"({"released":true,"job_id":"held:released"})");
+  const std::string answer = s.read_until("\"total_tokens\"");
+  EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos) << answer;
+}
+
+TEST(RouterProcess, BoundedWaitIsDrivenByThePolicyTimer) {
+  auto engine = start_engine();
+  auto router = start_router({engine->url()}, {"--policy", "admit", "--param", "high_water=0.0001",
+                                               "--param", "max_wait_s=0.3"});
+  ASSERT_GT(router->port(), 0);
+  ASSERT_TRUE(wait_until([&] {
+    auto b = get_json(router->port(), "/backends");
+    return b.is_object() && b.at("backends").at(0).at("polled_at_s").to_number<double>() >= 0;
+  }));
+  auto r = call(router->port(), "POST", "/v1/chat/completions", chat_body(R"("job_id":"w:1")"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  auto detail = get_json(router->port(), "/programs/w:1");
+  ASSERT_TRUE(detail.is_object());
+  EXPECT_GE(detail.at("recent_calls").at(0).at("held_s").to_number<double>(), 0.29) << detail;
+  const std::string m = router_metrics(router->port());
+  EXPECT_EQ(metric_value(m, "agentsched_router_hold_seconds_count"), 1) << m;
+}
+
+TEST(RouterProcess, BackendKilledAndRestartedWhileProgramsRun) {
+  auto e0 = start_engine();
+  auto e1 = start_engine();
+  ASSERT_GT(e0->port(), 0);
+  ASSERT_GT(e1->port(), 0);
+  const int e0_port = e0->port();
+  auto router = start_router({e0->url(), e1->url()});
+  ASSERT_GT(router->port(), 0);
+
+  // Eight programs call in a loop (non-streaming, so a failed attempt can always be retried).
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::string> failures;
+  std::mutex mu;
+  std::vector<std::thread> programs;
+  for (int i = 0; i < 8; ++i)
+    programs.emplace_back([&, i] {
+      const std::string body = chat_body(R"("job_id":"run:)" + std::to_string(i) + "\"", 8);
+      while (!stop) {
+        auto r = call(router->port(), "POST", "/v1/chat/completions", body);
+        if (r && r->status == 200) {
+          ++ok;
+        } else {
+          ++failed;
+          std::lock_guard lock(mu);
+          failures.push_back(r ? r->body : r.error().message);
+        }
+      }
+    });
+  ASSERT_TRUE(wait_until([&] { return ok > 40; }));
+  e0->signal(SIGKILL);
+  e0->wait(10s);
+  ASSERT_TRUE(wait_until([&] {
+    auto b = get_json(router->port(), "/backends");
+    return b.is_object() && !b.at("backends").at(0).at("up").as_bool();
+  }));
+  const int ok_at_kill = ok;
+  ASSERT_TRUE(wait_until([&] { return ok > ok_at_kill + 40; }));
+  // Every program now lives on the surviving backend.
+  auto programs_json = get_json(router->port(), "/programs");
+  for (const auto& p : programs_json.at("programs").as_array())
+    EXPECT_EQ(p.at("backend").to_number<int>(), 1) << p;
+
+  auto e0b = start_engine({}, e0_port);
+  ASSERT_EQ(e0b->port(), e0_port);
+  ASSERT_TRUE(wait_until([&] {
+    auto b = get_json(router->port(), "/backends");
+    return b.is_object() && b.at("backends").at(0).at("up").as_bool();
+  }));
+  // New programs are placed on the restarted backend again.
+  auto r = call(router->port(), "POST", "/v1/chat/completions", chat_body(R"("job_id":"after")"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("x-agentsched-backend"), "0");
+  stop = true;
+  for (auto& t : programs) t.join();
+  // Every client connection is closed again (the one asking excepted).
+  EXPECT_TRUE(wait_until([&] {
+    return metric_value(router_metrics(router->port()), "agentsched_router_connections") == 1;
+  }));
+  EXPECT_EQ(failed, 0) << (failures.empty() ? "" : failures.front());
+  const std::string m = router_metrics(router->port());
+  EXPECT_EQ(metric_value(m, R"(agentsched_router_backend_up{backend=")" + e0->url() + "\"}"), 1)
+      << m;
+  EXPECT_EQ(router->stop(), 0);
+}
+
+TEST(RouterProcess, LimitsAnswerWithOpenAiErrors) {
+  auto engine = start_engine();
+  auto router = start_router({engine->url()}, {"--max-body-bytes", "1000", "--header-timeout",
+                                               "0.3", "--max-connections", "3"});
+  ASSERT_GT(router->port(), 0);
+  auto r = call(router->port(), "POST", "/v1/chat/completions",
+                chat_body("", 4, R"("pad":")" + std::string(2000, 'x') + "\""));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("\"error\":{\"message\":\"request body of"), std::string::npos) << r->body;
+
+  RawSocket slow(router->port());
+  ASSERT_TRUE(slow.send_all("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"));
+  const std::string answer = slow.read_until("\r\n\r\n", 5s);
+  EXPECT_NE(answer.find("HTTP/1.1 408"), std::string::npos) << answer;
+
+  EXPECT_EQ(call(router->port(), "DELETE", "/v1/chat/completions")->status, 405);
+  slow.close();
+  // Only the connection asking for the gauge is left open.
+  ASSERT_TRUE(wait_until([&] {
+    return metric_value(router_metrics(router->port()), "agentsched_router_connections") == 1;
+  }));
+  RawSocket a(router->port()), b(router->port()), c(router->port()), d(router->port());
+  const std::string refused = d.read_until("}}", 5s);
+  EXPECT_NE(refused.find("HTTP/1.1 503"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("connection limit"), std::string::npos) << refused;
+}
+
+TEST(RouterProcess, IdleProgramsReleasedAfterTtl) {
+  auto engine = start_engine();
+  auto router = start_router({engine->url()}, {"--program-ttl", "0.2"});
+  ASSERT_GT(router->port(), 0);
+  ASSERT_EQ(
+      call(router->port(), "POST", "/v1/chat/completions", chat_body(R"("job_id":"ttl")"))->status,
+      200);
+  EXPECT_EQ(program_count(router->port()), 1);
+  EXPECT_TRUE(wait_until([&] { return program_count(router->port()) == 0; }, 5s));
+  EXPECT_EQ(metric_value(router_metrics(router->port()),
+                         "agentsched_router_programs_released_by_ttl_total"),
+            1);
+}
+
+TEST(RouterProcess, ProfileCsvFiles) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("router-profile-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto engine = start_engine();
+  auto router = start_router({engine->url()}, {"--profile-dir", dir.string()});
+  ASSERT_GT(router->port(), 0);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(
+        call(router->port(), "POST", "/v1/chat/completions", chat_body(R"("job_id":"csv,1")", 5))
+            ->status,
+        200);
+  ASSERT_EQ(call(router->port(), "POST", "/v1/chat/completions", chat_body(R"("job_id":"csv2")", 2))
+                ->status,
+            200);
+  call(router->port(), "POST", "/programs/release", R"({"job_id":"csv,1"})");
+  EXPECT_EQ(router->stop(), 0);
+  const auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  const std::string calls = read(dir / "calls.csv");
+  const std::string programs = read(dir / "programs.csv");
+  EXPECT_EQ(calls.rfind("program_id,call,backend,status,", 0), 0u) << calls;
+  EXPECT_NE(calls.find("\n\"csv,1\",3,0,200,0,0,"), std::string::npos) << calls;
+  EXPECT_NE(calls.find(",6,5,11\n"), std::string::npos) << calls;
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), '\n'), 5) << calls;
+  EXPECT_NE(programs.find("\n\"csv,1\",3,0,"), std::string::npos) << programs;
+  EXPECT_NE(programs.find(",released\n"), std::string::npos) << programs;
+  EXPECT_NE(programs.find("\ncsv2,1,0,"), std::string::npos) << programs;
+  EXPECT_NE(programs.find(",shutdown\n"), std::string::npos) << programs;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RouterProcess, BadConfigurationFailsFast) {
+  ChildProcess no_backend(
+      {AGENTSCHED_BINARY, "router", "--port", "0", "--backends", "https://x:1"});
+  EXPECT_EQ(no_backend.wait(20s), 1);
+  ChildProcess bad_policy({AGENTSCHED_BINARY, "router", "--port", "0", "--backends",
+                           "http://127.0.0.1:1", "--policy", "nope"});
+  EXPECT_EQ(bad_policy.wait(20s), 1);
+  ChildProcess bad_param({AGENTSCHED_BINARY, "router", "--port", "0", "--backends",
+                          "http://127.0.0.1:1", "--policy", "thunderreact", "--param", "x=1"});
+  EXPECT_EQ(bad_param.wait(20s), 1);
+}
+
+TEST(RouterProcess, OpenAiNpmClient) {
+  if (!have("node")) GTEST_SKIP() << "node is not installed (scripts/setup.sh installs it)";
+  const std::string dir = std::string(AGENTSCHED_SOURCE_DIR) + "/tests/node";
+  struct stat st {};
+  ASSERT_EQ(stat((dir + "/node_modules/openai/package.json").c_str(), &st), 0)
+      << "the openai npm package is missing: run scripts/setup.sh (npm ci in tests/node)";
+  auto e0 = start_engine();
+  auto e1 = start_engine();
+  auto router = start_router({e0->url(), e1->url()});
+  ASSERT_GT(router->port(), 0);
+  auto [rc, out] = run_shell("node " + dir + "/router_openai.mjs " + router->url());
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find(" passed, 0 failed"), std::string::npos) << out;
+  EXPECT_EQ(router->stop(), 0);
+}
+
+}  // namespace
+}  // namespace agentsched::serve

@@ -1,0 +1,219 @@
+#pragma once
+// Helpers of the router tests: `agentsched engine` and `agentsched router` as child
+// processes on port 0, blocking HTTP calls, raw sockets, and bounded waits on conditions.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/client.h"
+#include "serve/child_process.h"
+
+namespace agentsched::testing {
+
+using namespace std::chrono_literals;
+
+// A child announcing `listening on 127.0.0.1:PORT` on stdout (engine and router alike).
+// Unlike ChildProcess, it closes every inherited descriptor above stderr: a server started
+// while test threads hold client sockets must not keep those connections open.
+class ServiceProcess {
+ public:
+  explicit ServiceProcess(const std::vector<std::string>& argv) {
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    out_ = fds[0];
+    std::string line;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    char c = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{out_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      if (::read(out_, &c, 1) != 1 || c == '\n') break;
+      line += c;
+    }
+    const std::string prefix = "listening on 127.0.0.1:";
+    if (line.rfind(prefix, 0) == 0) port_ = std::stoi(line.substr(prefix.size()));
+  }
+  ~ServiceProcess() {
+    if (pid_ > 0 && !status_) {
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) ::close(out_);
+  }
+  ServiceProcess(const ServiceProcess&) = delete;
+  ServiceProcess& operator=(const ServiceProcess&) = delete;
+
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  void signal(int sig) { ::kill(pid_, sig); }
+  // The exit status (128 + signal when killed), or nullopt if still running at `limit`.
+  std::optional<int> wait(std::chrono::milliseconds limit = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!status_) {
+      int st = 0;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        break;
+      }
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      std::this_thread::sleep_for(5ms);
+    }
+    return status_;
+  }
+  // SIGTERM and the exit status.
+  std::optional<int> stop(std::chrono::milliseconds limit = 20s) {
+    signal(SIGTERM);
+    return wait(limit);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  int port_ = 0;
+  std::optional<int> status_;
+};
+
+// An engine emulator; time scale 200 by default (fast tokens).
+inline std::unique_ptr<ServiceProcess> start_engine(std::vector<std::string> extra = {},
+                                                    int port = 0, double time_scale = 200) {
+  std::vector<std::string> argv = {AGENTSCHED_BINARY, "engine",
+                                   "--port",          std::to_string(port),
+                                   "--time-scale",    std::to_string(time_scale)};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return std::make_unique<ServiceProcess>(argv);
+}
+
+inline std::unique_ptr<ServiceProcess> start_router(const std::vector<std::string>& backends,
+                                                    std::vector<std::string> extra = {}) {
+  std::string list;
+  for (const auto& b : backends) list += (list.empty() ? "" : ",") + b;
+  std::vector<std::string> argv = {
+      AGENTSCHED_BINARY, "router", "--port", "0", "--backends", list, "--metrics-interval", "0.1"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return std::make_unique<ServiceProcess>(argv);
+}
+
+inline Result<http::ClientResponse> call(int port, std::string_view method, std::string_view target,
+                                         std::string_view body = {},
+                                         const http::Headers& headers = {}, double timeout_s = 30) {
+  return http::fetch("127.0.0.1", static_cast<std::uint16_t>(port), method, target, body, headers,
+                     timeout_s);
+}
+
+inline boost::json::value get_json(int port, std::string_view target) {
+  auto r = call(port, "GET", target);
+  if (!r) return nullptr;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(r->body, ec);
+  return ec ? boost::json::value(nullptr) : v;
+}
+
+// Polls `cond` every few milliseconds until it holds or `limit` passes.
+inline bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return cond();
+}
+
+inline std::string chat_body(std::string_view identity_member, int max_tokens = 4,
+                             std::string_view extra = "") {
+  std::string body = "{";
+  if (!identity_member.empty()) body += std::string(identity_member) + ",";
+  body += R"("messages":[{"role":"user","content":"hello from a router test"}],"max_tokens":)" +
+          std::to_string(max_tokens) + R"(,"ignore_eos":true)";
+  if (!extra.empty()) body += "," + std::string(extra);
+  return body + "}";
+}
+
+// A blocking loopback TCP connection for raw HTTP.
+class RawSocket {
+ public:
+  explicit RawSocket(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~RawSocket() { close(); }
+  bool ok() const { return fd_ >= 0; }
+  bool send_all(std::string_view data) {
+    while (!data.empty()) {
+      const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  // Reads until `stop` is in what was read, EOF, or the limit; returns what was read.
+  std::string read_until(std::string_view stop, std::chrono::milliseconds limit = 10s) {
+    std::string out;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (out.find(stop) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+inline std::string post_request(std::string_view body, std::string_view extra_headers = "") {
+  return "POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n" +
+         std::string(extra_headers) + "Content-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + std::string(body);
+}
+
+// The value of a Prometheus sample line `name{labels} value` (or `name value`) in `text`.
+inline double metric_value(const std::string& text, const std::string& name_and_labels) {
+  const auto at = text.find("\n" + name_and_labels + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + name_and_labels.size() + 2));
+}
+
+}  // namespace agentsched::testing

@@ -268,6 +268,11 @@ struct ClientConn {
   std::string chunked_body;
   std::size_t dechunk_pos = 0;  // request bytes already fed to `dechunk`
   std::size_t want = 0;         // bytes still missing from the current request, when known
+  // After an error answer to a request not read to its end: our side is shut, the rest of
+  // what the client sends is read and dropped until it closes (or a deadline), so that the
+  // answer is not destroyed by a reset.
+  bool draining = false;
+  SteadyTime drain_started{};
 };
 using ConnPtr = std::shared_ptr<ClientConn>;
 
@@ -282,6 +287,8 @@ struct Call : std::enable_shared_from_this<Call> {
   std::string owned_body;  // a de-chunked body
   std::string_view body;
   bool keep_alive = true;
+  bool linger = false;            // the request was not read to its end (see ClientConn::draining)
+  const char* route = "invalid";  // for metrics: chat_completions, completions, models, ...
   CallKind kind = CallKind::kLocal;
   Phase phase = Phase::kNew;
   bool finished = false;  // outcome recorded (gateway told, profile written)
@@ -387,7 +394,8 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
 
   // Counters for /metrics.
   std::map<std::string, std::uint64_t> requests_by_route;
-  std::map<int, std::uint64_t> responses_by_code;
+  std::map<std::pair<std::string, int>, std::uint64_t> responses;  // (route, status)
+  void count_response(const Call& call, int status) { ++responses[{call.route, status}]; }
   ErrorCounters errors;
   http::PrometheusHistogram proxy_overhead;
   http::PrometheusHistogram request_duration;
@@ -542,6 +550,11 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
       client_gone(c);
       return;
     }
+    if (c->draining) {
+      c->in.clear();
+      read_client(c);
+      return;
+    }
     c->in.commit(n);
     c->last_active = steady_now();
     if (!c->busy) process_client_input(c);
@@ -626,6 +639,7 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     auto call = std::make_shared<Call>();
     call->client = c;
     call->keep_alive = false;
+    call->linger = true;
     c->busy = true;
     c->call = call;
     call->t_arrive = steady_now();
@@ -676,6 +690,15 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     ConnPtr c = std::move(call->client);
     if (!c || c->closed) return;
     c->call.reset();
+    if (write_ok && call->linger && !stopping) {
+      c->draining = true;
+      c->drain_started = steady_now();
+      error_code ignored;
+      c->socket.shutdown(tcp::socket::shutdown_send, ignored);
+      c->in.clear();
+      read_client(c);
+      return;
+    }
     c->busy = false;
     if (!write_ok || !call->keep_alive || stopping) {
       close_client(c);
@@ -708,7 +731,7 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
   void respond(const CallPtr& call, int status, std::string body,
                std::string_view content_type = "application/json") {
     call->status = status;
-    ++responses_by_code[status];
+    count_response(*call, status);
     const ConnPtr& c = call->client;
     if (!c || c->closed) {
       end_exchange(call, false);
@@ -731,14 +754,16 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     const std::string_view path = target.substr(0, target.find('?'));
     const std::string_view method = call->head.method;
     if (path == "/v1/chat/completions" || path == "/v1/completions") {
-      ++requests_by_route[path == "/v1/completions" ? "completions" : "chat_completions"];
+      call->route = path == "/v1/completions" ? "completions" : "chat_completions";
+      ++requests_by_route[call->route];
       if (method != "POST") return respond(call, 405, error_body(405, "use POST"));
       gateway_call(call);
       return;
     }
     if (path == "/health" || path == "/programs" || path == "/backends" || path == "/metrics" ||
         path == "/programs/release" || path.starts_with("/programs/")) {
-      ++requests_by_route["router"];
+      call->route = "router";
+      ++requests_by_route[call->route];
       const bool post = path == "/programs/release";
       if (method != (post ? "POST" : "GET"))
         return respond(call, 405, error_body(405, fmt::format("use {}", post ? "POST" : "GET")));
@@ -752,7 +777,8 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
       return respond_program(call, id);
     }
     // Anything else (GET /v1/models, /tokenize, /version, ...) goes to a backend as is.
-    ++requests_by_route[path == "/v1/models" ? "models" : "other"];
+    call->route = path == "/v1/models" ? "models" : "other";
+    ++requests_by_route[call->route];
     plain_call(call);
   }
 
@@ -1234,7 +1260,7 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
       up->socket.close(ignored);
     }
     if (!be.up && call->status < 500) mark_up(call->backend);
-    ++responses_by_code[call->status];
+    count_response(*call, call->status);
     finish_call(call, call->status, call->status >= 200 && call->status < 300);
     end_exchange(call, true);
   }
@@ -1250,8 +1276,9 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     ++call->gen;
     mark_down(call->backend, why);
     ++backends[call->backend].failures;
-    ++responses_by_code[call->status];
-    finish_call(call, call->status, false);
+    count_response(*call, call->status);
+    // The client saw a truncated response: the profile records it as a backend failure.
+    finish_call(call, 502, false);
     if (call->client) close_client(call->client);
     end_exchange(call, false);
   }
@@ -1260,7 +1287,7 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
   void abort_call(const CallPtr& call, std::string_view why) {
     if (call->finished) return;
     ++errors.client_disconnect;
-    ++responses_by_code[499];
+    count_response(*call, 499);
     if (call->up) {
       // Closing the connection is how the engine learns to abort the request.
       error_code ignored;
@@ -1517,10 +1544,12 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
       values.push_back({{{"route", route}}, static_cast<double>(n)});
     w.counter("agentsched_router_requests", "Requests received, by route.", values, created_unix);
     values.clear();
-    for (const auto& [code, n] : responses_by_code)
-      values.push_back({{{"code", std::to_string(code)}}, static_cast<double>(n)});
-    w.counter("agentsched_router_responses", "Responses sent, by HTTP status (499: client gone).",
-              values, created_unix);
+    for (const auto& [key, n] : responses)
+      values.push_back(
+          {{{"code", std::to_string(key.second)}, {"route", key.first}}, static_cast<double>(n)});
+    w.counter("agentsched_router_responses",
+              "Responses, by route and HTTP status (499: the client went away first).", values,
+              created_unix);
     const auto& e = errors;
     values = {{{{"kind", "bad_request"}}, double(e.bad_request)},
               {{{"kind", "too_large"}}, double(e.too_large)},
@@ -1701,6 +1730,7 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     const SteadyTime now = steady_now();
     std::vector<ConnPtr> expired;
     for (const ConnPtr& c : conns) {
+      if (c->draining && seconds_between(c->drain_started, now) > 2) expired.push_back(c);
       if (c->busy) continue;
       const double age = seconds_between(c->request_started, now);
       const bool late = c->pending && (age > opt.body_timeout_s ||
@@ -1710,7 +1740,7 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     }
     for (const ConnPtr& c : expired) {
       if (c->closed) continue;
-      if (c->pending) {
+      if (c->pending && !c->draining) {
         ++errors.timeout;
         fail_connection(c, 408, "the request did not arrive in time");
       } else {
@@ -1786,7 +1816,7 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
       calls.erase(call->id);
       call->finished = true;
       finish_record(call, 503, false);
-      ++responses_by_code[503];
+      count_response(*call, 503);
       call->status = 503;
       call->keep_alive = false;
       respond_after_finish(call, error_body(503, "the router is shutting down"));

@@ -80,6 +80,9 @@ void install_child_cleanup() {
   static bool installed = false;
   if (installed) return;
   installed = true;
+  // Descendants orphaned inside a child's group (the engine a template's shell started)
+  // become our children, so their ends can be awaited and reaped.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   std::atexit(kill_all_groups);
   for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) {
     struct sigaction sa {};
@@ -164,23 +167,39 @@ Result<std::unique_ptr<Child>> Child::start(const ChildSpec& spec) {
 }
 
 Child::~Child() {
-  if (pid_ > 0 && !status_) {
+  if (pid_ <= 0) return;
+  if (!reap_group()) {
     ::kill(-pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
+    reap_group(true);
   }
-  if (pid_ > 0) unregister_group(pid_);
+  unregister_group(pid_);
+}
+
+bool Child::reap_group(bool block) {
+  if (group_gone_) return true;
+  for (;;) {
+    int status = 0;
+    // Every member of the group is our child: the leader, and (as we are a subreaper) what
+    // it started once it is gone.
+    const pid_t r = ::waitpid(-pid_, &status, block ? 0 : WNOHANG);
+    if (r > 0) {
+      if (r == pid_) status_ = status_code(status);
+      continue;
+    }
+    if (r == 0) return false;
+    if (errno == EINTR) continue;
+    group_gone_ = true;  // ECHILD: nobody left
+    unregister_group(pid_);
+    return true;
+  }
 }
 
 std::optional<int> Child::poll() {
-  if (status_) return status_;
-  int status = 0;
-  const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) {
-    status_ = status_code(status);
-    // The leader is gone; whatever it left in its group goes too.
+  if (!status_) reap_group();
+  if (status_ && !group_gone_) {
+    // The leader is gone (a crash, or its own end); whatever it left in its group goes too.
     ::kill(-pid_, SIGKILL);
-    unregister_group(pid_);
+    reap_group(true);
   }
   return status_;
 }
@@ -199,22 +218,24 @@ std::optional<int> Child::wait_for(double seconds) {
 
 Child::Stopped Child::stop(double grace_s) {
   Stopped out;
-  if (auto s = poll()) {
-    out.status = *s;
-    return out;
+  if (!reap_group()) {
+    // Graceful: SIGTERM to the whole group, then wait for every member (not just the
+    // leader: a shell running a template exits at once, the engine it started drains).
+    ::kill(-pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(grace_s));
+    while (!reap_group()) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        out.forced = true;
+        ::kill(-pid_, SIGKILL);
+        reap_group(true);
+        break;
+      }
+      ::poll(nullptr, 0, 20);
+    }
   }
-  ::kill(-pid_, SIGTERM);
-  if (auto s = wait_for(grace_s)) {
-    out.status = *s;
-    return out;
-  }
-  out.forced = true;
-  ::kill(-pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  status_ = status_code(status);
-  unregister_group(pid_);
-  out.status = *status_;
+  out.status = status_.value_or(0);
   return out;
 }
 

@@ -54,6 +54,10 @@ class Child {
 
  private:
   Child() = default;
+  // Reaps exited members of the child's process group (recording the leader's status);
+  // true once none is left. `block` waits for them.
+  bool reap_group(bool block = false);
+  bool group_gone_ = false;
   std::string name_;
   pid_t pid_ = -1;
   std::filesystem::path log_;

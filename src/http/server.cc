@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <ctime>
+#include <tuple>
 #include <unordered_set>
 
 namespace agentsched::http {
@@ -239,8 +240,20 @@ awaitable<void> serve_connection(std::shared_ptr<Server::State> st,
     parser.body_limit(st->options.body_limit);
     conn->idle = true;
     auto [ec, n] =
-        co_await bhttp::async_read(conn->socket, conn->buffer, parser, as_tuple_awaitable);
+        co_await bhttp::async_read_header(conn->socket, conn->buffer, parser, as_tuple_awaitable);
     conn->idle = false;
+    if (!ec && !parser.is_done()) {
+      // A client that sent `Expect: 100-continue` (curl does for large bodies) waits for
+      // this before sending the body.
+      if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        std::tie(ec, n) =
+            co_await asio::async_write(conn->socket, asio::buffer(kContinue), as_tuple_awaitable);
+      }
+      if (!ec)
+        std::tie(ec, n) =
+            co_await bhttp::async_read(conn->socket, conn->buffer, parser, as_tuple_awaitable);
+    }
     if (ec) {
       // Malformed requests get an answer; a closed or reset connection just ends.
       if (ec == bhttp::error::body_limit)

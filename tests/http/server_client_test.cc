@@ -187,6 +187,45 @@ TEST(HttpServer, NoticesClientThatHangsUp) {
   EXPECT_EQ(f.server->num_active_requests(), 0u);
 }
 
+TEST(HttpServer, AnswersExpectContinueBeforeTheBody) {
+  Fixture f;
+  asio::ip::tcp::socket raw(f.io);
+  raw.connect({asio::ip::make_address("127.0.0.1"), f.server->port()});
+  std::string interim, reply;
+  bool done = false;
+  asio::co_spawn(
+      f.io,
+      [&]() -> awaitable<void> {
+        const std::string head =
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+            "Expect: 100-continue\r\nConnection: close\r\n\r\n";
+        co_await asio::async_write(raw, asio::buffer(head), asio::use_awaitable);
+        // The body goes out only once the server has said to continue.
+        std::string buf;
+        auto [ec, n] = co_await asio::async_read_until(raw, asio::dynamic_buffer(buf), "\r\n\r\n",
+                                                       asio::as_tuple(asio::use_awaitable));
+        interim = buf.substr(0, n);
+        buf.erase(0, n);
+        const std::string body = "hello";
+        co_await asio::async_write(raw, asio::buffer(body), asio::use_awaitable);
+        char chunk[512];
+        for (;;) {
+          auto [rec, got] = co_await raw.async_read_some(asio::buffer(chunk),
+                                                         asio::as_tuple(asio::use_awaitable));
+          buf.append(chunk, got);
+          if (rec) break;
+        }
+        reply = buf;
+        done = true;
+      },
+      asio::detached);
+  ASSERT_TRUE(run_until(
+      f.io, [&] { return done; }, std::chrono::seconds(5)));
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  EXPECT_NE(reply.find("POST /echo  hello"), std::string::npos) << reply;
+}
+
 TEST(HttpServer, MalformedRequestGets400) {
   Fixture f;
   asio::ip::tcp::socket raw(f.io);

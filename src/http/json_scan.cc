@@ -229,9 +229,11 @@ void UsageScanner::feed(std::string_view bytes) {
   // Keys and numbers are short: a window this long around each boundary covers any split.
   constexpr std::size_t kWindow = 64;
   if (!tail_.empty() && !bytes.empty()) {
-    std::string joint = tail_;
-    joint.append(bytes.substr(0, std::min(bytes.size(), kWindow)));
-    scan(joint);
+    char joint[2 * kWindow];
+    const std::size_t head = std::min(bytes.size(), kWindow);
+    std::memcpy(joint, tail_.data(), tail_.size());
+    std::memcpy(joint + tail_.size(), bytes.data(), head);
+    scan(std::string_view(joint, tail_.size() + head));
   }
   scan(bytes);
   if (bytes.size() >= kWindow) {

@@ -28,6 +28,7 @@ class ByteBuffer {
   std::size_t writable() const { return cap_ - end_; }
   // At least `n` bytes writable at write_ptr() (moves the data to the front or grows).
   void reserve_writable(std::size_t n) {
+    if (begin_ == end_) begin_ = end_ = 0;
     if (cap_ - end_ >= n) return;
     if (begin_ > 0 && cap_ - size() >= n) {
       std::memmove(buf_.get(), buf_.get() + begin_, size());
@@ -38,10 +39,9 @@ class ByteBuffer {
     grow_to(std::max(cap_ * 2, size() + n));
   }
   void commit(std::size_t n) { end_ += n; }
-  void consume(std::size_t n) {
-    begin_ += std::min(n, size());
-    if (begin_ == end_) begin_ = end_ = 0;
-  }
+  // Never moves the bytes nor the write position: a read may be outstanding into
+  // write_ptr(). Space is reclaimed by reserve_writable(), called when no read is.
+  void consume(std::size_t n) { begin_ += std::min(n, size()); }
   // Keeps the first n readable bytes.
   void truncate(std::size_t n) { end_ = begin_ + std::min(n, size()); }
   void append(std::string_view bytes) {
@@ -76,7 +76,7 @@ class ByteBuffer {
 // Recycles request-sized buffers so that a steady stream of calls allocates nothing.
 class BufferPool {
  public:
-  explicit BufferPool(std::size_t buffer_size = 64 * 1024, std::size_t max_kept = 1024,
+  explicit BufferPool(std::size_t buffer_size = 64 * 1024, std::size_t max_kept = 256,
                       std::size_t max_recycled_capacity = 1u << 20)
       : size_(buffer_size), max_kept_(max_kept), max_capacity_(max_recycled_capacity) {}
   ByteBuffer take() {

@@ -1047,10 +1047,13 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     // call of the same program on another backend (the policy may hold it like any other).
     calls.erase(call->id);
     gw->complete(CallResult{.id = call->id, .ok = false});
+    // A single call's program ends with the attempt (a retry makes a new one).
+    if (call->anonymous) gw->release(call->program_id);
     if (can_retry) {
       ++errors.retried;
       call->retried = true;
-      if (ProgramState* p = gw->find(call->program_id); p && !p->in_flight) gw->place(*p, *other);
+      if (ProgramState* p = gw->find(call->program_id); p && !call->anonymous && !p->in_flight)
+        gw->place(*p, *other);
       submit(call);
       return;
     }
@@ -1267,14 +1270,14 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
 
   // The backend failed after part of its response went to the client: the client sees a
   // truncated response (the connection is closed), the policy a failed call.
-  void relay_failed(const CallPtr& call, const std::string& why) {
+  void relay_failed(const CallPtr& call, const std::string& why, bool backend_fault = true) {
     if (call->up) {
       error_code ignored;
       call->up->socket.close(ignored);
       call->up.reset();
     }
     ++call->gen;
-    mark_down(call->backend, why);
+    if (backend_fault) mark_down(call->backend, why);
     ++backends[call->backend].failures;
     count_response(*call, call->status);
     // The client saw a truncated response: the profile records it as a backend failure.
@@ -1774,7 +1777,7 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
         fail_call(call, 504,
                   fmt::format("the backend did not answer within {} s", opt.upstream_timeout_s));
       } else {
-        relay_failed(call, "backend response timed out");
+        relay_failed(call, "backend response timed out", false);
       }
     }
     if (opt.program_ttl_s > 0) {

@@ -380,6 +380,24 @@ TEST(RouterProcess, IdleProgramsReleasedAfterTtl) {
             1);
 }
 
+TEST(RouterProcess, TimeScaleRunsTheRouterClockFaster) {
+  auto engine = start_engine();
+  // 40 emulated seconds of TTL pass in one real second at scale 40.
+  auto router = start_router({engine->url()}, {"--time-scale", "40", "--program-ttl", "40"});
+  ASSERT_GT(router->port(), 0);
+  ASSERT_EQ(
+      call(router->port(), "POST", "/v1/chat/completions", chat_body(R"("job_id":"fast")"))->status,
+      200);
+  const double t0 = get_json(router->port(), "/programs").at("now_s").to_number<double>();
+  const auto r0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(wait_until([&] { return program_count(router->port()) == 0; }, 5s));
+  const double real = std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count();
+  const double emulated =
+      get_json(router->port(), "/programs").at("now_s").to_number<double>() - t0;
+  EXPECT_GT(emulated, 40 * real * 0.9) << "emulated " << emulated << " s in " << real << " s";
+  EXPECT_LT(real, 3.0);
+}
+
 TEST(RouterProcess, ProfileCsvFiles) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("router-profile-" + std::to_string(::getpid()));

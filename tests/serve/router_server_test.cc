@@ -362,7 +362,12 @@ TEST(RouterServer, RetriesOnceOnAnotherBackendWhenTheFirstRefuses) {
   Harness h;
   const auto good = h.add_backend();
   const int port = h.start_router({Harness::dead_port(), good});
-  // Before any poll has marked it down, the program is placed on the dead backend.
+  // Before any poll has marked it down, the first call (a single call without identity) is
+  // placed on the dead backend, and retried.
+  auto first = call(port, "POST", "/v1/chat/completions", R"({"messages":[]})");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200) << first->body;
+  EXPECT_EQ(first->header("x-agentsched-backend"), "1");
   for (int i = 0; i < 4; ++i) {
     auto r = call(port, "POST", "/v1/chat/completions",
                   R"({"job_id":"retry:)" + std::to_string(i) + R"("})");
@@ -370,6 +375,10 @@ TEST(RouterServer, RetriesOnceOnAnotherBackendWhenTheFirstRefuses) {
     EXPECT_EQ(r->status, 200) << r->body;
     EXPECT_EQ(r->header("x-agentsched-backend"), "1");
   }
+  // Only the four named programs are tracked: no single call's program is left behind.
+  EXPECT_EQ(get_json(port, "/programs").at("count").to_number<int>(), 4);
+  auto m = "\n" + call(port, "GET", "/metrics")->body;
+  EXPECT_EQ(metric_value(m, R"(agentsched_router_errors_total{kind="retried"})"), 1) << m;
   auto v = get_json(port, "/backends");
   EXPECT_FALSE(v.at("backends").at(0).at("up").as_bool());
   EXPECT_NE(std::string(v.at("backends").at(0).at("last_error").as_string()).find("refused"),

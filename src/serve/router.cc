@@ -1379,6 +1379,19 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     if (!p) return false;
     std::vector<RequestId> held;
     for (const auto& c : p->held) held.push_back(c.id);
+    if (p->in_flight) {
+      // Gateway::release forgets calls in flight without giving back the backend's in-flight
+      // count: end them for the gateway first. They still finish for their clients.
+      std::vector<RequestId> flying;
+      for (const auto& [rid, call] : calls)
+        if (call->program_id == id && call->phase != Phase::kHeld) flying.push_back(rid);
+      for (RequestId rid : flying) {
+        calls.erase(rid);
+        gw->complete(CallResult{.id = rid, .ok = false});
+      }
+      p = gw->find(id);
+      if (!p) return true;
+    }
     profiles.on_release(id, p->first_seen, p->last_activity, reason);
     gw->release(id);
     for (RequestId rid : held) {

@@ -221,6 +221,25 @@ TEST(RouterProcess, ClientDisconnectFreesInFlightCallAndEngineRequest) {
   }));
 }
 
+TEST(RouterProcess, ReleaseDuringACallLetsItFinishAndFreesItsSlot) {
+  auto engine = start_engine({}, 0, 1);
+  auto router = start_router({engine->url()});
+  ASSERT_GT(router->port(), 0);
+  RawSocket s(router->port());
+  ASSERT_TRUE(s.send_all(post_request(chat_body(R"("job_id":"busy")", 60))));
+  ASSERT_TRUE(wait_until([&] { return state_of(router->port(), "busy") == "in_flight"; }));
+  auto rel = call(router->port(), "POST", "/programs/release", R"({"job_id":"busy"})");
+  EXPECT_EQ(rel->body, R"({"released":true,"job_id":"busy"})");
+  const std::string answer = s.read_until("\"total_tokens\"");
+  EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos) << answer;
+  EXPECT_TRUE(wait_until([&] {
+    auto b = get_json(router->port(), "/backends");
+    return b.is_object() && b.at("backends").at(0).at("in_flight").to_number<int>() == 0 &&
+           b.at("backends").at(0).at("programs").to_number<int>() == 0;
+  }));
+  EXPECT_EQ(program_count(router->port()), 0);
+}
+
 TEST(RouterProcess, HeldCallsWaitReleaseAndDisconnect) {
   // admit with no KV room (high_water below an idle engine's usage): a new program's first call is
   // held once the backend has been polled.

@@ -1,5 +1,6 @@
 #include "http/sglang_metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <string>
@@ -33,6 +34,13 @@ double total(const std::map<std::string, double>& values) {
   return sum;
 }
 
+// A sum as a count: negative values count as 0, and the count is bounded (2^40) so that
+// converting it to an integer is defined and num_gpu_blocks x block_size cannot overflow.
+std::int64_t to_count(double v) {
+  constexpr double kMax = static_cast<double>(std::int64_t{1} << 40);
+  return std::isfinite(v) && v > 0 ? static_cast<std::int64_t>(std::min(v, kMax)) : 0;
+}
+
 }  // namespace
 
 Result<BackendMetrics> backend_metrics_from_sglang(const PrometheusText& text) {
@@ -45,8 +53,8 @@ Result<BackendMetrics> backend_metrics_from_sglang(const PrometheusText& text) {
         "sglang:num_running_reqs or sglang:num_queue_reqs; is the server started with "
         "--enable-metrics?)");
   BackendMetrics m;
-  m.num_running = static_cast<std::int64_t>(total(running));
-  m.num_waiting = static_cast<std::int64_t>(total(waiting));
+  m.num_running = to_count(total(running));
+  m.num_waiting = to_count(total(waiting));
   m.prefix_cache_queries = total(by_labels(text, "sglang:prompt_tokens_total"));
   const auto cached = by_labels(text, "sglang:cached_tokens_total");
   if (cached.empty())
@@ -68,7 +76,7 @@ Result<BackendMetrics> backend_metrics_from_sglang(const PrometheusText& text) {
     }
   if (!capacity.empty()) {
     m.block_size = 1;
-    m.num_gpu_blocks = static_cast<std::int64_t>(total(capacity));
+    m.num_gpu_blocks = to_count(total(capacity));
   }
 
   if (!usage.empty()) {

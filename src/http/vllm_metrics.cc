@@ -1,6 +1,8 @@
 #include "http/vllm_metrics.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -19,13 +21,27 @@ std::string engine_model_of(const PrometheusSample& s) {
   return engine_of(s) + '\n' + (m ? std::string(*m) : std::string());
 }
 
-std::int64_t parse_int_label(const PrometheusSample& s, std::string_view name) {
+// Bounds on what a backend's text may claim, so that sums over engines and
+// num_gpu_blocks x block_size stay far from int64 overflow; beyond them a value is unknown.
+constexpr std::int64_t kMaxBlocks = std::int64_t{1} << 40;
+constexpr std::int64_t kMaxBlockSize = std::int64_t{1} << 20;
+
+std::int64_t parse_int_label(const PrometheusSample& s, std::string_view name, std::int64_t max) {
   auto v = s.label(name);
   if (!v) return 0;
   std::int64_t out = 0;
   auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (ec != std::errc() || ptr != v->data() + v->size() || out < 0) return 0;  // "None"
+  if (ec != std::errc() || ptr != v->data() + v->size() || out < 0 || out > max)
+    return 0;  // "None"
   return out;
+}
+
+// A summed gauge as a count: NaN, infinite or negative values (a broken exporter) count as 0,
+// and the count is bounded, since converting such values to an integer is undefined.
+std::int64_t to_count(double v) {
+  return std::isfinite(v) && v > 0
+             ? static_cast<std::int64_t>(std::min(v, static_cast<double>(kMaxBlocks)))
+             : 0;
 }
 
 // Per-engine values of the first of `names` that is present (new name before deprecated).
@@ -58,8 +74,8 @@ Result<BackendMetrics> backend_metrics_from_vllm(const PrometheusText& text) {
         "vllm:gpu_cache_usage_perc or vllm:num_requests_running)");
 
   BackendMetrics m;
-  m.num_running = static_cast<std::int64_t>(total(running));
-  m.num_waiting = static_cast<std::int64_t>(total(waiting));
+  m.num_running = to_count(total(running));
+  m.num_waiting = to_count(total(waiting));
   m.prefix_cache_queries = total(
       per_engine(text, {"vllm:prefix_cache_queries_total", "vllm:gpu_prefix_cache_queries_total"}));
   m.prefix_cache_hits =
@@ -68,10 +84,11 @@ Result<BackendMetrics> backend_metrics_from_vllm(const PrometheusText& text) {
 
   std::map<std::string, std::int64_t> blocks;
   for (const PrometheusSample* s : find_samples(text, "vllm:cache_config_info")) {
-    blocks[engine_of(*s)] = parse_int_label(*s, "num_gpu_blocks");
-    if (m.block_size == 0) m.block_size = parse_int_label(*s, "block_size");
+    blocks[engine_of(*s)] = parse_int_label(*s, "num_gpu_blocks", kMaxBlocks);
+    if (m.block_size == 0) m.block_size = parse_int_label(*s, "block_size", kMaxBlockSize);
   }
-  for (const auto& [engine, n] : blocks) m.num_gpu_blocks += n;
+  for (const auto& [engine, n] : blocks)
+    m.num_gpu_blocks = std::min(m.num_gpu_blocks + n, kMaxBlocks);
 
   if (!usage.empty()) {
     double weighted = 0, weight = 0, plain = 0;

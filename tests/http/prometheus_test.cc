@@ -205,6 +205,29 @@ TEST(VllmMetrics, NewNamesWinOverDeprecatedAndEnginesCombine) {
   EXPECT_EQ(m->num_gpu_blocks, 400);
 }
 
+// Found by fuzz/prometheus_fuzz: an infinite or huge count was converted to an integer
+// (undefined behaviour), and huge num_gpu_blocks labels overflowed their sum.
+TEST(VllmMetrics, BrokenExporterValuesStayDefined) {
+  auto m = backend_metrics_from_vllm(parse_prometheus_text(
+      "vllm:num_requests_running +Inf\n"
+      "vllm:num_requests_waiting{engine=\"0\"} 1e300\n"
+      "vllm:num_requests_waiting{engine=\"1\"} NaN\n"
+      "vllm:cache_config_info{block_size=\"9223372036854775807\",engine=\"0\","
+      "num_gpu_blocks=\"9223372036854775807\"} 1.0\n"
+      "vllm:cache_config_info{block_size=\"16\",engine=\"1\","
+      "num_gpu_blocks=\"9223372036854775807\"} 1.0\n"
+      "vllm:cache_config_info{block_size=\"16\",engine=\"2\",num_gpu_blocks=\"100\"} 1.0\n"));
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->num_running, 0);
+  EXPECT_EQ(m->num_waiting, 0);  // 1e300 + NaN
+  EXPECT_EQ(m->block_size, 16);  // the absurd first one reads as unknown
+  EXPECT_EQ(m->num_gpu_blocks, 100);
+  auto big = backend_metrics_from_vllm(parse_prometheus_text("vllm:num_requests_running 1e300\n"));
+  ASSERT_TRUE(big.ok());
+  EXPECT_GT(big->num_running, 0);
+  EXPECT_EQ(big->kv_capacity_tokens(), 0);
+}
+
 TEST(VllmMetrics, RejectsTextWithoutVllmMetrics) {
   auto m = backend_metrics_from_vllm(parse_prometheus_text("garbage here\nfoo 1\n"));
   ASSERT_FALSE(m.ok());

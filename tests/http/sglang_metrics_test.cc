@@ -56,6 +56,21 @@ TEST(SglangMetrics, NewerNamesAndDataParallel) {
   EXPECT_EQ(m->prefix_cache_hits, 200);
 }
 
+// Found by fuzz/prometheus_fuzz: a huge count was converted to an integer (undefined
+// behaviour).
+TEST(SglangMetrics, HugeValuesStayDefined) {
+  auto m =
+      backend_metrics_from_sglang(parse_prometheus_text("sglang:num_running_reqs 1e300\n"
+                                                        "sglang:num_queue_reqs -5\n"
+                                                        "sglang:token_usage 1e-5\n"
+                                                        "sglang:num_used_tokens 1e290\n"));
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_GT(m->num_running, 0);
+  EXPECT_EQ(m->num_waiting, 0);
+  EXPECT_GT(m->num_gpu_blocks, 0);
+  EXPECT_GT(m->kv_capacity_tokens(), 0);  // bounded: block_size 1 x at most 2^40 blocks
+}
+
 TEST(SglangMetrics, RejectsOtherText) {
   EXPECT_FALSE(backend_metrics_from_sglang(parse_prometheus_text("vllm:num_requests_running 1\n")));
   EXPECT_FALSE(backend_metrics_from_sglang(parse_prometheus_text("")));

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 #include <istream>
+#include <limits>
 #include <ostream>
 
 namespace agentsched {
@@ -57,6 +58,15 @@ class Fields {
     if (x < min) return fail(key, fmt::format("an integer >= {}", min)), 0;
     return x;
   }
+  // The token counts are 32-bit: a larger value is an error, not a silent wrap-around.
+  std::int32_t int32(std::string_view key, std::int64_t min, bool required = true,
+                     std::int64_t fallback = 0) {
+    const std::int64_t x = integer(key, min, required, fallback);
+    if (x > std::numeric_limits<std::int32_t>::max())
+      return fail(key, fmt::format("an integer <= {}", std::numeric_limits<std::int32_t>::max())),
+             0;
+    return static_cast<std::int32_t>(x);
+  }
   double number(std::string_view key, bool required = true) {
     const json::value* v = find(key, required);
     if (!v) return 0;
@@ -89,8 +99,8 @@ Result<ProgramScript> parse_program(const json::value& v) {
   p.domain = f.str("domain");
   p.task_id = f.str("task_id");
   p.job_id = f.str("job_id");
-  p.head_tokens = static_cast<std::int32_t>(f.integer("head_tokens", 1));
-  p.tool_schema_tokens = static_cast<std::int32_t>(f.integer("tool_schema_tokens", 0, false));
+  p.head_tokens = f.int32("head_tokens", 1);
+  p.tool_schema_tokens = f.int32("tool_schema_tokens", 0, false);
   p.first_user_latency_s = f.number("first_user_latency_s");
   const json::value* turns = f.find("turns");
   if (!error.empty()) return make_error(error);
@@ -102,9 +112,9 @@ Result<ProgramScript> parse_program(const json::value& v) {
     if (!arr[i].is_object()) return make_error(fmt::format("'turns[{}]' must be an object", i));
     Fields t(arr[i].as_object(), path, error);
     AgentTurn turn;
-    turn.new_tokens = static_cast<std::int32_t>(t.integer("new", 0));
-    turn.output_tokens = static_cast<std::int32_t>(t.integer("out", 1));
-    turn.visible_tokens = static_cast<std::int32_t>(t.integer("visible", 0, false));
+    turn.new_tokens = t.int32("new", 0);
+    turn.output_tokens = t.int32("out", 1);
+    turn.visible_tokens = t.int32("visible", 0, false);
     const std::string action = t.str("action");
     if (action == "tool")
       turn.action = TurnAction::kTool;
@@ -140,8 +150,8 @@ Result<ProgramScript> parse_program(const json::value& v) {
         ExpertCall e;
         e.model = ef.str("model");
         e.latency_s = ef.number("latency_s");
-        e.input_tokens = static_cast<std::int32_t>(ef.integer("input_tokens", 0, false));
-        e.output_tokens = static_cast<std::int32_t>(ef.integer("output_tokens", 0, false));
+        e.input_tokens = ef.int32("input_tokens", 0, false);
+        e.output_tokens = ef.int32("output_tokens", 0, false);
         e.fails = ef.boolean("fails");
         turn.expert = std::move(e);
       }
@@ -237,8 +247,7 @@ Result<Workload> read_trace(std::istream& in, std::string_view origin) {
                             kTraceVersion);
       w.name = f.find("name", false) ? f.str("name") : std::string(origin);
       w.seed = static_cast<std::uint64_t>(f.integer("seed", 0, false));
-      w.prompt_cap_tokens =
-          static_cast<std::int32_t>(f.integer("prompt_cap_tokens", 1, false, 23000));
+      w.prompt_cap_tokens = f.int32("prompt_cap_tokens", 1, false, 23000);
       declared = f.integer("programs", 0, false, -1);
       if (!error.empty()) return make_error(fmt::format("{}:{}: {}", origin, line_no, error));
       have_header = true;

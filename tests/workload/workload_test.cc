@@ -229,5 +229,25 @@ TEST(Trace, RejectsBadInputNamingLineAndField) {
   }
 }
 
+// Found by fuzz/trace_fuzz: counts beyond 32 bits wrapped around ("visible":2004294967296
+// became negative, "head_tokens":4294967297 became 1) instead of being refused.
+TEST(Trace, RejectsTokenCountsBeyond32Bits) {
+  const std::string header = R"({"format":"agentsched-workload","version":1})"
+                             "\n";
+  const auto read = [&](const std::string& head_tokens, const std::string& visible) {
+    std::istringstream in(header + R"({"domain":"d","task_id":"0","job_id":"j","head_tokens":)" +
+                          head_tokens + R"(,"first_user_latency_s":1,"turns":[{"new":5,"out":3,)" +
+                          R"("visible":)" + visible + R"(,"action":"end"}]})" + "\n");
+    return read_trace(in, "t.jsonl");
+  };
+  ASSERT_TRUE(read("10", "2147483647").ok());
+  auto r = read("10", "2004294967296");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("turns[0].visible"), std::string::npos) << r.error().message;
+  r = read("4294967297", "1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("head_tokens"), std::string::npos) << r.error().message;
+}
+
 }  // namespace
 }  // namespace agentsched

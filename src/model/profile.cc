@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "model/profiles_embedded.h"
@@ -12,6 +14,9 @@
 namespace agentsched {
 
 namespace {
+
+// Far more KV blocks than any GPU holds (a memory or model-size typo).
+constexpr double kMaxGpuBlocks = 1e8;
 
 // Reads required keys with their types checked; the first problem is kept with its path.
 class Reader {
@@ -33,6 +38,11 @@ class Reader {
       }
     } else if constexpr (std::is_integral_v<T>) {
       if (auto v = node.value_exact<std::int64_t>()) {
+        // A value the field cannot hold is refused, not wrapped around.
+        if (*v < std::numeric_limits<T>::min() || *v > std::numeric_limits<T>::max()) {
+          error_ = fmt::format("{}: key '{}' is out of range ({})", origin_, path, *v);
+          return;
+        }
         out = static_cast<T>(*v);
         return;
       }
@@ -49,8 +59,9 @@ class Reader {
   }
 
   void positive(std::string_view path, double value) {
-    if (error_.empty() && !(value > 0))
-      error_ = fmt::format("{}: key '{}' must be positive, got {}", origin_, path, value);
+    if (error_.empty() && !(value > 0 && std::isfinite(value)))
+      error_ =
+          fmt::format("{}: key '{}' must be positive and finite, got {}", origin_, path, value);
   }
 
   const std::string& error() const { return error_; }
@@ -71,7 +82,8 @@ double Profile::kv_cache_bytes() const {
 
 std::int64_t Profile::num_gpu_blocks() const {
   const double blocks = std::floor(kv_cache_bytes() / kv_bytes_per_block());
-  return blocks > 0 ? static_cast<std::int64_t>(blocks) : 0;
+  // Bounded: converting inf or a huge double to an integer is undefined.
+  return blocks > 0 ? static_cast<std::int64_t>(std::min(blocks, kMaxGpuBlocks)) : 0;
 }
 
 Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
@@ -119,6 +131,7 @@ Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
   r.positive("model.kv_heads", p.model.kv_heads);
   r.positive("model.head_dim", p.model.head_dim);
   r.positive("model.params_b", p.model.params_b);
+  r.positive("model.dtype_bytes", p.model.dtype_bytes);
   r.positive("model.max_model_len", p.model.max_model_len);
   r.positive("engine.gpu_memory_utilization", p.engine.gpu_memory_utilization);
   r.positive("engine.block_size", p.engine.block_size);
@@ -127,6 +140,10 @@ Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
   if (!r.error().empty()) return make_error(r.error());
   if (p.engine.gpu_memory_utilization > 1.0)
     return make_error(fmt::format("{}: engine.gpu_memory_utilization must be at most 1", origin));
+  if (p.kv_cache_bytes() / p.kv_bytes_per_block() > kMaxGpuBlocks)
+    return make_error(
+        fmt::format("{}: more than {:g} KV blocks: check gpu.memory_gib and the model dimensions",
+                    origin, kMaxGpuBlocks));
   if (p.num_gpu_blocks() < 2)
     return make_error(
         fmt::format("{}: no memory left for the KV cache ({:.2f} GiB after weights and reserve)",

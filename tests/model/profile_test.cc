@@ -1,0 +1,83 @@
+#include <gtest/gtest.h>
+
+#include <string>
+#include <tuple>
+
+#include "model/profile.h"
+
+namespace agentsched {
+namespace {
+
+// A small complete profile, with the line `line` (a whole `key = value`) replaced by `with`.
+std::string profile_text(const std::string& line = "", const std::string& with = "") {
+  std::string text = R"(name = "t"
+[gpu]
+name = "g"
+memory_gib = 32.0
+bandwidth_gb_s = 1000.0
+bf16_tflops = 100.0
+[model]
+name = "m"
+layers = 36
+hidden = 4096
+attention_heads = 32
+kv_heads = 8
+head_dim = 128
+params_b = 8.0
+nonembedding_params_b = 7.0
+dtype_bytes = 2
+max_model_len = 40960
+[engine]
+gpu_memory_utilization = 0.9
+reserved_gib = 1.0
+block_size = 16
+max_num_seqs = 256
+max_num_batched_tokens = 2048
+[cost]
+fixed_ms = 1.0
+weight_factor = 1.0
+kv_factor = 1.0
+compute_factor = 1.0
+per_request_ms = 0.0
+)";
+  if (!line.empty()) {
+    const auto at = text.find(line + "\n");
+    EXPECT_NE(at, std::string::npos) << line;
+    if (at != std::string::npos) text.replace(at, line.size(), with);
+  }
+  return text;
+}
+
+TEST(Profile, ParsesAndDerivesTheKvCapacity) {
+  auto p = parse_profile(profile_text(), "t.toml");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_GT(p->num_gpu_blocks(), 2);
+  EXPECT_EQ(p->kv_capacity_tokens(), p->num_gpu_blocks() * 16);
+}
+
+// Found by fuzz/profile_fuzz: dtype_bytes = 0 made every KV block zero bytes, and an infinite
+// or huge memory size an infinite block count; converting either to an integer was undefined
+// behaviour.
+TEST(Profile, RefusesSizesThatGiveNoFiniteKvCapacity) {
+  for (const auto& [line, with, expected] : {
+           std::tuple{"dtype_bytes = 2", "dtype_bytes = 0", "model.dtype_bytes"},
+           std::tuple{"memory_gib = 32.0", "memory_gib = inf", "gpu.memory_gib"},
+           std::tuple{"memory_gib = 32.0", "memory_gib = 1e300", "KV blocks"},
+           std::tuple{"reserved_gib = 1.0", "reserved_gib = -inf", "KV blocks"},
+       }) {
+    auto p = parse_profile(profile_text(line, with), "t.toml");
+    ASSERT_FALSE(p.ok()) << with;
+    EXPECT_NE(p.error().message.find(expected), std::string::npos) << p.error().message;
+  }
+}
+
+// Integers beyond the field's range used to wrap around (layers = 2^32 + 36 read as 36).
+TEST(Profile, RefusesIntegersOutOfRange) {
+  auto p = parse_profile(profile_text("layers = 36", "layers = 4294967332"), "t.toml");
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("model.layers"), std::string::npos) << p.error().message;
+  EXPECT_NE(p.error().message.find("out of range"), std::string::npos) << p.error().message;
+}
+
+}  // namespace
+}  // namespace agentsched

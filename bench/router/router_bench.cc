@@ -26,8 +26,10 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -232,6 +234,20 @@ class RouterProcess {
     }
   }
   std::uint16_t port() const { return port_; }
+  // User and system CPU seconds used so far, from /proc.
+  std::pair<double, double> cpu_seconds() const {
+    std::ifstream in(fmt::format("/proc/{}/stat", pid_));
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string f;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+      if (i == 14) utime = std::stod(f);
+      if (i == 15) stime = std::stod(f);
+    }
+    const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+    return {utime / tick, stime / tick};
+  }
   // Resident and peak resident set, in MiB, from /proc.
   std::pair<double, double> memory_mib() const {
     std::ifstream in(fmt::format("/proc/{}/status", pid_));
@@ -496,8 +512,16 @@ int main(int argc, char** argv) {
   // 2. Throughput at `connections` connections.
   auto direct_tp =
       LoadGenerator(backend.port(), connections, requests, warmup, seconds, 0, false).run();
+  const auto cpu0 = router.cpu_seconds();
   auto router_tp =
       LoadGenerator(router.port(), connections, requests, warmup, seconds, 0, false).run();
+  const auto cpu1 = router.cpu_seconds();
+  // CPU over the warm-up and the measured seconds, per request completed in that time.
+  const double tp_requests =
+      static_cast<double>(router_tp.done) * (warmup + seconds) / std::max(seconds, 1e-9);
+  const double user_us = (cpu1.first - cpu0.first) / tp_requests * 1e6;
+  const double sys_us = (cpu1.second - cpu0.second) / tp_requests * 1e6;
+  const double cores = (cpu1.first - cpu0.first + cpu1.second - cpu0.second) / (warmup + seconds);
   const double direct_rps = static_cast<double>(direct_tp.done) / direct_tp.seconds;
   const double router_rps = static_cast<double>(router_tp.done) / router_tp.seconds;
 
@@ -527,6 +551,10 @@ int main(int argc, char** argv) {
   fmt::print("| throughput, {} connections (req/s) | {:.0f} | {:.0f} | {:.2f}x | >= 25000 | {} |\n",
              connections, direct_rps, router_rps, router_rps / direct_rps,
              router_rps >= 25000 ? "yes" : "NO");
+  fmt::print(
+      "| router CPU per request at {} connections (us, user + system) | | {:.1f} + {:.1f} | "
+      "{:.2f} cores busy | | |\n",
+      connections, user_us, sys_us, cores);
   fmt::print("| stream event delay p50 (ms) | {:.3f} | {:.3f} | +{:.3f} | | |\n",
              ms(percentile(sd, 0.5)), ms(percentile(sr, 0.5)),
              ms(percentile(sr, 0.5) - percentile(sd, 0.5)));

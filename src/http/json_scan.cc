@@ -6,6 +6,10 @@
 #include <boost/json.hpp>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "http/request_fields.h"
 
 namespace agentsched::http {
@@ -25,8 +29,11 @@ std::size_t skip_ws(std::string_view s, std::size_t i) {
   return i;
 }
 
+// ---- Reference scanner: byte by byte (strings with memchr). Kept as the specification the
+// block scanner below is tested against.
+
 // s[i] == '"'; the index just past the closing quote, or npos.
-std::size_t skip_string(std::string_view s, std::size_t i) {
+std::size_t skip_string_scalar(std::string_view s, std::size_t i) {
   std::size_t p = i + 1;
   for (;;) {
     if (p >= s.size()) return npos;
@@ -40,19 +47,23 @@ std::size_t skip_string(std::string_view s, std::size_t i) {
   }
 }
 
-// The index just past the value starting at s[i], or npos. Containers are skipped by depth
-// (strings inside them by skip_string); scalars up to the next delimiter.
-std::size_t skip_value(std::string_view s, std::size_t i) {
+std::size_t skip_scalar_token(std::string_view s, std::size_t i) {
+  std::size_t p = i;
+  while (p < s.size() && !is_ws(s[p]) && s[p] != ',' && s[p] != '}' && s[p] != ']') ++p;
+  return p == i ? npos : p;
+}
+
+std::size_t skip_value_scalar(std::string_view s, std::size_t i) {
   if (i >= s.size()) return npos;
   const char c = s[i];
-  if (c == '"') return skip_string(s, i);
+  if (c == '"') return skip_string_scalar(s, i);
   if (c == '{' || c == '[') {
     std::size_t depth = 0;
     std::size_t p = i;
     while (p < s.size()) {
       const char d = s[p];
       if (d == '"') {
-        p = skip_string(s, p);
+        p = skip_string_scalar(s, p);
         if (p == npos) return npos;
         continue;
       }
@@ -65,9 +76,138 @@ std::size_t skip_value(std::string_view s, std::size_t i) {
     }
     return npos;
   }
-  std::size_t p = i;
-  while (p < s.size() && !is_ws(s[p]) && s[p] != ',' && s[p] != '}' && s[p] != ']') ++p;
-  return p == i ? npos : p;
+  return skip_scalar_token(s, i);
+}
+
+// ---- Block scanner: 64 bytes at a time, as simdjson finds string boundaries. Per block, bit
+// masks of quotes, backslashes, opening and closing brackets; escaped characters from the
+// backslash runs (branch-free); the bytes inside strings as a prefix XOR of the unescaped
+// quotes; then only the few brackets outside strings are looked at one by one. Agent
+// transcripts carry tool results as JSON inside strings (an escaped quote every few dozen
+// bytes), where a memchr per quote costs three times as much.
+
+struct BlockMasks {
+  std::uint64_t quote = 0, backslash = 0, open = 0, close = 0;
+};
+
+// Masks of the 64 bytes at p.
+BlockMasks block_masks(const char* p) {
+  BlockMasks m;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  // '[' and '{' differ only in bit 0x20, as do ']' and '}'.
+  const __m128i open = _mm_set1_epi8('{');
+  const __m128i close = _mm_set1_epi8('}');
+  const __m128i bit5 = _mm_set1_epi8(0x20);
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    const __m128i v5 = _mm_or_si128(v, bit5);
+    const auto mask = [&](__m128i x, __m128i c) {
+      return static_cast<std::uint64_t>(
+                 static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, c))))
+             << (16 * k);
+    };
+    m.quote |= mask(v, quote);
+    m.backslash |= mask(v, backslash);
+    m.open |= mask(v5, open);
+    m.close |= mask(v5, close);
+  }
+#else
+  for (int j = 0; j < 64; ++j) {
+    const std::uint64_t bit = std::uint64_t{1} << j;
+    const char c = p[j];
+    if (c == '"') m.quote |= bit;
+    if (c == '\\') m.backslash |= bit;
+    if (c == '{' || c == '[') m.open |= bit;
+    if (c == '}' || c == ']') m.close |= bit;
+  }
+#endif
+  return m;
+}
+
+// Bit j set: bytes 0..j hold an odd number of set bits of x.
+std::uint64_t prefix_xor(std::uint64_t x) {
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  x ^= x << 32;
+  return x;
+}
+
+// Walks the 64-byte blocks of s from `from`; the last partial block is read from a copy
+// padded with spaces. `visit(base, masks)` returns true to stop.
+template <typename Visit>
+void for_each_block(std::string_view s, std::size_t from, Visit&& visit) {
+  for (std::size_t base = from; base < s.size(); base += 64) {
+    if (s.size() - base >= 64) {
+      if (visit(base, block_masks(s.data() + base))) return;
+    } else {
+      char tail[64];
+      std::memset(tail, ' ', sizeof tail);
+      std::memcpy(tail, s.data() + base, s.size() - base);
+      visit(base, block_masks(tail));
+      return;
+    }
+  }
+}
+
+std::size_t skip_string_blocks(std::string_view s, std::size_t i) {
+  std::uint64_t carry = 0;
+  std::size_t end = npos;
+  bool first = true;
+  for_each_block(s, i, [&](std::size_t base, const BlockMasks& m) {
+    std::uint64_t q = m.quote & ~detail::escaped_bits(m.backslash, carry);
+    if (first) q &= ~std::uint64_t{1};  // the opening quote
+    first = false;
+    if (!q) return false;
+    const std::size_t at = base + static_cast<std::size_t>(__builtin_ctzll(q));
+    end = at < s.size() ? at + 1 : npos;
+    return true;
+  });
+  return end;
+}
+
+std::size_t skip_container_blocks(std::string_view s, std::size_t i) {
+  std::uint64_t carry = 0;
+  std::uint64_t in_string = 0;  // all ones when the previous block ended inside a string
+  std::size_t depth = 0;
+  std::size_t end = npos;
+  for_each_block(s, i, [&](std::size_t base, const BlockMasks& m) {
+    const std::uint64_t q = m.quote & ~detail::escaped_bits(m.backslash, carry);
+    const std::uint64_t inside = prefix_xor(q) ^ in_string;
+    in_string = static_cast<std::uint64_t>(static_cast<std::int64_t>(inside) >> 63);
+    const std::uint64_t open = m.open & ~inside;
+    std::uint64_t brackets = (m.open | m.close) & ~inside;
+    while (brackets) {
+      const int at = __builtin_ctzll(brackets);
+      if (open >> at & 1) {
+        ++depth;
+      } else if (--depth == 0) {
+        const std::size_t pos = base + static_cast<std::size_t>(at);
+        end = pos < s.size() ? pos + 1 : npos;
+        return true;
+      }
+      brackets &= brackets - 1;
+    }
+    return false;
+  });
+  return end;
+}
+
+// The index just past the value starting at s[i], or npos.
+std::size_t skip_string(std::string_view s, std::size_t i) {
+  return skip_string_blocks(s, i);
+}
+
+std::size_t skip_value(std::string_view s, std::size_t i) {
+  if (i >= s.size()) return npos;
+  const char c = s[i];
+  if (c == '"') return skip_string_blocks(s, i);
+  if (c == '{' || c == '[') return skip_container_blocks(s, i);
+  return skip_scalar_token(s, i);
 }
 
 constexpr std::array<std::string_view, 7> kFields = {
@@ -105,6 +245,34 @@ Result<ChatRequestScan> full_parse(std::string_view body, std::string_view sessi
 }
 
 }  // namespace
+
+namespace detail {
+
+std::uint64_t escaped_bits(std::uint64_t backslash, std::uint64_t& carry) {
+  // simdjson's find_escaped_branchless: within a run of backslashes every other one escapes
+  // the next byte, counted from the run's start; runs starting on odd and on even bits are
+  // told apart with one addition.
+  backslash &= ~carry;  // a backslash escaped by the previous block escapes nothing
+  const std::uint64_t follows_escape = backslash << 1 | carry;
+  constexpr std::uint64_t kEvenBits = 0x5555555555555555ULL;
+  const std::uint64_t odd_sequence_starts = backslash & ~kEvenBits & ~follows_escape;
+  std::uint64_t sequences_starting_on_even_bits = 0;
+  carry = __builtin_add_overflow(odd_sequence_starts, backslash, &sequences_starting_on_even_bits)
+              ? 1
+              : 0;
+  const std::uint64_t invert_mask = sequences_starting_on_even_bits << 1;
+  return (kEvenBits ^ invert_mask) & follows_escape;
+}
+
+std::size_t skip_json_value(std::string_view s, std::size_t i) {
+  return skip_value(s, i);
+}
+
+std::size_t skip_json_value_reference(std::string_view s, std::size_t i) {
+  return skip_value_scalar(s, i);
+}
+
+}  // namespace detail
 
 Result<ChatRequestScan> scan_chat_request(std::string_view body, std::string_view session_header) {
   std::size_t i = skip_ws(body, 0);

@@ -54,6 +54,16 @@ bool is_usage_only_chunk(std::string_view event);
 // Finds `"prompt_tokens":N`, `"completion_tokens":N` and `"total_tokens":N` in bytes fed
 // piece by piece; the last occurrence of each wins (streams with continuous usage repeat
 // them). A key inside a JSON string cannot match: its quotes would be escaped.
+namespace detail {
+// Exposed for tests. The index just past the JSON value starting at s[i] (npos when it does
+// not end), by the 64-byte block scanner and by the byte-by-byte reference it must agree
+// with; and the escaped-byte mask of one block (bit j: byte j follows an escaping
+// backslash) given its backslash mask and `carry`, the previous block's trailing escape.
+std::size_t skip_json_value(std::string_view s, std::size_t i);
+std::size_t skip_json_value_reference(std::string_view s, std::size_t i);
+std::uint64_t escaped_bits(std::uint64_t backslash, std::uint64_t& carry);
+}  // namespace detail
+
 class UsageScanner {
  public:
   void feed(std::string_view bytes);

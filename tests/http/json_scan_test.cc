@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <random>
 #include <string>
 
 #include "http/json_scan.h"
@@ -135,6 +136,117 @@ TEST(UsageScanner, AnySplitLastWins) {
   UsageScanner none;
   none.feed(R"({"content":"\"total_tokens\":5"})");
   EXPECT_FALSE(none.total_tokens);
+}
+
+TEST(JsonScanBlocks, EscapedBitsMatchByteByByteOverManyBlocks) {
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 2000; ++trial) {
+    // Backslash runs of every length, some crossing block boundaries.
+    const int blocks = 1 + static_cast<int>(rng() % 4);
+    std::vector<bool> backslash(64 * static_cast<std::size_t>(blocks));
+    const int density = 1 + static_cast<int>(rng() % 6);
+    for (std::size_t j = 0; j < backslash.size(); ++j)
+      backslash[j] = static_cast<int>(rng() % 8) < density;
+    // Reference: a backslash not itself escaped escapes the next byte.
+    std::vector<bool> escaped(backslash.size() + 1);
+    for (std::size_t j = 0; j < backslash.size(); ++j)
+      if (backslash[j] && !escaped[j]) escaped[j + 1] = true;
+    std::uint64_t carry = 0;
+    for (int b = 0; b < blocks; ++b) {
+      std::uint64_t mask = 0;
+      for (int j = 0; j < 64; ++j)
+        if (backslash[static_cast<std::size_t>(64 * b + j)]) mask |= std::uint64_t{1} << j;
+      const std::uint64_t got = detail::escaped_bits(mask, carry);
+      for (int j = 0; j < 64; ++j)
+        ASSERT_EQ((got >> j & 1) != 0, escaped[static_cast<std::size_t>(64 * b + j)])
+            << "trial " << trial << " block " << b << " byte " << j;
+      ASSERT_EQ(carry != 0, escaped[static_cast<std::size_t>(64 * (b + 1))]) << trial;
+    }
+  }
+}
+
+// Random valid JSON with strings full of escapes and brackets.
+void random_json(std::mt19937_64& rng, std::string& out, int depth) {
+  const int kind = static_cast<int>(rng() % (depth > 4 ? 3 : 6));
+  if (kind <= 1) {
+    out += '"';
+    const int n = static_cast<int>(rng() % 90);
+    for (int i = 0; i < n; ++i) {
+      switch (rng() % 9) {
+        case 0:
+          out += R"(\\)";
+          break;  // an escaped backslash
+        case 1:
+          out += R"(\")";
+          break;  // an escaped quote
+        case 2:
+          out += R"(\\\\\")";
+          break;  // two backslashes and a quote, escaped
+        case 3:
+          out += "{[}]";
+          break;
+        case 4:
+          out += R"(\n\u00e9)";
+          break;
+        default:
+          out += static_cast<char>('a' + rng() % 26);
+      }
+    }
+    out += '"';
+  } else if (kind == 2) {
+    out += std::to_string(rng() % 100000);
+  } else if (kind == 3 || kind == 4) {
+    out += '[';
+    const int n = static_cast<int>(rng() % 5);
+    for (int i = 0; i < n; ++i) {
+      if (i) out += rng() % 2 ? "," : " , ";
+      random_json(rng, out, depth + 1);
+    }
+    out += ']';
+  } else {
+    out += '{';
+    const int n = static_cast<int>(rng() % 5);
+    for (int i = 0; i < n; ++i) {
+      if (i) out += ',';
+      out += "\"k\\\"" + std::to_string(i) + "\":";
+      random_json(rng, out, depth + 1);
+    }
+    out += '}';
+  }
+}
+
+TEST(JsonScanBlocks, BlockScannerAgreesWithTheReference) {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string text = std::string(rng() % 70, ' ');
+    const std::size_t start = text.size();
+    random_json(rng, text, 0);
+    text += std::string(rng() % 3, ' ') + ",\"after\":1}";
+    const std::size_t whole = detail::skip_json_value_reference(text, start);
+    boost::system::error_code ec;
+    boost::json::parse(std::string_view(text).substr(start, whole - start), ec);
+    ASSERT_FALSE(ec) << "the generator must make valid JSON: " << text;
+    ASSERT_EQ(detail::skip_json_value(text, start), whole) << text;
+    // Every prefix ends (or not) at the same place too.
+    const std::size_t cut = start + rng() % (text.size() - start);
+    const std::string prefix = text.substr(0, cut);
+    ASSERT_EQ(detail::skip_json_value(prefix, start),
+              detail::skip_json_value_reference(prefix, start))
+        << prefix;
+  }
+}
+
+TEST(JsonScanBlocks, FindsTheIdentityAfterA40KbTranscriptOfEscapedJson) {
+  std::string content;
+  while (content.size() < 40000) content += R"(tool: {\"order\": \"#W1\", \"items\": [1, 2]} \\ )";
+  for (std::size_t pad = 0; pad < 70; ++pad) {
+    const std::string body = R"({"messages":[{"role":"tool","content":")" + std::string(pad, 'x') +
+                             content + R"("}],"job_id":"late","stream":true})";
+    auto scan = scan_chat_request(body, "");
+    ASSERT_TRUE(scan) << pad;
+    EXPECT_EQ(scan->program_id, "late") << pad;
+    EXPECT_TRUE(scan->stream) << pad;
+  }
 }
 
 }  // namespace

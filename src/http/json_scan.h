@@ -1,8 +1,10 @@
 #pragma once
 // Targeted JSON scanning for a proxy that must not parse every 40 KB chat request in full.
 //
-// scan_chat_request walks only the top level of the body: strings are skipped with memchr,
-// nested arrays and objects by bracket depth, and just the few members the router needs
+// scan_chat_request walks only the top level of the body: strings, arrays and objects are
+// skipped 64 bytes at a time (bit masks of quotes, backslashes and brackets, escapes and
+// string interiors computed branch-free, as simdjson does), and just the few members the
+// router needs
 // (job_id, program_id, extra_body, vllm_xargs, is_last_step, stream, stream_options) are
 // parsed, with Boost.JSON, and handed to the same extraction rules as request_fields.h. The
 // scan checks the top-level structure (members, separators, nothing after the object) but

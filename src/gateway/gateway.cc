@@ -114,8 +114,17 @@ void Gateway::release(std::string_view program_id) {
   policy_->on_release(*this, program);
   held_calls_ -= static_cast<std::int64_t>(program.held.size());
   if (program.backend) --backends_[*program.backend].programs;
-  for (auto f = in_flight_.begin(); f != in_flight_.end();)
-    f = f->second == program.id ? in_flight_.erase(f) : std::next(f);
+  // Calls still in flight are forgotten: their outcome no longer concerns the gateway, and
+  // the backend's count must not wait for them.
+  for (auto f = in_flight_.begin(); f != in_flight_.end();) {
+    if (f->second != program.id) {
+      ++f;
+      continue;
+    }
+    if (program.backend && backends_[*program.backend].in_flight > 0)
+      --backends_[*program.backend].in_flight;
+    f = in_flight_.erase(f);
+  }
   programs_.erase(it);
 }
 

@@ -51,3 +51,18 @@ TEST(Passthrough, RegisteredWithoutParameters) {
 
 }  // namespace
 }  // namespace agentsched::test
+
+namespace agentsched {
+namespace {
+
+TEST(Gateway, ReleaseWithACallInFlightReturnsTheBackendsInFlightCount) {
+  test::GatewayHarness h(std::make_unique<PassthroughPolicy>(), 1);
+  h.call("a", 100);
+  ASSERT_EQ(h.gw.backends()[0].in_flight, 1);
+  h.gw.release("a");
+  EXPECT_EQ(h.gw.backends()[0].in_flight, 0);
+  EXPECT_EQ(h.gw.backends()[0].programs, 0);
+}
+
+}  // namespace
+}  // namespace agentsched

@@ -4,6 +4,10 @@ set -euo pipefail
 
 packages=(g++ cmake make pkg-config libboost1.81-dev libboost-json1.81-dev libcli11-dev libfmt-dev
           libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev curl)
+# --fuzz: also clang, libFuzzer and llvm-symbolizer for scripts/fuzz.sh (the tests need none).
+if [[ ${1:-} == --fuzz ]]; then
+  packages+=(clang-14 libclang-rt-14-dev llvm-14)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

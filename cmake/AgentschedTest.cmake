@@ -8,5 +8,6 @@ function(agentsched_add_layer_test layer)
   target_compile_definitions(test_${layer} PRIVATE
     AGENTSCHED_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     AGENTSCHED_BINARY="$<TARGET_FILE:agentsched>")
-  gtest_discover_tests(test_${layer} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)
+  # LABELS: the layer, so a run can pick layers (ctest -L, as scripts/sanitize.sh thread does).
+  gtest_discover_tests(test_${layer} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600 LABELS ${layer})
 endfunction()

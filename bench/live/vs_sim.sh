@@ -6,6 +6,7 @@
 # exceeds TOLERANCE percent (default 10). The live cells are kept: a second call only
 # re-runs missing ones (rm -r OUT/live to start over).
 # Usage: bench/live/vs_sim.sh [BUILD_DIR] [OUT_DIR] [TIME_SCALE] [SYSTEMS] [CONCURRENCY]
+# MAX_PROGRAMS=N runs only the first N programs on both sides (a quick check of the script).
 set -euo pipefail
 build=${1:-build}
 out=${2:-runs/live_vs_sim}
@@ -13,11 +14,13 @@ scale=${3:-20}
 systems=${4:-baseline,continuum,thunderreact}
 concurrency=${5:-32,64,128}
 tolerance=${TOLERANCE:-10}
+programs=${MAX_PROGRAMS:-0}
 mkdir -p "$out"
 "$build/agentsched" sim matrix --systems "$systems" -c "$concurrency" --seed 1 --force \
+  --max-programs "$programs" \
   --no-plots --out "$out/sim" >/dev/null
 "$build/agentsched" experiment run --mode live --time-scale "$scale" --systems "$systems" \
-  -c "$concurrency" --seed 1 --out "$out/live" >/dev/null
+  -c "$concurrency" --seed 1 --max-programs "$programs" --out "$out/live" >/dev/null
 "$build/agentsched" analyze compare --csv "$out"/sim/*_c* >"$out/sim.csv"
 "$build/agentsched" analyze compare --csv "$out"/live/*_c* >"$out/live.csv"
 awk -F, -v tol="$tolerance" -v scale="$scale" '

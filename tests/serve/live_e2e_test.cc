@@ -19,6 +19,7 @@
 #include "http/server.h"
 #include "serve/child_process.h"
 #include "serve/driver.h"
+#include "serve/endpoint.h"
 #include "serve/kv_sampler.h"
 #include "serve/process.h"
 #include "serve/run_status.h"
@@ -228,6 +229,9 @@ struct FlakyServer {
       ++self->releases;
     } else {
       const int n = ++self->chat_calls;
+      if (ex.request().body.find(R"("model":"gpt-5")") != std::string::npos) ++self->user_calls;
+      if (ex.request().body.find(R"("model":"expert-pool")") != std::string::npos)
+        ++self->expert_calls;
       if (self->fail_every > 0 && n % self->fail_every != 0) {
         r.status = 503;
         r.body = R"({"object":"error","message":"overloaded","code":503})";
@@ -244,6 +248,8 @@ struct FlakyServer {
   int fail_every;
   std::atomic<int> chat_calls{0};
   std::atomic<int> releases{0};
+  std::atomic<int> user_calls{0};
+  std::atomic<int> expert_calls{0};
 };
 
 DriverOptions flaky_options(const FlakyServer& s, const fs::path& out) {
@@ -289,6 +295,38 @@ TEST(LiveE2E, RepeatedFailureEndsTheTaskAfterMaxAttempts) {
   const std::string log = read_file(out / "driver.log");
   EXPECT_EQ(count(log, "LLM call failed: HTTP 503: overloaded (gave up after 3 attempts)"), 2u)
       << log;
+  fs::remove_all(out.parent_path());
+}
+
+TEST(LiveE2E, RealUserAndExpertCallsFromAModelConfig) {
+  FlakyServer server(0);  // never fails; plays orchestrator, user simulator and experts
+  const fs::path out = temp_dir("remote") / "run";
+  DriverOptions o = flaky_options(server, out);
+  const std::string port = std::to_string(server.server->port());
+  auto config =
+      parse_model_config(R"({"gpt-5": [{"ip_addr": "127.0.0.1", "port": )" + port +
+                             R"(}], "expert-pool": [{"ip_addr": "127.0.0.1", "port": ")" + port +
+                             R"("}], "oss_expert_mapping": {"openai/gpt-oss-20b": "expert-pool",
+          "Qwen/Qwen3-32B-FP8": "expert-pool", "Qwen/Qwen3-Next-80B-A3B-Instruct": "expert-pool"}})",
+                         "test");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  o.model_config = *config;
+  auto r = run_driver(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  // Every user turn (the opening message included) and every expert went to the server.
+  EXPECT_GT(server.user_calls.load(), 2);
+  EXPECT_EQ(server.user_calls.load() + server.expert_calls.load(), r->remote_calls);
+  EXPECT_EQ(server.chat_calls.load(), r->llm_calls + r->remote_calls);
+  const std::string calls = read_file(out / "agentsched/calls.csv");
+  EXPECT_EQ(count(calls, ",user_sim,gpt-5,"), static_cast<std::size_t>(server.user_calls.load()));
+  EXPECT_EQ(count(calls, ",expert_call,expert-pool,"),
+            static_cast<std::size_t>(server.expert_calls.load()));
+  // The logs keep the workload's expert names and the served usage.
+  const std::string log = read_file(out / "driver.log");
+  EXPECT_GT(server.expert_calls.load(), 0);
+  EXPECT_NE(log.find("type=expert_call"), std::string::npos);
+  EXPECT_NE(log.find("model=openai/gpt-oss-20b"), std::string::npos);
+  EXPECT_NE(log.find("input_tokens=100 output_tokens=7"), std::string::npos);
   fs::remove_all(out.parent_path());
 }
 

@@ -212,6 +212,7 @@ struct FlakyServer {
     server = std::make_unique<http::Server>(
         io.get_executor(), [this](http::Exchange& ex) { return handle(this, ex); });
     EXPECT_TRUE(server->listen("127.0.0.1", 0).ok());
+    port = server->port();  // read before the server's thread runs
     server->start();
     thread = std::thread([this] { io.run(); });
   }
@@ -244,6 +245,7 @@ struct FlakyServer {
   }
   asio::io_context io;
   std::unique_ptr<http::Server> server;
+  std::uint16_t port = 0;
   std::thread thread;
   int fail_every;
   std::atomic<int> chat_calls{0};
@@ -255,7 +257,7 @@ struct FlakyServer {
 DriverOptions flaky_options(const FlakyServer& s, const fs::path& out) {
   DriverOptions o;
   o.endpoint.host = "127.0.0.1";
-  o.endpoint.port = s.server->port();
+  o.endpoint.port = s.port;
   auto w = load_workload("tau2", 1);
   EXPECT_TRUE(w.ok());
   o.workload = std::make_shared<const Workload>(std::move(*w));
@@ -302,7 +304,7 @@ TEST(LiveE2E, RealUserAndExpertCallsFromAModelConfig) {
   FlakyServer server(0);  // never fails; plays orchestrator, user simulator and experts
   const fs::path out = temp_dir("remote") / "run";
   DriverOptions o = flaky_options(server, out);
-  const std::string port = std::to_string(server.server->port());
+  const std::string port = std::to_string(server.port);
   auto config =
       parse_model_config(R"({"gpt-5": [{"ip_addr": "127.0.0.1", "port": )" + port +
                              R"(}], "expert-pool": [{"ip_addr": "127.0.0.1", "port": ")" + port +

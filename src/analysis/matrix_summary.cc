@@ -10,6 +10,7 @@
 #include <set>
 
 #include "analysis/latency.h"
+#include "analysis/plot.h"
 #include "analysis/window.h"
 
 namespace agentsched::analysis {
@@ -196,6 +197,26 @@ Status write_matrix_summary(const MatrixSummary& summary, const std::filesystem:
   std::ofstream out(dir / "summary.json");
   out << boost::json::serialize(root) << '\n';
   if (!out) return make_error(fmt::format("cannot write '{}'", (dir / "summary.json").string()));
+  return Ok{};
+}
+
+Status write_matrix_plots(const MatrixSummary& summary, const std::filesystem::path& dir) {
+  std::vector<std::pair<std::string, std::filesystem::path>> kv_runs;
+  std::vector<ThroughputRow> rows;
+  for (const auto& f : summary.runs) {
+    if (!f.ok) continue;
+    kv_runs.emplace_back(f.run.dir.filename().string(), f.run.dir);
+    ThroughputRow row;
+    row.system = f.run.system;
+    row.concurrency = f.run.concurrency;
+    row.tasks_per_min = f.tasks_per_min;
+    row.steps_per_s = f.steps_per_s;
+    rows.push_back(row);
+  }
+  if (auto st = write_kv_plot(kv_runs, summary.threshold_percent, dir / "kv_usage.svg"); !st)
+    return make_error("KV plot: " + st.error().message);
+  if (auto st = write_throughput_chart(rows, dir / "throughput.svg"); !st)
+    return make_error("throughput chart: " + st.error().message);
   return Ok{};
 }
 

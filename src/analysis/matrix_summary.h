@@ -43,5 +43,7 @@ Result<MatrixSummary> summarize_matrix(const std::vector<MatrixRun>& runs,
                                        double threshold_percent);
 // Writes <dir>/summary.md and <dir>/summary.json.
 Status write_matrix_summary(const MatrixSummary& summary, const std::filesystem::path& dir);
+// Writes <dir>/kv_usage.svg (every run's KV usage and window) and <dir>/throughput.svg.
+Status write_matrix_plots(const MatrixSummary& summary, const std::filesystem::path& dir);
 
 }  // namespace agentsched::analysis

@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include "analysis/matrix_summary.h"
-#include "analysis/plot.h"
 #include "cli/command_registry.h"
 #include "model/profile.h"
 #include "sim/matrix.h"
@@ -265,24 +264,9 @@ void sim_matrix(const MatrixCliOptions& m) {
   if (auto st = analysis::write_matrix_summary(*summary, o.out); !st)
     throw CommandFailure{st.error().message};
   fmt::print("{}", summary->markdown);
-  if (!m.no_plots) {
-    std::vector<std::pair<std::string, fs::path>> kv_runs;
-    std::vector<analysis::ThroughputRow> rows;
-    for (const auto& f : summary->runs) {
-      if (!f.ok) continue;
-      kv_runs.emplace_back(f.run.dir.filename().string(), f.run.dir);
-      analysis::ThroughputRow row;
-      row.system = f.run.system;
-      row.concurrency = f.run.concurrency;
-      row.tasks_per_min = f.tasks_per_min;
-      row.steps_per_s = f.steps_per_s;
-      rows.push_back(row);
-    }
-    if (auto st = analysis::write_kv_plot(kv_runs, m.threshold, o.out / "kv_usage.svg"); !st)
-      fmt::print(stderr, "warning: KV plot not written: {}\n", st.error().message);
-    if (auto st = analysis::write_throughput_chart(rows, o.out / "throughput.svg"); !st)
-      fmt::print(stderr, "warning: throughput chart not written: {}\n", st.error().message);
-  }
+  if (!m.no_plots)
+    if (auto st = analysis::write_matrix_plots(*summary, o.out); !st)
+      fmt::print(stderr, "warning: plots not written: {}\n", st.error().message);
   fmt::print("\nwritten: {}/summary.md, summary.json{}\n", o.out.string(),
              m.no_plots ? "" : ", kv_usage.svg, throughput.svg");
   const double total_wall =

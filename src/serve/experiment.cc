@@ -11,7 +11,6 @@
 #include <sstream>
 
 #include "analysis/matrix_summary.h"
-#include "analysis/plot.h"
 #include "core/time_format.h"
 #include "model/profile.h"
 #include "record/run_layout.h"
@@ -562,24 +561,8 @@ Result<std::string> write_experiment_summary(const ExperimentConfig& cfg,
           fmt::format("## Live comparison at time scale {:g}", cfg.time_scale));
   }
   if (auto st = analysis::write_matrix_summary(*summary, cfg.out); !st) return st.error();
-  if (cfg.plots) {
-    std::vector<std::pair<std::string, fs::path>> kv_runs;
-    std::vector<analysis::ThroughputRow> rows;
-    for (const auto& f : summary->runs) {
-      if (!f.ok) continue;
-      kv_runs.emplace_back(f.run.dir.filename().string(), f.run.dir);
-      analysis::ThroughputRow row;
-      row.system = f.run.system;
-      row.concurrency = f.run.concurrency;
-      row.tasks_per_min = f.tasks_per_min;
-      row.steps_per_s = f.steps_per_s;
-      rows.push_back(row);
-    }
-    if (auto st = analysis::write_kv_plot(kv_runs, cfg.threshold, cfg.out / "kv_usage.svg"); !st)
-      return make_error("KV plot: " + st.error().message);
-    if (auto st = analysis::write_throughput_chart(rows, cfg.out / "throughput.svg"); !st)
-      return make_error("throughput chart: " + st.error().message);
-  }
+  if (cfg.plots)
+    if (auto st = analysis::write_matrix_plots(*summary, cfg.out); !st) return st.error();
   return summary->markdown;
 }
 

@@ -56,10 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(b < e && e <= body.size());
   }
   const auto edit = include_usage_edit(body, *scan);
-  if (!edit) {
-    FUZZ_CHECK(!scan->stream || scan->include_usage);
-    return 0;
-  }
+  // (nullopt also when the rewritten part holds a number beyond the double range.)
+  if (!edit) return 0;
   FUZZ_CHECK(scan->stream && !scan->include_usage);
   FUZZ_CHECK(edit->begin <= edit->end && edit->end <= body.size());
   std::string edited(body.substr(0, edit->begin));

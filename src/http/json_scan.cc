@@ -338,6 +338,19 @@ Result<ChatRequestScan> scan_chat_request(std::string_view body, std::string_vie
   return out;
 }
 
+namespace {
+
+// Boost.JSON reads a number beyond the double range (1e400) as infinity and writes it back as
+// `Infinity`, which is not JSON: rather than forward a broken body, leave it unedited.
+std::optional<BodyEdit> valid_edit(BodyEdit edit) {
+  boost::system::error_code ec;
+  json::parse(edit.text, ec);
+  if (ec) return std::nullopt;
+  return edit;
+}
+
+}  // namespace
+
 std::optional<BodyEdit> include_usage_edit(std::string_view body, const ChatRequestScan& scan) {
   if (!scan.stream || scan.include_usage) return std::nullopt;
   if (scan.full_parse) {
@@ -349,7 +362,7 @@ std::optional<BodyEdit> include_usage_edit(std::string_view body, const ChatRequ
     json::value& so = o["stream_options"];
     if (!so.is_object()) so = json::object();
     so.as_object()["include_usage"] = true;
-    return BodyEdit{0, body.size(), json::serialize(v)};
+    return valid_edit(BodyEdit{0, body.size(), json::serialize(v)});
   }
   if (!scan.stream_options) {
     // `stream` is a member, so the object is not empty and a comma can follow.
@@ -361,7 +374,7 @@ std::optional<BodyEdit> include_usage_edit(std::string_view body, const ChatRequ
   json::value v = json::parse(body.substr(b, e - b), ec);
   if (ec || !v.is_object()) v = json::object();
   v.as_object()["include_usage"] = true;
-  return BodyEdit{b, e, json::serialize(v)};
+  return valid_edit(BodyEdit{b, e, json::serialize(v)});
 }
 
 namespace {

@@ -46,7 +46,8 @@ struct BodyEdit {
 
 // The edit that makes a streaming request ask for usage in its stream
 // (`stream_options.include_usage: true`), keeping every other byte: a new member inserted
-// after the root '{', or the stream_options value rewritten. nullopt when none is needed.
+// after the root '{', or the stream_options value rewritten. nullopt when none is needed, or
+// when the rewritten part holds a number beyond the double range (the edit would not be JSON).
 std::optional<BodyEdit> include_usage_edit(std::string_view body, const ChatRequestScan& scan);
 
 // True for an SSE event (its bytes, with or without the `data: ` prefix) that is the usage

@@ -98,6 +98,27 @@ TEST(JsonScan, EscapedKeysFallBackToFullParse) {
   EXPECT_EQ(v.at("stream_options").at("include_usage"), true);
 }
 
+// Found by fuzz/chat_scan_fuzz: a rewritten part holding a number beyond the double range
+// (1e400) came out as `Infinity`, so the edit turned a valid body into invalid JSON.
+TEST(JsonScan, UsageEditNeverWritesInvalidJson) {
+  for (const std::string body : {
+           R"({"str\u0065am":true,"program_id":{"":{"":41e400}}})",          // whole body rewritten
+           R"({"stream":true,"stream_options":{"x":1e400},"messages":[]})",  // stream_options
+       }) {
+    auto scan = scan_chat_request(body, "");
+    ASSERT_TRUE(scan) << body;
+    ASSERT_TRUE(scan->stream && !scan->include_usage) << body;
+    EXPECT_FALSE(include_usage_edit(body, *scan)) << body;  // forwarded as it is
+  }
+  // Finite numbers are rewritten as usual.
+  const std::string body = R"({"stream":true,"stream_options":{"x":1e300}})";
+  auto scan = scan_chat_request(body, "");
+  ASSERT_TRUE(scan);
+  auto edit = include_usage_edit(body, *scan);
+  ASSERT_TRUE(edit);
+  EXPECT_EQ(boost::json::parse(edit->text).at("include_usage"), true);
+}
+
 TEST(JsonScan, RejectsWhatIsNotAnObject) {
   for (const char* bad :
        {"", "   ", "[1]", "\"s\"", "{", R"({"a":1,})", R"({"a" 1})", R"({"a":1} x)",

@@ -310,8 +310,15 @@ Status wait_until_healthy(const std::string& host, std::uint16_t port, Child& ch
 
 std::string self_executable() {
   std::error_code ec;
-  const auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("agentsched") : p.string();
+  std::string p = fs::read_symlink("/proc/self/exe", ec).string();
+  if (ec) return "agentsched";
+  // A binary rebuilt while an experiment runs shows as "<path> (deleted)"; the new binary at
+  // the same path is the one to start for the next cells.
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (p.size() > kDeleted.size() &&
+      p.compare(p.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0)
+    p.resize(p.size() - kDeleted.size());
+  return p;
 }
 
 Result<std::vector<std::string>> split_command_line(std::string_view line) {

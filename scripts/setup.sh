@@ -12,6 +12,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm run the openai npm client in tests/serve; a machine may have them from
+# elsewhere than Debian, so look for the commands, not the packages.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   if [[ $(id -u) -ne 0 ]]; then
@@ -23,17 +28,7 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# --- Node.js and the openai npm client for tests/serve (engine conformance) ---------------
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  echo "setup: installing nodejs npm"
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "setup: node/npm missing and not root; install them with: sudo apt-get install nodejs npm" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-fi
+# --- the openai npm client for tests/serve (engine and router conformance) ---------------
 node_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/node"
 if [[ ! -d "$node_dir/node_modules/openai" ]]; then
   echo "setup: npm ci in tests/node"

@@ -35,15 +35,7 @@ class ServiceProcess {
   explicit ServiceProcess(const std::vector<std::string>& argv) {
     int fds[2];
     if (pipe(fds) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
+    pid_ = spawn_child(argv, fds[1], fds[0], /*close_inherited=*/true);
     ::close(fds[1]);
     out_ = fds[0];
     std::string line;

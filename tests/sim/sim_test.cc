@@ -236,3 +236,47 @@ TEST(SimCli, MatrixWritesCellsAndSummary) {
 
 }  // namespace
 }  // namespace agentsched
+
+namespace agentsched {
+namespace {
+
+// A call held in the gateway counts in its llm_call duration_ms, as the reference's clients
+// measured it: duration = finished - submitted, held time included.
+TEST_F(SimTest, HeldTimeCountsInTheCallsDuration) {
+  const fs::path dir = temp_dir("held");
+  auto o = options("ours", 32, dir, 60);
+  o.num_gpu_blocks_override = 2500;  // tight KV: new programs wait for room
+  auto r = run_simulation(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_GT(r->gateway_held_s, 0);
+  // (task, step) -> duration_ms from driver.log
+  std::map<std::pair<std::string, std::string>, double> duration;
+  for (const auto& line : lines_with(dir / "driver.log", "type=llm_call")) {
+    auto field = [&](const std::string& key) {
+      const auto at = line.find(key + "=") + key.size() + 1;
+      return line.substr(at, line.find(' ', at) - at);
+    };
+    duration[{field("task"), field("step")}] = std::stod(field("duration_ms"));
+  }
+  std::ifstream timeline(dir / "agentsched/timeline.csv");
+  std::string row;
+  std::getline(timeline, row);  // header
+  int held_calls = 0;
+  while (std::getline(timeline, row)) {
+    std::vector<std::string> cols;
+    std::stringstream ss(row);
+    for (std::string c; std::getline(ss, c, ',');) cols.push_back(c);
+    ASSERT_GE(cols.size(), 9u);
+    const double submitted = std::stod(cols[3]), finished = std::stod(cols[7]);
+    const double held = std::stod(cols[8]);
+    const double logged_ms = duration.at({cols[0], cols[1]});
+    EXPECT_NEAR(logged_ms, (finished - submitted) * 1e3, 1.0) << row;
+    EXPECT_GE(logged_ms + 1.0, held * 1e3) << row;
+    held_calls += held > 0;
+  }
+  EXPECT_GT(held_calls, 0);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace agentsched

@@ -21,6 +21,7 @@ struct DriveCli {
   std::string model_config;
   std::uint64_t seed = 1;
   int max_programs = 0;
+  double duration = 0;
   bool force = false;
   double time_scale = 1.0;
   double clock_origin = 0;
@@ -50,6 +51,7 @@ void drive(const DriveCli& c, const std::string& command_line) {
   o.workload = std::make_shared<const Workload>(std::move(*workload));
   o.concurrency = c.concurrency;
   o.max_programs = c.max_programs;
+  o.duration_s = c.duration;
   o.out_dir = c.out;
   o.overwrite = c.force;
   o.time_scale = c.time_scale;
@@ -114,6 +116,11 @@ const RegisterCommand registration(40, [](CLI::App& root) {
   cmd->add_option("--seed", c->seed, "Workload seed")->capture_default_str();
   cmd->add_option("--max-programs", c->max_programs,
                   "Run only the first N programs of the workload (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--duration", c->duration,
+                  "Real seconds during which programs start (0: the whole workload); then the "
+                  "programs in flight finish and the run is the programs started, as for a soak "
+                  "of fixed wall time")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--force", c->force, "Replace a run folder that already holds a run");
   cmd->add_option("--time-scale", c->time_scale,

@@ -161,6 +161,7 @@ class Driver {
 
   Result<DriverResult> run() {
     const auto wall_start = std::chrono::steady_clock::now();
+    wall_start_ = wall_start;
     if (!o_.workload || o_.workload->programs.empty()) return make_error("empty workload");
     if (o_.concurrency < 1) return make_error("--concurrency must be at least 1");
     total_ = static_cast<long>(o_.workload->programs.size());
@@ -240,6 +241,11 @@ class Driver {
     s.wait = w;
     s.since = now();
     s.remote = remote;
+  }
+
+  bool starts_closed() const {
+    return o_.duration_s > 0 && std::chrono::steady_clock::now() - wall_start_ >=
+                                    std::chrono::duration<double>(o_.duration_s);
   }
 
   long in_flight() const {
@@ -606,12 +612,19 @@ class Driver {
 
   awaitable<void> worker(int slot) {
     http::HttpClient client(io_.get_executor());
-    while (!stopping_ && next_program_ < total_) {
+    while (!stopping_ && next_program_ < total_ && !starts_closed()) {
       const auto index = static_cast<std::size_t>(next_program_++);
       co_await run_program(index, slot, client);
       set_wait(slot, Wait::kIdle);
     }
     if (--workers_left_ == 0) {
+      if (next_program_ < total_) {
+        // --duration closed the starts: the run is the programs started.
+        w_->driver_line(now(), fmt::format("Starts stopped after --duration {:g} s (real): {} of "
+                                           "{} programs started, all of them ended",
+                                           o_.duration_s, next_program_, total_));
+        total_ = next_program_;
+      }
       all_done_ = true;
       status_timer_.cancel();
     }
@@ -708,6 +721,7 @@ class Driver {
   std::vector<SlotState> slots_;
   std::size_t remote_round_robin_ = 0;
   double start_ = 0;
+  std::chrono::steady_clock::time_point wall_start_{};
   long total_ = 0;
   long next_program_ = 0;
   long finished_ = 0;

@@ -51,6 +51,10 @@ struct DriverOptions {
   std::shared_ptr<const Workload> workload;
   int concurrency = 32;
   int max_programs = 0;  // 0: the whole workload
+  // Real seconds after the start past which no new program starts; the programs in flight
+  // then finish and the run ends with the programs started (a soak of a fixed wall time).
+  // 0: run every program.
+  double duration_s = 0;
   std::filesystem::path out_dir;
   bool overwrite = false;
   // Scaled clock shared with the other processes of the run (serve/live_clock.h).

@@ -399,5 +399,30 @@ TEST(LiveE2E, InterruptedExperimentLeavesNoProcessAndCheckSeesTheRun) {
   fs::remove_all(base);
 }
 
+TEST(LiveE2E, DurationStopsStartsAndLetsProgramsInFlightFinish) {
+  FlakyServer server(0);  // every call succeeds
+  const fs::path out = temp_dir("duration") / "run";
+  DriverOptions o = flaky_options(server, out);
+  o.max_programs = 0;  // all 278: far more than fit in the duration
+  // A program's scripted waits take hundreds of milliseconds at this scale, so the two slots
+  // start a handful of programs in 0.3 s, never the whole workload.
+  o.time_scale = 1000;
+  o.duration_s = 0.3;
+  auto r = run_driver(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_GE(r->total, 2);  // both slots start at once
+  EXPECT_LT(r->total, 278);
+  EXPECT_EQ(r->ok + r->errors, r->total);  // every program started ended
+  EXPECT_EQ(server.releases.load(), r->total);
+  const std::string log = read_file(out / "driver.log");
+  EXPECT_EQ(count(log, "[TAU2_TASK_COMPLETE]"), static_cast<std::size_t>(r->total)) << log;
+  EXPECT_NE(log.find("Starts stopped after --duration 0.3 s (real): " + std::to_string(r->total) +
+                     " of 278"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("total=" + std::to_string(r->total) + " "), std::string::npos) << log;
+  fs::remove_all(out.parent_path());
+}
+
 }  // namespace
 }  // namespace agentsched::serve

@@ -1,6 +1,8 @@
 // `agentsched engine`: the vLLM-compatible engine emulator (serve/engine_server.h).
 #include <exception>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/command_registry.h"
 #include "engine/engine_policy.h"
@@ -43,7 +45,21 @@ const RegisterCommand registration(30, [](CLI::App& root) {
   cmd->add_option("--max-model-len", opts->max_model_len,
                   "Context length limit instead of the profile's (as vLLM's flag)")
       ->check(CLI::NonNegativeNumber);
-  cmd->callback([opts] {
+  auto fault_specs = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("--fault", *fault_specs,
+                  "FOR TESTING: inject faults deterministically, KIND=EVERY (repeatable, one per "
+                  "kind). Chat faults hit every EVERY-th chat request: http500 (a 500 before any "
+                  "work), close (the connection closes after the first chunk, or after the head "
+                  "of a non-streaming answer), stall (no answer until the client hangs up); "
+                  "garbage-metrics hits every EVERY-th GET /metrics (200 with unparsable "
+                  "text). Counted in agentsched_engine_faults_injected_total{kind}")
+      ->type_name("KIND=EVERY");
+  cmd->callback([opts, fault_specs] {
+    for (const std::string& spec : *fault_specs) {
+      auto fault = serve::parse_engine_fault(spec);
+      if (!fault) throw CommandFailure{fault.error().message};
+      opts->faults.push_back(*fault);
+    }
     try {
       const int code = serve::run_engine_server(*opts);
       if (code != 0) throw CommandFailure{"engine stopped with an error", code};

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -135,6 +136,24 @@ class ExchangeImpl final : public Exchange {
     auto [ec, n] = co_await bhttp::async_write(conn_->socket, res, as_tuple_awaitable);
     if (ec) failed_ = true;
     complete_ = true;
+    co_return ec;
+  }
+
+  awaitable<error_code> respond_truncated(Response response, std::size_t body_bytes) override {
+    if (started_) co_return make_error_code(asio::error::already_started);
+    started_ = true;  // never complete_: the connection closes when the handler returns
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), 11};
+    set_common(res, response.content_type, response.headers);
+    res.body() = std::move(response.body);
+    res.prepare_payload();
+    bhttp::response_serializer<bhttp::string_body> sr{res};
+    auto [ec, n] = co_await bhttp::async_write_header(conn_->socket, sr, as_tuple_awaitable);
+    const std::string_view body = res.body();
+    if (!ec && body_bytes > 0)
+      std::tie(ec, n) = co_await asio::async_write(
+          conn_->socket, asio::buffer(body.substr(0, std::min(body_bytes, body.size()))),
+          as_tuple_awaitable);
+    if (ec) failed_ = true;
     co_return ec;
   }
 

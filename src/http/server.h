@@ -53,6 +53,11 @@ class Exchange {
                                                           Headers headers = {}) = 0;
   virtual boost::asio::awaitable<error_code> write(std::string_view data) = 0;
   virtual boost::asio::awaitable<error_code> end_stream() = 0;
+  // Sends the head of `response` (with the Content-Length of its whole body) and only the
+  // first `body_bytes` bytes of the body; the connection is then closed. A server dying
+  // mid-answer, for fault injection.
+  virtual boost::asio::awaitable<error_code> respond_truncated(Response response,
+                                                               std::size_t body_bytes) = 0;
   // Calls `callback` once if the client closes the connection before the handler returns
   // (the engine then aborts the request and frees its KV blocks).
   virtual void on_disconnect(std::function<void()> callback) = 0;

@@ -2,12 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -15,6 +18,7 @@
 #include "engine/engine_model.h"
 #include "engine/engine_policy.h"
 #include "http/fd_limit.h"
+#include "http/prometheus.h"
 #include "http/server.h"
 #include "http/sse.h"
 #include "serve/chat_request.h"
@@ -58,6 +62,12 @@ http::Response detail_response(int status, std::string_view detail) {
   r.body = json::serialize(json::object{{"detail", detail}});
   return r;
 }
+
+// What `--fault garbage-metrics` serves: a 200 whose text no Prometheus parser accepts (a
+// cut sample, stray braces, binary junk).
+constexpr std::string_view kGarbageMetricsText =
+    "<html>502 upstream garbage</html>\n{{{ not prometheus }}}\nvllm:kv_cache_usage_perc{engine=\"0"
+    "\",model_name=\n\x01\x02\x7f\xff\xfe junk\n";
 
 // Where a request's handler waits for the engine: the driver updates the fields and
 // cancels the timer to wake the handler (single-threaded, so no lost wakeups as long as
@@ -118,9 +128,56 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
   Seconds step_end = 0;
   RequestId next_id = 1;
   std::unordered_map<RequestId, Pending*> pending;
+  // Fault injection (tests only): EVERY per kind (0 = off), arrivals counted, faults injected.
+  std::array<std::int64_t, kEngineFaultKinds> fault_every{};
+  std::array<std::int64_t, kEngineFaultKinds> faults_injected{};
+  std::int64_t chat_arrivals = 0;
+  std::int64_t metrics_scrapes = 0;
   bool shutting_down = false;
   bool stopped = false;
   std::function<void()> on_shutdown_done;
+
+  // ---- fault injection ----
+
+  bool faults_on() const {
+    for (auto every : fault_every)
+      if (every > 0) return true;
+    return false;
+  }
+
+  // The chat fault for the chat request that just arrived, if any (the first kind in enum
+  // order whose EVERY divides the arrival count).
+  std::optional<EngineFaultKind> next_chat_fault() {
+    const std::int64_t n = ++chat_arrivals;
+    for (auto kind :
+         {EngineFaultKind::kHttp500, EngineFaultKind::kClose, EngineFaultKind::kStall}) {
+      const std::int64_t every = fault_every[static_cast<std::size_t>(kind)];
+      if (every > 0 && n % every == 0) return kind;
+    }
+    return std::nullopt;
+  }
+
+  void count_fault(EngineFaultKind kind) {
+    ++faults_injected[static_cast<std::size_t>(kind)];
+    std::fprintf(stderr, "agentsched engine: injected fault %s\n",
+                 std::string(engine_fault_name(kind)).c_str());
+  }
+
+  std::string render_metrics() const {
+    std::string text = exposition.render(engine.metrics());
+    if (!faults_on()) return text;  // without --fault the text is exactly vLLM's families
+    http::PrometheusWriter w;
+    std::vector<std::pair<http::Labels, double>> values;
+    for (std::size_t k = 0; k < fault_every.size(); ++k)
+      if (fault_every[k] > 0)
+        values.push_back(
+            {{{"kind", std::string(engine_fault_name(static_cast<EngineFaultKind>(k)))}},
+             static_cast<double>(faults_injected[k])});
+    w.counter("agentsched_engine_faults_injected",
+              "Faults injected by --fault (agentsched engine emulator, for testing).", values,
+              created_unix);
+    return text + w.take();
+  }
 
   // ---- engine driving ----
 
@@ -329,6 +386,13 @@ awaitable<void> wait_for_engine(Pending& p) {
 
 awaitable<void> chat_completions(ImplPtr self, http::Exchange& ex) {
   EngineServer::Impl& s = *self;
+  const std::optional<EngineFaultKind> fault = s.next_chat_fault();
+  if (fault == EngineFaultKind::kHttp500) {
+    s.count_fault(*fault);
+    co_await ex.respond(error_response(
+        500, "Injected fault (--fault http500): internal server error", "InternalServerError"));
+    co_return;
+  }
   auto parsed = parse_chat_request(ex.request().body, ex.request().header("x-session-id"));
   if (!parsed) {
     co_await ex.respond(error_response(400, parsed.error().message, "BadRequestError"));
@@ -409,6 +473,20 @@ awaitable<void> chat_completions(ImplPtr self, http::Exchange& ex) {
   });
   s.pump();
 
+  if (fault == EngineFaultKind::kStall) {
+    // The request runs in the engine, but no byte of an answer ever goes out; a client that
+    // gives up has it aborted (its KV blocks freed) like any other.
+    s.count_fault(*fault);
+    while (!p.client_gone && !p.cancelled) co_await wait_for_engine(p);
+    if (p.client_gone) {
+      s.abort(p);
+      co_return;
+    }
+    co_await ex.respond(error_response(503, "The server shut down before the request finished.",
+                                       "ServiceUnavailable"));
+    co_return;
+  }
+
   const std::uint64_t text_seed = mix64(hash_bytes(req.prompt_text));
   const std::string id = fmt::format("chatcmpl-{:016x}{:016x}", mix64(p.id ^ text_seed),
                                      mix64(static_cast<std::uint64_t>(s.created_unix) + p.id));
@@ -435,6 +513,12 @@ awaitable<void> chat_completions(ImplPtr self, http::Exchange& ex) {
         p.finish_reason, s.usage_json(p));
     http::Response r;
     r.body = std::move(body);
+    if (fault == EngineFaultKind::kClose) {
+      // The head goes out with the body's length, then the connection closes.
+      s.count_fault(*fault);
+      co_await ex.respond_truncated(std::move(r), 0);
+      co_return;
+    }
     co_await ex.respond(std::move(r));
     co_return;
   }
@@ -451,6 +535,25 @@ awaitable<void> chat_completions(ImplPtr self, http::Exchange& ex) {
       out,
       prefix +
           R"("choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]})");
+  if (fault == EngineFaultKind::kClose) {
+    // The role chunk and one chunk of content, then the connection closes without the
+    // final chunk, [DONE] or the end of the chunked body.
+    s.count_fault(*fault);
+    if (!co_await ex.write(out)) {
+      while (p.generated == 0 && !p.finished && !p.client_gone && !p.cancelled)
+        co_await wait_for_engine(p);
+      if (p.generated > 0 && !p.client_gone) {
+        std::string payload = prefix + R"("choices":[{"index":0,"delta":{"content":")";
+        append_filler_text(payload, text_seed, 0, p.generated);
+        payload += R"("},"logprobs":null,"finish_reason":null}]})";
+        std::string chunk;
+        http::append_sse_event(chunk, payload);
+        co_await ex.write(chunk);
+      }
+    }
+    if (!p.cancelled) s.abort(p);  // a no-op when it finished
+    co_return;
+  }
   std::int64_t sent = 0;
   bool done = false;
   for (;;) {
@@ -528,7 +631,14 @@ awaitable<void> handle_request(ImplPtr self, http::Exchange& ex) {
     r.content_type.clear();
   } else if (path == "/metrics") {
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = self->exposition.render(self->engine.metrics());
+    const std::int64_t every =
+        self->fault_every[static_cast<std::size_t>(EngineFaultKind::kGarbageMetrics)];
+    if (++self->metrics_scrapes; every > 0 && self->metrics_scrapes % every == 0) {
+      self->count_fault(EngineFaultKind::kGarbageMetrics);
+      r.body = std::string(kGarbageMetricsText);
+    } else {
+      r.body = self->render_metrics();
+    }
   } else if (path == "/v1/models") {
     r = self->models_response();
   } else {
@@ -538,6 +648,45 @@ awaitable<void> handle_request(ImplPtr self, http::Exchange& ex) {
 }
 
 }  // namespace
+
+std::string_view engine_fault_name(EngineFaultKind kind) {
+  switch (kind) {
+    case EngineFaultKind::kHttp500:
+      return "http500";
+    case EngineFaultKind::kClose:
+      return "close";
+    case EngineFaultKind::kStall:
+      return "stall";
+    case EngineFaultKind::kGarbageMetrics:
+      return "garbage-metrics";
+  }
+  return "?";
+}
+
+Result<EngineFault> parse_engine_fault(std::string_view spec) {
+  auto bad = [spec](std::string_view why) {
+    return make_error(
+        fmt::format("--fault '{}': {} (expected KIND=EVERY: KIND one of http500, close, stall, "
+                    "garbage-metrics; EVERY a positive integer)",
+                    spec, why));
+  };
+  const auto eq = spec.find('=');
+  if (eq == std::string_view::npos) return bad("no '='");
+  const std::string_view name = spec.substr(0, eq);
+  const std::string_view every_text = spec.substr(eq + 1);
+  std::optional<EngineFaultKind> kind;
+  for (int k = 0; k < kEngineFaultKinds; ++k)
+    if (engine_fault_name(static_cast<EngineFaultKind>(k)) == name)
+      kind = static_cast<EngineFaultKind>(k);
+  if (!kind) return bad(fmt::format("unknown kind '{}'", name));
+  std::int64_t every = 0;
+  const auto [end, ec] =
+      std::from_chars(every_text.data(), every_text.data() + every_text.size(), every);
+  if (ec != std::errc{} || end != every_text.data() + every_text.size() || every_text.empty())
+    return bad(fmt::format("EVERY '{}' is not an integer", every_text));
+  if (every < 1) return bad(fmt::format("EVERY must be at least 1, got {}", every));
+  return EngineFault{*kind, every};
+}
 
 EngineServer::EngineServer(asio::io_context& io, EngineServerOptions options) {
   if (!(options.time_scale > 0) || !std::isfinite(options.time_scale))
@@ -549,8 +698,20 @@ EngineServer::EngineServer(asio::io_context& io, EngineServerOptions options) {
     profile->model.max_model_len = static_cast<int>(options.max_model_len);
   auto policy = make_engine_policy(options.policy);
   if (!policy) throw std::runtime_error(policy.error().message);
+  std::array<std::int64_t, kEngineFaultKinds> fault_every{};
+  for (const EngineFault& f : options.faults) {
+    if (f.every < 1)
+      throw std::runtime_error(fmt::format("--fault {}={}: EVERY must be at least 1",
+                                           engine_fault_name(f.kind), f.every));
+    auto& slot = fault_every[static_cast<std::size_t>(f.kind)];
+    if (slot > 0)
+      throw std::runtime_error(
+          fmt::format("--fault {} given twice (one EVERY per kind)", engine_fault_name(f.kind)));
+    slot = f.every;
+  }
   impl_ = std::make_shared<Impl>(io, std::move(options), std::move(*profile),
                                  std::move(policy.value()));
+  impl_->fault_every = fault_every;
   http::ServerOptions server_options;
   server_options.server_name = "agentsched-engine";
   impl_->server = std::make_unique<http::Server>(
@@ -592,7 +753,11 @@ BackendMetrics EngineServer::metrics() const {
 }
 
 std::string EngineServer::metrics_text() const {
-  return impl_->exposition.render(impl_->engine.metrics());
+  return impl_->render_metrics();
+}
+
+std::int64_t EngineServer::faults_injected(EngineFaultKind kind) const {
+  return impl_->faults_injected[static_cast<std::size_t>(kind)];
 }
 
 int run_engine_server(const EngineServerOptions& options) {
@@ -623,6 +788,9 @@ int run_engine_server(const EngineServerOptions& options) {
                static_cast<long long>(server.metrics().num_gpu_blocks), p.engine.block_size,
                p.model.max_model_len, options.time_scale,
                static_cast<unsigned long long>(fd_limit));
+  for (const EngineFault& f : options.faults)
+    std::fprintf(stderr, "agentsched engine: FAULT INJECTION (testing): %s every %lld\n",
+                 std::string(engine_fault_name(f.kind)).c_str(), static_cast<long long>(f.every));
   std::printf("listening on %s:%u\n", options.host.c_str(), static_cast<unsigned>(server.port()));
   std::fflush(stdout);
 

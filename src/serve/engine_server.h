@@ -12,6 +12,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/backend_metrics.h"
 #include "core/result.h"
@@ -22,6 +24,28 @@ class io_context;
 }
 
 namespace agentsched::serve {
+
+// Deterministic fault injection, for testing gateways and clients against a misbehaving
+// engine (`agentsched engine --fault KIND=EVERY`; docs/engine.md, "Fault injection").
+// Chat faults hit the EVERY-th POST /v1/chat/completions (counted at arrival, from 1:
+// n % EVERY == 0); `garbage-metrics` hits the EVERY-th GET /metrics.
+enum class EngineFaultKind : std::uint8_t {
+  kHttp500,         // HTTP 500 with a vLLM error body, before the request reaches the engine
+  kClose,           // the connection closes after the first chunk (stream) or the head
+  kStall,           // nothing is sent until the client hangs up; the request is then aborted
+  kGarbageMetrics,  // GET /metrics answers 200 with text that is not Prometheus exposition
+};
+inline constexpr int kEngineFaultKinds = 4;
+
+struct EngineFault {
+  EngineFaultKind kind = EngineFaultKind::kHttp500;
+  std::int64_t every = 1;
+};
+
+// "http500", "close", "stall", "garbage-metrics".
+std::string_view engine_fault_name(EngineFaultKind kind);
+// Parses `KIND=EVERY` (EVERY a positive integer); the error names --fault and the value.
+Result<EngineFault> parse_engine_fault(std::string_view spec);
 
 struct EngineServerOptions {
   std::string host = "127.0.0.1";
@@ -36,6 +60,8 @@ struct EngineServerOptions {
   double shutdown_timeout_s = 30.0;
   std::int64_t num_gpu_blocks_override = 0;  // vLLM's --num-gpu-blocks-override; 0 = derived
   std::int64_t max_model_len = 0;            // vLLM's --max-model-len; 0 = the profile's
+  // For tests only: at most one per kind (a second one is a configuration error).
+  std::vector<EngineFault> faults;
 };
 
 class EngineServer {
@@ -60,6 +86,8 @@ class EngineServer {
   // Engine gauges and counters (call on the io_context's thread).
   BackendMetrics metrics() const;
   std::string metrics_text() const;
+  // Faults of `kind` injected so far.
+  std::int64_t faults_injected(EngineFaultKind kind) const;
 
   struct Impl;  // implementation detail, shared with the request coroutines
 

@@ -22,6 +22,7 @@
 #include "http/json_scan.h"
 #include "http/prometheus.h"
 #include "http/sglang_metrics.h"
+#include "http/sse.h"
 #include "http/vllm_metrics.h"
 #include "serve/byte_buffer.h"
 #include "serve/router_profile.h"
@@ -331,7 +332,7 @@ struct Call : std::enable_shared_from_this<Call> {
   bool strip_usage = false;
   bool got_response_byte = false;
   http::UsageScanner usage;
-  std::string sse_carry;  // an unfinished SSE event (usage stripping only)
+  http::UsageEventFilter sse_filter;  // usage stripping only
   std::string sse_out;
   std::string whead;  // response head for the client
   std::vector<std::string_view> pieces;
@@ -1157,7 +1158,10 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     }
     for (auto p : pieces) call->usage.feed(p);
     if (call->strip_usage) {
-      filter_usage_events(call, end);
+      // Whole SSE events pass through; the usage-only chunk (which the client did not ask
+      // for) is dropped.
+      for (auto p : pieces) call->sse_filter.feed(p, call->sse_out);
+      if (end) call->sse_filter.finish(call->sse_out);
       pieces.clear();
       if (!call->sse_out.empty()) pieces.push_back(call->sse_out);
     }
@@ -1202,31 +1206,6 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
                         else
                           read_upstream_body(call);
                       });
-  }
-
-  // Usage stripping: whole SSE events pass through, the usage-only chunk (which the client
-  // did not ask for) is dropped.
-  void filter_usage_events(const CallPtr& call, bool end) {
-    for (auto p : call->pieces) call->sse_carry.append(p);
-    std::string_view rest = call->sse_carry;
-    std::size_t used = 0;
-    for (;;) {
-      // An event ends at a blank line ("\n\n" or "\r\n\r\n").
-      const auto lf = rest.find("\n\n", used);
-      const auto crlf = rest.find("\r\n\r\n", used);
-      std::size_t stop = std::string_view::npos;
-      if (lf != std::string_view::npos) stop = lf + 2;
-      if (crlf != std::string_view::npos && crlf + 4 < stop) stop = crlf + 4;
-      if (stop == std::string_view::npos) break;
-      const std::string_view event = rest.substr(used, stop - used);
-      if (!http::is_usage_only_chunk(event)) call->sse_out.append(event);
-      used = stop;
-    }
-    if (end) {
-      call->sse_out.append(rest.substr(used));
-      used = rest.size();
-    }
-    call->sse_carry.erase(0, used);
   }
 
   void read_upstream_body(const CallPtr& call) {

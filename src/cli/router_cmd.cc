@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "cli/command_registry.h"
 #include "gateway/policies.h"
+#include "serve/admin_token.h"
 #include "serve/router.h"
 
 namespace agentsched::cli {
@@ -19,6 +21,10 @@ struct RouterArgs {
   std::vector<std::string> backends;
   std::vector<std::string> params;
   std::string backend_type = "vllm";
+  std::string admin_token;
+  std::string admin_token_file;
+  CLI::Option* admin_token_opt = nullptr;
+  CLI::Option* admin_token_file_opt = nullptr;
 };
 
 PolicyParams parse_router_params(const std::vector<std::string>& items) {
@@ -82,12 +88,24 @@ const RegisterCommand registration(35, [](CLI::App& root) {
   cmd->add_option("--profile-calls-kept", o.profile_calls_kept,
                   "Call records kept in memory per live program (for /programs/<id>)")
       ->capture_default_str();
+  a->admin_token_opt = cmd->add_option(
+      "--admin-token", a->admin_token,
+      "Bearer token that state-changing management endpoints (POST /programs/release) "
+      "require (401 without it); GET /programs, /health, /metrics, /backends and the proxied "
+      "/v1 calls stay open. Visible in `ps`: prefer --admin-token-file or the "
+      "AGENTSCHED_ADMIN_TOKEN environment variable (used when neither option is given)");
+  a->admin_token_opt->type_name("TOKEN");
+  a->admin_token_file_opt = cmd->add_option(
+      "--admin-token-file", a->admin_token_file,
+      "File whose first line (blanks trimmed) is the admin token; see --admin-token");
+  a->admin_token_file_opt->type_name("PATH");
   cmd->add_option("--max-body-bytes", o.max_body_bytes, "Largest request body accepted (413)")
       ->capture_default_str();
   cmd->add_option("--max-header-bytes", o.max_header_bytes, "Largest request head accepted (431)")
       ->capture_default_str();
   cmd->add_option("--header-timeout", o.header_timeout_s,
-                  "Seconds a client has to send a request head (408)")
+                  "Seconds a client has to send a request head from its first byte (408; a "
+                  "slow-loris client is cut off here); timeouts are checked once a second")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--body-timeout", o.body_timeout_s,
@@ -124,6 +142,13 @@ const RegisterCommand registration(35, [](CLI::App& root) {
     auto type = serve::parse_backend_type(a->backend_type);
     if (!type) throw CommandFailure{type.error().message};
     o.backend_type = *type;
+    auto token = serve::resolve_admin_token(
+        a->admin_token_opt->count() ? std::optional<std::string>(a->admin_token) : std::nullopt,
+        a->admin_token_file_opt->count() ? std::optional<std::string>(a->admin_token_file)
+                                         : std::nullopt,
+        std::getenv(serve::kAdminTokenEnv));
+    if (!token) throw CommandFailure{token.error().message};
+    o.admin_token = token->value_or("");
     try {
       const int code = serve::run_router(o);
       if (code != 0) throw CommandFailure{"router stopped with an error", code};

@@ -24,6 +24,7 @@
 #include "http/sglang_metrics.h"
 #include "http/sse.h"
 #include "http/vllm_metrics.h"
+#include "serve/admin_token.h"
 #include "serve/byte_buffer.h"
 #include "serve/router_profile.h"
 
@@ -56,6 +57,8 @@ std::string_view reason_phrase(int status) {
       return "OK";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
     case 404:
       return "Not Found";
     case 405:
@@ -84,6 +87,7 @@ std::string_view reason_phrase(int status) {
 // OpenAI's error body: {"error": {"message", "type", "param", "code"}}.
 std::string error_body(int status, std::string_view message) {
   std::string_view type = status >= 500 ? "server_error" : "invalid_request_error";
+  if (status == 401) type = "authentication_error";
   if (status == 503) type = "service_unavailable";
   if (status == 504) type = "timeout";
   return fmt::format(R"({{"error":{{"message":{},"type":"{}","param":null,"code":{}}}}})",
@@ -353,7 +357,7 @@ struct Call : std::enable_shared_from_this<Call> {
 struct ErrorCounters {
   std::uint64_t bad_request = 0, too_large = 0, timeout = 0, client_disconnect = 0,
                 upstream_connect = 0, upstream_io = 0, retried = 0, no_backend = 0,
-                connection_limit = 0;
+                connection_limit = 0, unauthorized = 0;
 };
 
 }  // namespace
@@ -411,6 +415,9 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     if (!(opt.metrics_interval_s > 0) || !std::isfinite(opt.metrics_interval_s))
       throw std::runtime_error("--metrics-interval must be a positive number of seconds");
     if (opt.program_ttl_s < 0) throw std::runtime_error("--program-ttl must be >= 0");
+    if (!opt.admin_token.empty())
+      if (auto st = validate_admin_token(opt.admin_token, "admin token"); !st)
+        throw std::runtime_error(st.error().message);
     if (opt.time_scale == 1.0)
       clock = std::make_unique<SteadyClock>();
     else
@@ -730,7 +737,8 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
 
   // A complete local response.
   void respond(const CallPtr& call, int status, std::string body,
-               std::string_view content_type = "application/json") {
+               std::string_view content_type = "application/json",
+               std::string_view extra_headers = {}) {
     call->status = status;
     count_response(*call, status);
     const ConnPtr& c = call->client;
@@ -741,8 +749,8 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     c->out.clear();
     fmt::format_to(std::back_inserter(c->out),
                    "HTTP/1.1 {} {}\r\nserver: agentsched-router\r\ncontent-type: {}\r\n"
-                   "content-length: {}\r\n{}\r\n",
-                   status, reason_phrase(status), content_type, body.size(),
+                   "content-length: {}\r\n{}{}\r\n",
+                   status, reason_phrase(status), content_type, body.size(), extra_headers,
                    call->keep_alive ? "" : "connection: close\r\n");
     c->out += body;
     asio::async_write(c->socket, asio::buffer(c->out),
@@ -768,6 +776,8 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
       const bool post = path == "/programs/release";
       if (method != (post ? "POST" : "GET"))
         return respond(call, 405, error_body(405, fmt::format("use {}", post ? "POST" : "GET")));
+      // State-changing endpoints need the admin token when one is set; reading stays open.
+      if (post && !admin_authorized(*call)) return respond_unauthorized(call);
       if (path == "/health") return respond_health(call);
       if (path == "/programs") return respond(call, 200, programs_json(nullptr));
       if (path == "/backends") return respond(call, 200, backends_json());
@@ -781,6 +791,27 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     call->route = path == "/v1/models" ? "models" : "other";
     ++requests_by_route[call->route];
     plain_call(call);
+  }
+
+  // No token configured, or `Authorization: Bearer <token>` (compared in constant time).
+  bool admin_authorized(const Call& call) const {
+    return opt.admin_token.empty() ||
+           bearer_matches(call.head.field("authorization"), opt.admin_token);
+  }
+
+  // 401 in OpenAI's shape, with the RFC 6750 challenge. Neither the header received nor the
+  // token is written anywhere (answer, log or metrics).
+  void respond_unauthorized(const CallPtr& call) {
+    ++errors.unauthorized;
+    const bool presented = call->head.field("authorization").has_value();
+    respond(call, 401,
+            error_body(401, presented ? "invalid admin token for this management endpoint"
+                                      : "this management endpoint needs the router's admin "
+                                        "token: send 'Authorization: Bearer <token>'"),
+            "application/json",
+            presented ? "www-authenticate: Bearer realm=\"agentsched-router\", "
+                        "error=\"invalid_token\"\r\n"
+                      : "www-authenticate: Bearer realm=\"agentsched-router\"\r\n");
   }
 
   // ---------------------------------------------------------------- gateway calls
@@ -1554,7 +1585,8 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
               {{{"kind", "upstream_io"}}, double(e.upstream_io)},
               {{{"kind", "retried"}}, double(e.retried)},
               {{{"kind", "no_backend"}}, double(e.no_backend)},
-              {{{"kind", "connection_limit"}}, double(e.connection_limit)}};
+              {{{"kind", "connection_limit"}}, double(e.connection_limit)},
+              {{{"kind", "unauthorized"}}, double(e.unauthorized)}};
     w.counter("agentsched_router_errors", "Errors and retries, by kind.", values, created_unix);
     w.gauge("agentsched_router_held_requests", "Calls held in the router by the policy now.", {},
             static_cast<double>(gw->held_calls()));
@@ -1913,11 +1945,13 @@ int run_router(const RouterOptions& options) {
   if (auto st = router.start(); !st) throw std::runtime_error(st.error().message);
   std::fprintf(stderr,
                "agentsched router: policy %s, %zu backend(s) (%s), metrics every %g s, time "
-               "scale %g, fd limit %llu\n",
+               "scale %g, fd limit %llu, %s\n",
                options.policy.c_str(), options.backends.size(),
                options.backend_type == BackendType::kSglang ? "sglang" : "vllm",
                options.metrics_interval_s, options.time_scale,
-               static_cast<unsigned long long>(fd_limit));
+               static_cast<unsigned long long>(fd_limit),
+               options.admin_token.empty() ? "management endpoints open (no admin token)"
+                                           : "admin token required for POST /programs/release");
   std::printf("listening on %s:%u\n", options.host.c_str(), static_cast<unsigned>(router.port()));
   std::fflush(stdout);
   io.run();

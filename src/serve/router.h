@@ -41,6 +41,10 @@ struct RouterOptions {
   double program_ttl_s = 3600;           // release programs idle this long (router clock); 0: never
   std::string profile_dir;               // calls.csv + programs.csv; "" = none
   std::size_t profile_calls_kept = 256;  // call records kept in memory per live program
+  // When set, state-changing management endpoints (POST /programs/release) need
+  // `Authorization: Bearer <admin_token>` (401 otherwise); "" leaves them open. Read-only
+  // endpoints and proxied calls never need it (serve/admin_token.h).
+  std::string admin_token;
 
   // Limits. Times in real seconds.
   std::size_t max_body_bytes = 32u << 20;

@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 
 #include "cli/command_registry.h"
+#include "serve/admin_token.h"
 #include "serve/driver.h"
 #include "serve/process.h"
 #include "workload/workload_stats.h"
@@ -33,6 +35,10 @@ struct DriveCli {
   bool no_progress = false;
   bool kv_csv = false;
   bool no_shared_heads = false;
+  std::string admin_token;
+  std::string admin_token_file;
+  CLI::Option* admin_token_opt = nullptr;
+  CLI::Option* admin_token_file_opt = nullptr;
 };
 
 std::string duration_text(double s) {
@@ -63,7 +69,14 @@ void drive(const DriveCli& c, const std::string& command_line) {
   o.startup_timeout_s = c.startup_timeout;
   o.write_kv_csv = c.kv_csv;
   o.share_heads = !c.no_shared_heads;
-  o.command_line = command_line;
+  o.command_line = command_line;  // holds no token (the callback below builds it)
+  auto token = serve::resolve_admin_token(
+      c.admin_token_opt->count() ? std::optional<std::string>(c.admin_token) : std::nullopt,
+      c.admin_token_file_opt->count() ? std::optional<std::string>(c.admin_token_file)
+                                      : std::nullopt,
+      std::getenv(serve::kAdminTokenEnv));
+  if (!token) throw CommandFailure{token.error().message};
+  o.admin_token = token->value_or("");
   if (!c.model_config.empty()) {
     auto mc = serve::load_model_config(c.model_config);
     if (!mc) throw CommandFailure{mc.error().message};
@@ -149,6 +162,16 @@ const RegisterCommand registration(40, [](CLI::App& root) {
   cmd->add_flag("--no-shared-heads", c->no_shared_heads,
                 "Give every program its own head text (as `sim` with share_heads off); by "
                 "default a domain's programs send the same head, as the real agent does");
+  c->admin_token_opt = cmd->add_option(
+      "--admin-token", c->admin_token,
+      "The router's admin token, sent as `Authorization: Bearer` on POST /programs/release "
+      "only (see `agentsched router --help`). Visible in `ps`: prefer --admin-token-file or "
+      "the AGENTSCHED_ADMIN_TOKEN environment variable (used when neither option is given)");
+  c->admin_token_opt->type_name("TOKEN");
+  c->admin_token_file_opt =
+      cmd->add_option("--admin-token-file", c->admin_token_file,
+                      "File whose first line (blanks trimmed) is the router's admin token");
+  c->admin_token_file_opt->type_name("PATH");
   cmd->add_flag("--no-progress", c->no_progress, "No progress line on the terminal");
   cmd->add_flag("--kv-csv", c->kv_csv,
                 "Create the KV CSV (header only) for a run without `agentsched sample`");

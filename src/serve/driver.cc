@@ -18,6 +18,7 @@
 #include "http/fd_limit.h"
 #include "record/run_layout.h"
 #include "record/run_writer.h"
+#include "serve/admin_token.h"
 #include "serve/live_clock.h"
 #include "serve/live_http.h"
 #include "serve/run_status.h"
@@ -488,13 +489,24 @@ class Driver {
     const std::string body = fmt::format("{{\"job_id\":{}}}", json_quoted(job_id));
     const std::string target = "/programs/release";
     http::HttpClient client(io_.get_executor());
-    auto r =
-        co_await timed_request(client, o_.endpoint, kPost, target, body, std::chrono::seconds(10));
+    http::Headers headers;
+    if (!o_.admin_token.empty()) headers.emplace_back("Authorization", "Bearer " + o_.admin_token);
+    auto r = co_await timed_request(client, o_.endpoint, kPost, target, body,
+                                    std::chrono::seconds(10), std::move(headers));
     if (r && (r->status == 404 || r->status == 405) && release_supported_) {
       release_supported_ = false;
       w_->driver_line(now(), fmt::format("Endpoint {} has no POST /programs/release (HTTP {}); "
                                          "programs are not released",
                                          o_.endpoint.url(), r->status));
+    }
+    if (r && (r->status == 401 || r->status == 403) && release_supported_) {
+      release_supported_ = false;
+      w_->driver_line(now(),
+                      fmt::format("Endpoint {} refused POST /programs/release (HTTP {}: {} admin "
+                                  "token; give drive --admin-token-file or {}); programs are not "
+                                  "released",
+                                  o_.endpoint.url(), r->status,
+                                  o_.admin_token.empty() ? "missing" : "wrong", kAdminTokenEnv));
     }
   }
 

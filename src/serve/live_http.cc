@@ -15,7 +15,8 @@ using asio::awaitable;
 awaitable<Result<http::ClientResponse>> timed_request(http::HttpClient& client,
                                                       HttpEndpoint endpoint, std::string method,
                                                       std::string target, std::string body,
-                                                      std::chrono::steady_clock::duration timeout) {
+                                                      std::chrono::steady_clock::duration timeout,
+                                                      http::Headers headers) {
   auto timed_out = std::make_shared<bool>(false);
   std::optional<asio::steady_timer> timer;
   if (timeout.count() > 0) {
@@ -33,7 +34,8 @@ awaitable<Result<http::ClientResponse>> timed_request(http::HttpClient& client,
       reply = st.error();
     }
   }
-  if (client.is_open() && !*timed_out) reply = co_await client.request(method, target, body);
+  if (client.is_open() && !*timed_out)
+    reply = co_await client.request(method, target, body, std::move(headers));
   if (timer) timer->cancel();
   if (*timed_out) {
     client.close();

@@ -18,7 +18,7 @@ namespace agentsched::serve {
 // arguments are taken by value: GCC 12 mishandles references to temporaries in coroutines.
 boost::asio::awaitable<Result<http::ClientResponse>> timed_request(
     http::HttpClient& client, HttpEndpoint endpoint, std::string method, std::string target,
-    std::string body, std::chrono::steady_clock::duration timeout);
+    std::string body, std::chrono::steady_clock::duration timeout, http::Headers headers = {});
 
 struct CallFailure {
   bool transient = false;  // worth another attempt

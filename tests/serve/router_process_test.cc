@@ -6,11 +6,14 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <boost/asio.hpp>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
+#include "http/server.h"
 #include "serve/router_test_util.h"
 
 namespace agentsched::serve {
@@ -50,6 +53,22 @@ std::int64_t program_count(int router_port) {
 std::string router_metrics(int port) {
   auto r = call(port, "GET", "/metrics");
   return r ? "\n" + r->body : std::string();
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A fresh temporary directory for one test.
+std::filesystem::path temp_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("router-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 TEST(RouterProcess, CurlStreamingAndNotWithUsageRead) {
@@ -432,7 +451,8 @@ TEST(RouterProcess, ProfileCsvFiles) {
   ASSERT_EQ(call(router->port(), "POST", "/v1/chat/completions", chat_body(R"("job_id":"csv2")", 2))
                 ->status,
             200);
-  call(router->port(), "POST", "/programs/release", R"({"job_id":"csv,1"})");
+  EXPECT_EQ(call(router->port(), "POST", "/programs/release", R"({"job_id":"csv,1"})")->status,
+            200);
   EXPECT_EQ(router->stop(), 0);
   const auto read = [](const std::filesystem::path& p) {
     std::ifstream in(p);
@@ -479,6 +499,542 @@ TEST(RouterProcess, OpenAiNpmClient) {
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find(" passed, 0 failed"), std::string::npos) << out;
   EXPECT_EQ(router->stop(), 0);
+}
+
+// ------------------------------------------------------------------ admin token
+
+const char* const kRelease = "/programs/release";
+
+http::Headers bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
+
+TEST(RouterProcess, AdminTokenGuardsReleaseAndLeavesReadingOpen) {
+  auto engine = start_engine();
+  const std::string token = "adm-0123456789abcdef";
+  auto router = start_router({engine->url()}, {"--admin-token", token});
+  const int port = router->port();
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(call(port, "POST", "/v1/chat/completions", chat_body(R"("job_id":"tok:1")"))->status,
+            200);
+  const std::string release = R"({"job_id":"tok:1"})";
+
+  // No token: 401 in OpenAI's shape, with the Bearer challenge.
+  auto r = call(port, "POST", kRelease, release);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  const json::value body = json::parse(r->body);
+  EXPECT_EQ(body.at("error").at("type").as_string(), "authentication_error") << r->body;
+  EXPECT_EQ(body.at("error").at("code").to_number<int>(), 401) << r->body;
+  EXPECT_FALSE(body.at("error").at("message").as_string().empty());
+  EXPECT_EQ(r->header("www-authenticate").substr(0, 7), "Bearer ") << r->header("www-authenticate");
+  EXPECT_EQ(r->header("www-authenticate").find("invalid_token"), std::string::npos);
+
+  // A wrong token, a prefix of the right one, the right one with another scheme.
+  for (const auto& headers : {bearer("wrong"), bearer(token.substr(0, 10)), bearer(token + "x"),
+                              http::Headers{{"Authorization", "Basic " + token}},
+                              http::Headers{{"Authorization", token}}}) {
+    r = call(port, "POST", kRelease, release, headers);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401) << headers[0].second;
+    EXPECT_NE(r->body.find(R"("type":"authentication_error")"), std::string::npos) << r->body;
+    EXPECT_NE(r->header("www-authenticate").find(R"(error="invalid_token")"), std::string::npos);
+  }
+  EXPECT_EQ(program_count(port), 1);  // nothing was released
+
+  // Reading needs no token.
+  for (const char* target : {"/programs", "/programs/tok:1", "/health", "/backends", "/metrics"})
+    EXPECT_EQ(call(port, "GET", target)->status, 200) << target;
+  // A wrong method is still a 405, token or not.
+  EXPECT_EQ(call(port, "GET", kRelease)->status, 405);
+
+  // The right token (the scheme is case-insensitive) releases.
+  r = call(port, "POST", kRelease, release, bearer(token));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->body, R"({"released":true,"job_id":"tok:1"})");
+  EXPECT_EQ(program_count(port), 0);
+  r = call(port, "POST", kRelease, release, {{"Authorization", "bearer   " + token + " "}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->body, R"({"released":false,"job_id":"tok:1"})");
+
+  // Chat traffic needs no admin token.
+  EXPECT_EQ(call(port, "POST", "/v1/chat/completions", chat_body(R"("job_id":"tok:2")"))->status,
+            200);
+  EXPECT_EQ(
+      metric_value(router_metrics(port), R"(agentsched_router_errors_total{kind="unauthorized"})"),
+      6);
+  EXPECT_EQ(router->stop(), 0);
+}
+
+TEST(RouterProcess, AdminTokenFromAFileOrTheEnvironment) {
+  const auto dir = temp_dir("token-sources");
+  const std::string file = (dir / "token").string();
+  std::ofstream(file) << "  file-token-1 \nsecond line is ignored\n";
+  auto engine = start_engine();
+  const std::string err = (dir / "stderr").string();
+
+  // The file's first line, trimmed; the environment variable is overridden by the option.
+  auto router = start_router_logged({engine->url()}, {"--admin-token-file", file}, err,
+                                    {"AGENTSCHED_ADMIN_TOKEN=env-token-1"});
+  ASSERT_GT(router->port(), 0);
+  EXPECT_EQ(
+      call(router->port(), "POST", kRelease, R"({"job_id":"x"})", bearer("env-token-1"))->status,
+      401);
+  EXPECT_EQ(
+      call(router->port(), "POST", kRelease, R"({"job_id":"x"})", bearer("file-token-1"))->status,
+      200);
+  EXPECT_EQ(router->stop(), 0);
+
+  // The environment variable alone.
+  router = start_router_logged({engine->url()}, {}, err, {"AGENTSCHED_ADMIN_TOKEN=env-token-1"});
+  ASSERT_GT(router->port(), 0);
+  EXPECT_EQ(call(router->port(), "POST", kRelease, R"({"job_id":"x"})")->status, 401);
+  EXPECT_EQ(
+      call(router->port(), "POST", kRelease, R"({"job_id":"x"})", bearer("env-token-1"))->status,
+      200);
+  EXPECT_EQ(router->stop(), 0);
+  const std::string log = read_file(err);
+  EXPECT_NE(log.find("admin token required for POST /programs/release"), std::string::npos) << log;
+  EXPECT_EQ(log.find("env-token-1"), std::string::npos) << log;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RouterProcess, BadAdminTokensFailFastWithoutPrintingThem) {
+  const auto dir = temp_dir("token-errors");
+  std::ofstream(dir / "empty") << "\n  \n";
+  const std::string router = std::string("timeout 20 ") + AGENTSCHED_BINARY +
+                             " router --port 0 --backends http://127.0.0.1:1 ";
+  const struct {
+    std::string command;
+    std::string expected;
+  } cases[] = {
+      {router + "--admin-token ''", "--admin-token: the admin token is empty"},
+      {router + "--admin-token 'secret with-space'", "printable ASCII without spaces"},
+      {"AGENTSCHED_ADMIN_TOKEN= " + router,
+       "environment variable AGENTSCHED_ADMIN_TOKEN: the "
+       "admin token is empty"},
+      {router + "--admin-token-file " + (dir / "empty").string(), "the admin token is empty"},
+      {router + "--admin-token-file " + (dir / "missing").string(), "cannot read the file"},
+      {router + "--admin-token secret-a --admin-token-file " + (dir / "empty").string(),
+       "not both"},
+      {std::string("timeout 20 ") + AGENTSCHED_BINARY +
+           " drive --endpoint http://127.0.0.1:1 -c 1 --out " + (dir / "run").string() +
+           " --admin-token ''",
+       "--admin-token: the admin token is empty"},
+  };
+  for (const auto& c : cases) {
+    auto [rc, out] = run_shell(c.command);
+    EXPECT_EQ(rc, 1) << c.command << "\n" << out;
+    EXPECT_NE(out.find(c.expected), std::string::npos) << c.command << "\n" << out;
+    EXPECT_EQ(out.find("secret"), std::string::npos) << c.command << "\n" << out;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// An OpenAI-compatible backend in this process that records the Authorization header of each
+// chat call.
+class HeaderCapturingBackend {
+ public:
+  HeaderCapturingBackend() {
+    server_ = std::make_unique<http::Server>(
+        io_.get_executor(), [this](http::Exchange& ex) { return handle(this, ex); });
+    EXPECT_TRUE(server_->listen("127.0.0.1", 0).ok());
+    port_ = server_->port();
+    server_->start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~HeaderCapturingBackend() {
+    boost::asio::post(io_, [this] { server_->stop(); });
+    io_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::vector<std::string> authorizations() {
+    std::lock_guard lock(mu_);
+    return authorizations_;
+  }
+
+ private:
+  static boost::asio::awaitable<void> handle(HeaderCapturingBackend* self, http::Exchange& ex) {
+    const auto& req = ex.request();
+    http::Response r;
+    if (req.path() == "/metrics") {
+      r.content_type = "text/plain";
+      r.body =
+          "vllm:kv_cache_usage_perc{engine=\"0\",model_name=\"m\"} 0.1\n"
+          "vllm:num_requests_running{engine=\"0\",model_name=\"m\"} 0\n"
+          "vllm:num_requests_waiting{engine=\"0\",model_name=\"m\"} 0\n";
+    } else if (req.path() == "/v1/chat/completions") {
+      {
+        std::lock_guard lock(self->mu_);
+        self->authorizations_.emplace_back(req.header("authorization"));
+      }
+      if (req.body.find(R"("stream":true)") != std::string::npos) {
+        co_await ex.begin_stream(200, "text/event-stream");
+        co_await ex.write("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n");
+        co_await ex.write(
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,"
+            "\"total_tokens\":4}}\n\ndata: [DONE]\n\n");
+        co_await ex.end_stream();
+        co_return;
+      }
+      r.body = R"({"choices":[{"index":0,"message":{"role":"assistant","content":"ok"}}],)"
+               R"("usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}})";
+    } else {
+      r.body = R"({"object":"list","data":[{"id":"m","object":"model"}]})";
+    }
+    co_await ex.respond(std::move(r));
+  }
+
+  boost::asio::io_context io_{1};
+  std::unique_ptr<http::Server> server_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> authorizations_;
+};
+
+TEST(RouterProcess, ClientAuthorizationIsForwardedAndNoSecretIsWrittenAnywhere) {
+  const auto dir = temp_dir("secrets");
+  const std::string client_secret = "client-secret-123";
+  const std::string admin_token = "adm-secret-456";
+  HeaderCapturingBackend backend;
+  auto router =
+      start_router_logged({backend.url()}, {"--profile-dir", (dir / "profile").string()},
+                          (dir / "stderr").string(), {"AGENTSCHED_ADMIN_TOKEN=" + admin_token});
+  const int port = router->port();
+  ASSERT_GT(port, 0);
+  const auto client = bearer(client_secret);
+  // Chat calls, plain and streamed, and a proxied path: the client's header goes through.
+  auto r = call(port, "POST", "/v1/chat/completions", chat_body(R"("job_id":"sec:1")"), client);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  r = call(port, "POST", "/v1/chat/completions",
+           chat_body(R"("job_id":"sec:1")", 4, R"("stream":true)"), client);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->body.find("usage"), std::string::npos) << r->body;         // stripped
+  r = call(port, "POST", "/v1/chat/completions", chat_body(""), client);  // anonymous
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(call(port, "GET", "/v1/models", {}, client)->status, 200);
+  EXPECT_EQ(backend.authorizations(), std::vector<std::string>(3, "Bearer " + client_secret));
+  // The client's secret is not the admin token; the admin token releases.
+  EXPECT_EQ(call(port, "POST", kRelease, R"({"job_id":"sec:1"})", client)->status, 401);
+  EXPECT_EQ(call(port, "POST", kRelease, R"({"job_id":"sec:1"})", bearer(admin_token))->status,
+            200);
+  ASSERT_EQ(
+      call(port, "POST", "/v1/chat/completions", chat_body(R"("job_id":"sec:2")"), client)->status,
+      200);
+  // What the router shows about itself.
+  std::string shown;
+  for (const char* target : {"/metrics", "/programs", "/programs/sec:2", "/backends", "/health"})
+    shown += call(port, "GET", target)->body;
+  EXPECT_EQ(router->stop(), 0);
+  const std::string out = router->all_stdout();
+  const std::string err = read_file(dir / "stderr");
+  const std::string calls = read_file(dir / "profile" / "calls.csv");
+  const std::string programs = read_file(dir / "profile" / "programs.csv");
+  EXPECT_NE(out.find("listening on"), std::string::npos) << out;
+  EXPECT_NE(err.find("stopped"), std::string::npos) << err;
+  EXPECT_NE(calls.find("sec:1"), std::string::npos) << calls;
+  EXPECT_NE(programs.find("sec:2"), std::string::npos) << programs;
+  for (const std::string& secret : {client_secret, admin_token, std::string("Bearer")}) {
+    EXPECT_EQ(out.find(secret), std::string::npos) << secret << " in stdout:\n" << out;
+    EXPECT_EQ(err.find(secret), std::string::npos) << secret << " in stderr:\n" << err;
+    EXPECT_EQ(calls.find(secret), std::string::npos) << secret << " in calls.csv";
+    EXPECT_EQ(programs.find(secret), std::string::npos) << secret << " in programs.csv";
+    EXPECT_EQ(shown.find(secret), std::string::npos) << secret << " in the router's endpoints";
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RouterProcess, DriverSendsTheAdminTokenOnReleases) {
+  const auto dir = temp_dir("drive-token");
+  std::ofstream(dir / "token") << "drive-token-789\n";
+  auto engine = start_engine({}, 0, 1000);
+  auto router = start_router({engine->url()}, {"--admin-token-file", (dir / "token").string()});
+  const int port = router->port();
+  ASSERT_GT(port, 0);
+  const std::string drive = std::string(AGENTSCHED_BINARY) + " drive --endpoint " + router->url() +
+                            " -c 2 --max-programs 2 --time-scale 1000 --no-progress --out ";
+
+  // With the token (from the environment, as `agentsched experiment` hands it down): every
+  // program is released.
+  auto [rc, text] =
+      run_shell("AGENTSCHED_ADMIN_TOKEN=drive-token-789 " + drive + (dir / "with").string());
+  ASSERT_EQ(rc, 0) << text;
+  std::string log = read_file(dir / "with" / "driver.log");
+  EXPECT_NE(log.find("ok=2 error=0 total=2"), std::string::npos) << log;
+  EXPECT_EQ(log.find("refused"), std::string::npos) << log;
+  EXPECT_EQ(program_count(port), 0);
+  std::string m = router_metrics(port);
+  EXPECT_EQ(metric_value(m, R"(agentsched_router_errors_total{kind="unauthorized"})"), 0) << m;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir / "with")) {
+    if (f.is_regular_file()) {
+      EXPECT_EQ(read_file(f.path()).find("drive-token-789"), std::string::npos) << f.path();
+    }
+  }
+
+  // Without it: the tasks still run, the first release is refused, one line says so, and no
+  // other release is tried.
+  std::tie(rc, text) =
+      run_shell("env -u AGENTSCHED_ADMIN_TOKEN " + drive + (dir / "without").string());
+  ASSERT_EQ(rc, 0) << text;
+  log = read_file(dir / "without" / "driver.log");
+  EXPECT_NE(log.find("ok=2 error=0 total=2"), std::string::npos) << log;
+  const std::string refusal = "refused POST /programs/release (HTTP 401: missing admin token";
+  EXPECT_NE(log.find(refusal), std::string::npos) << log;
+  EXPECT_EQ(log.find(refusal), log.rfind(refusal)) << log;
+  EXPECT_EQ(program_count(port), 2);
+  // (Two releases may have been in flight when the first refusal came back.)
+  m = router_metrics(port);
+  const double refused = metric_value(m, R"(agentsched_router_errors_total{kind="unauthorized"})");
+  EXPECT_GE(refused, 1) << m;
+  EXPECT_LE(refused, 2) << m;
+  std::filesystem::remove_all(dir);
+}
+
+// ------------------------------------------------------------------ limits
+
+// Connections that send a request head one byte at a time, all from one thread: a byte on
+// every connection still waiting, then up to `gap` for answers. Each stops when the router
+// answers or closes it, or when the whole head has gone out.
+class SlowLoris {
+ public:
+  SlowLoris(int port, int connections, std::string head) : head_(std::move(head)) {
+    for (int i = 0; i < connections; ++i) conns_.push_back(std::make_unique<Conn>(port));
+    for (const auto& c : conns_) waiting_ += c->stopped ? 0 : 1;
+  }
+  // Runs until every connection stopped or `limit` passed.
+  void run(std::chrono::milliseconds gap, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (waiting() > 0 && std::chrono::steady_clock::now() < deadline) {
+      for (auto& c : conns_) {
+        if (c->stopped) continue;
+        if (c->sent == head_.size() || !c->send_byte(head_[c->sent])) {
+          stop(*c);
+          continue;
+        }
+        ++c->sent;
+        ++bytes_sent_;
+      }
+      std::vector<pollfd> fds;
+      std::vector<Conn*> polled;
+      for (auto& c : conns_)
+        if (!c->stopped) {
+          fds.push_back({c->fd, POLLIN, 0});
+          polled.push_back(c.get());
+        }
+      if (fds.empty() || poll(fds.data(), fds.size(), static_cast<int>(gap.count())) <= 0) continue;
+      for (std::size_t i = 0; i < fds.size(); ++i)
+        if (fds[i].revents != 0) {
+          polled[i]->read_answer();
+          stop(*polled[i]);
+        }
+    }
+  }
+  int waiting() const { return waiting_; }
+  int answered() const { return static_cast<int>(conns_.size()) - waiting_; }
+  std::size_t bytes_sent() const { return bytes_sent_; }
+  // After run() returned.
+  const std::string& answer(std::size_t i) const { return conns_[i]->answer; }
+  std::size_t sent(std::size_t i) const { return conns_[i]->sent; }
+  std::size_t size() const { return conns_.size(); }
+
+ private:
+  struct Conn {
+    explicit Conn(int port) : fd(::socket(AF_INET, SOCK_STREAM, 0)) {
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<std::uint16_t>(port));
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) stopped = true;
+    }
+    ~Conn() { ::close(fd); }
+    bool send_byte(char c) { return ::send(fd, &c, 1, MSG_NOSIGNAL) == 1; }
+    // What the router sent (its answer head at least), up to EOF or 2 s.
+    void read_answer() {
+      const auto deadline = std::chrono::steady_clock::now() + 2s;
+      while (answer.find("\r\n\r\n") == std::string::npos &&
+             std::chrono::steady_clock::now() < deadline) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        char buf[4096];
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        answer.append(buf, static_cast<std::size_t>(n));
+      }
+    }
+    int fd;
+    std::size_t sent = 0;
+    bool stopped = false;
+    std::string answer;
+  };
+  void stop(Conn& c) {
+    c.stopped = true;
+    --waiting_;
+  }
+  std::string head_;
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::atomic<int> waiting_{0};
+  std::atomic<std::size_t> bytes_sent_{0};
+};
+
+// A request head far longer than a slow-loris client can send before any header timeout.
+std::string long_head() {
+  return "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(4000, 'p') +
+         "\r\nContent-Length: 2\r\n\r\n{}";
+}
+
+TEST(RouterProcess, SlowLorisIsCutOffWhileOtherClientsAreServed) {
+  auto engine = start_engine();
+  auto router = start_router({engine->url()}, {"--header-timeout", "0.5"});
+  const int port = router->port();
+  ASSERT_GT(port, 0);
+  SlowLoris loris(port, 1, long_head());
+  std::thread slow([&] { loris.run(20ms, 60s); });
+  // While it trickles in, another connection is served as usual.
+  ASSERT_TRUE(wait_until([&] { return loris.bytes_sent() >= 3; }));
+  auto r = call(port, "POST", "/v1/chat/completions", chat_body(R"("job_id":"normal")"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(call(port, "GET", "/health")->status, 200);
+  slow.join();
+  // The slow client got a 408 in OpenAI's shape before its head was complete.
+  EXPECT_NE(loris.answer(0).find("HTTP/1.1 408"), std::string::npos) << loris.answer(0);
+  EXPECT_LT(loris.sent(0), long_head().size());
+  EXPECT_GE(metric_value(router_metrics(port), R"(agentsched_router_errors_total{kind="timeout"})"),
+            1);
+  RawSocket s(port);
+  ASSERT_TRUE(s.send_all(long_head().substr(0, 60)));
+  const std::string got = s.read_until("}}");
+  EXPECT_NE(got.find("HTTP/1.1 408"), std::string::npos) << got;
+  EXPECT_NE(got.find(R"({"error":{"message":"the request did not arrive in time")"),
+            std::string::npos)
+      << got;
+}
+
+TEST(RouterProcess, HundredSlowLorisConnectionsDoNotStopService) {
+  auto engine = start_engine();
+  auto router = start_router({engine->url()}, {"--header-timeout", "5"});
+  const int port = router->port();
+  ASSERT_GT(port, 0);
+  SlowLoris loris(port, 100, long_head());
+  std::thread slow([&] { loris.run(20ms, 120s); });
+  // Once the router holds all of them (and the connection asking), normal calls go through.
+  ASSERT_TRUE(wait_until(
+      [&] { return metric_value(router_metrics(port), "agentsched_router_connections") >= 101; },
+      30s));
+  int served_while_all_waiting = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto r = call(port, "POST", "/v1/chat/completions",
+                  chat_body(R"("job_id":"busy:)" + std::to_string(i) + "\""));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    if (loris.answered() == 0) ++served_while_all_waiting;
+  }
+  EXPECT_GT(served_while_all_waiting, 0) << "the slow clients were cut before any call ended";
+  slow.join();
+  // Then every slow client is cut off with a 408 (none sent its whole head).
+  for (std::size_t i = 0; i < loris.size(); ++i) {
+    EXPECT_NE(loris.answer(i).find("HTTP/1.1 408"), std::string::npos) << i << loris.answer(i);
+    EXPECT_LT(loris.sent(i), long_head().size()) << i;
+  }
+  EXPECT_TRUE(wait_until(
+      [&] { return metric_value(router_metrics(port), "agentsched_router_connections") == 1; }));
+  EXPECT_EQ(call(port, "GET", "/health")->status, 200);
+}
+
+TEST(RouterProcess, IdleKeepAliveConnectionsAreClosed) {
+  auto engine = start_engine();
+  auto router = start_router({engine->url()}, {"--idle-timeout", "0.5"});
+  const int port = router->port();
+  ASSERT_GT(port, 0);
+  RawSocket idle(port);
+  ASSERT_TRUE(idle.send_all("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string first = idle.read_until("\"backends\":1}");
+  EXPECT_NE(first.find("HTTP/1.1 200"), std::string::npos) << first;
+  EXPECT_EQ(first.find("connection: close"), std::string::npos) << first;  // kept alive
+  // The router closes it once idle (read_until returns at EOF with nothing more).
+  EXPECT_EQ(idle.read_until("never", 30s), "");
+  EXPECT_TRUE(wait_until(
+      [&] { return metric_value(router_metrics(port), "agentsched_router_connections") == 1; }));
+}
+
+TEST(RouterProcess, ConnectionLimitAnswers503AndServesAgainOnceOneCloses) {
+  auto engine = start_engine();
+  auto router = start_router({engine->url()}, {"--max-connections", "2"});
+  const int port = router->port();
+  ASSERT_GT(port, 0);
+  const std::string health = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  // Two connections the router has accepted (each answered once, kept alive).
+  auto a = std::make_unique<RawSocket>(port);
+  RawSocket b(port);
+  for (RawSocket* s : {a.get(), &b}) {
+    ASSERT_TRUE(s->send_all(health));
+    const std::string got = s->read_until("\"backends\":1}");
+    ASSERT_NE(got.find("HTTP/1.1 200"), std::string::npos) << got;
+  }
+  RawSocket c(port);
+  const std::string refused = c.read_until("}}");
+  EXPECT_NE(refused.find("HTTP/1.1 503"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("connection: close"), std::string::npos) << refused;
+  const auto body = refused.substr(refused.find("\r\n\r\n") + 4);
+  const json::value error = json::parse(body);
+  EXPECT_EQ(error.at("error").at("type").as_string(), "service_unavailable") << body;
+  EXPECT_NE(std::string(error.at("error").at("message").as_string()).find("connection limit (2)"),
+            std::string::npos)
+      << body;
+  // Once one closes, a new connection is served again (after the router noticed).
+  a.reset();
+  EXPECT_TRUE(wait_until([&] {
+    RawSocket d(port);
+    return d.send_all(health) && d.read_until("}", 5s).find("HTTP/1.1 200") != std::string::npos;
+  }));
+  // The one kept open is still served too.
+  ASSERT_TRUE(b.send_all(health));
+  EXPECT_NE(b.read_until("\"backends\":1}").find("HTTP/1.1 200"), std::string::npos);
+}
+
+TEST(RouterProcess, OversizedHeadAndBodyAnswer431And413) {
+  auto engine = start_engine();
+  auto router =
+      start_router({engine->url()}, {"--max-header-bytes", "2048", "--max-body-bytes", "1000"});
+  const int port = router->port();
+  ASSERT_GT(port, 0);
+  const auto expect_error = [&](const std::string& request, const std::string& status) {
+    RawSocket s(port);
+    ASSERT_TRUE(s.send_all(request));
+    const std::string got = s.read_until("}}");
+    EXPECT_EQ(got.rfind("HTTP/1.1 " + status, 0), 0u) << got;
+    EXPECT_NE(got.find("connection: close"), std::string::npos) << got;
+    const auto at = got.find("\r\n\r\n");
+    ASSERT_NE(at, std::string::npos) << got;
+    const json::value body = json::parse(got.substr(at + 4));
+    EXPECT_EQ(body.at("error").at("type").as_string(), "invalid_request_error") << got;
+    EXPECT_EQ(body.at("error").at("code").to_number<int>(), std::stoi(status)) << got;
+  };
+  // A head over the limit, complete or not yet.
+  expect_error("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'b') + "\r\n\r\n",
+               "431");
+  expect_error("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'b'), "431");
+  std::string many = "GET /health HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 200; ++i) many += "X:" + std::to_string(i % 10) + "\r\n";
+  expect_error(many + "\r\n", "431");
+  // A body over the limit, announced or chunked.
+  expect_error(post_request(chat_body("", 4, R"("pad":")" + std::string(2000, 'x') + "\"")), "413");
+  expect_error(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "400\r\n" +
+          std::string(0x400, ' ') + "\r\n",
+      "413");
+  // The router still serves.
+  EXPECT_EQ(call(port, "POST", "/v1/chat/completions", chat_body(""))->status, 200);
+  const std::string m = router_metrics(port);
+  EXPECT_EQ(metric_value(m, R"(agentsched_router_errors_total{kind="too_large"})"), 2) << m;
 }
 
 }  // namespace

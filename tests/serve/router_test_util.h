@@ -49,6 +49,7 @@ class ServiceProcess {
     }
     const std::string prefix = "listening on 127.0.0.1:";
     if (line.rfind(prefix, 0) == 0) port_ = std::stoi(line.substr(prefix.size()));
+    first_line_ = line;
   }
   ~ServiceProcess() {
     if (pid_ > 0 && !status_) {
@@ -82,11 +83,27 @@ class ServiceProcess {
     signal(SIGTERM);
     return wait(limit);
   }
+  // Everything the child wrote on stdout: the first line, and the rest up to EOF (call it
+  // once the child has exited) or `limit`.
+  std::string all_stdout(std::chrono::milliseconds limit = 10s) {
+    std::string out = first_line_ + "\n";
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (out_ >= 0 && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{out_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::read(out_, buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
 
  private:
   pid_t pid_ = -1;
   int out_ = -1;
   int port_ = 0;
+  std::string first_line_;
   std::optional<int> status_;
 };
 
@@ -106,6 +123,25 @@ inline std::unique_ptr<ServiceProcess> start_router(const std::vector<std::strin
   for (const auto& b : backends) list += (list.empty() ? "" : ",") + b;
   std::vector<std::string> argv = {
       AGENTSCHED_BINARY, "router", "--port", "0", "--backends", list, "--metrics-interval", "0.1"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return std::make_unique<ServiceProcess>(argv);
+}
+
+// The router with its stderr in `stderr_path` and `env` (NAME=VALUE) added to its
+// environment: started through `sh -c 'exec env ...'`, so the process signalled and waited for
+// is still the router itself.
+inline std::unique_ptr<ServiceProcess> start_router_logged(
+    const std::vector<std::string>& backends, std::vector<std::string> extra,
+    const std::string& stderr_path, const std::vector<std::string>& env = {}) {
+  std::string list;
+  for (const auto& b : backends) list += (list.empty() ? "" : ",") + b;
+  std::vector<std::string> argv = {"/bin/sh", "-c",        "f=$1; shift; exec \"$@\" 2>\"$f\"",
+                                   "sh",      stderr_path, "/usr/bin/env"};
+  argv.insert(argv.end(), env.begin(), env.end());
+  for (const char* a :
+       {AGENTSCHED_BINARY, "router", "--port", "0", "--metrics-interval", "0.1", "--backends"})
+    argv.push_back(a);
+  argv.push_back(list);
   argv.insert(argv.end(), extra.begin(), extra.end());
   return std::make_unique<ServiceProcess>(argv);
 }

@@ -175,7 +175,10 @@ class HealthAwarePlacement final : public GatewayPolicy {
   void on_response(Gateway& gw, ProgramState& p, const CallResult& r) override {
     inner_->on_response(gw, p, r);
   }
-  void on_metrics(Gateway& gw, BackendIndex b) override { inner_->on_metrics(gw, b); }
+  void on_metrics(Gateway& gw, BackendIndex b) override {
+    inner_->on_metrics(gw, b);
+    if (!is_up_(b)) move_held_programs(gw, b);
+  }
   void on_release(Gateway& gw, ProgramState& p) override { inner_->on_release(gw, p); }
   std::optional<Seconds> next_timer(const Gateway& gw) const override {
     return inner_->next_timer(gw);
@@ -204,6 +207,20 @@ class HealthAwarePlacement final : public GatewayPolicy {
   GatewayPolicy& inner() { return *inner_; }
 
  private:
+  // Programs with calls held on a backend that went down wait for that backend's policy
+  // rounds (a resume), which never come while its polls fail: they move to up backends,
+  // whose rounds decide for them from then on (as a program moves before its next call).
+  void move_held_programs(Gateway& gw, BackendIndex down) {
+    std::vector<std::string> held;
+    for (const auto& [id, p] : gw.programs())
+      if (p.backend == down && !p.held.empty() && !p.in_flight) held.push_back(id);
+    for (const auto& id : held) {
+      const auto to = healthy_fallback(gw, down);
+      if (!to) return;
+      if (ProgramState* p = gw.find(id)) gw.place(*p, *to);
+    }
+  }
+
   std::unique_ptr<GatewayPolicy> inner_;
   std::function<bool(BackendIndex)> is_up_;
 };

@@ -558,5 +558,74 @@ TEST(RouterServer, ThunderReactPausesAndResumesThroughPolls) {
   EXPECT_GT(v.at("recent_calls").at(1).at("held_s").to_number<double>(), 0) << v;
 }
 
+TEST(RouterServer, ProgramHeldOnABackendThatGoesDownMovesToAnUpOne) {
+  // Backend 0 pauses its program (KV full), then dies; backend 1 has room. The held call
+  // must not wait for a resume from the dead backend's polls, which never come.
+  auto usage0 = std::make_shared<std::atomic<int>>(10);  // percent
+  auto dead0 = std::make_shared<std::atomic<bool>>(false);
+  Harness h;
+  const auto metrics_for = [](int pct) {
+    return "vllm:kv_cache_usage_perc{engine=\"0\",model_name=\"m\"} " +
+           std::to_string(pct / 100.0) +
+           "\nvllm:num_requests_running{engine=\"0\",model_name=\"m\"} 0\n"
+           "vllm:num_requests_waiting{engine=\"0\",model_name=\"m\"} 0\n";
+  };
+  const auto b0 =
+      h.add_server([usage0, dead0, metrics_for](http::Exchange& ex) -> asio::awaitable<void> {
+        http::Response r;
+        if (*dead0) {
+          r.status = 503;  // polls fail from now on: the router marks it down
+          r.body = R"({"detail":"gone"})";
+        } else if (ex.request().path() == "/metrics") {
+          r.content_type = "text/plain";
+          r.body = metrics_for(*usage0);
+        } else {
+          r.body = completion(1000, 10);
+        }
+        co_await ex.respond(std::move(r));
+      });
+  const auto b1 = h.add_server([metrics_for](http::Exchange& ex) -> asio::awaitable<void> {
+    http::Response r;
+    if (ex.request().path() == "/metrics") {
+      r.content_type = "text/plain";
+      r.body = metrics_for(10);
+    } else {
+      r.body = completion(1000, 20);
+    }
+    co_await ex.respond(std::move(r));
+  });
+  RouterOptions o;
+  o.policy = "thunderreact";
+  o.policy_params = {
+      {"budget", 10000}, {"pause_cooldown_s", 0}, {"resume_cooldown_s", 0}, {"move_to_idle", 0}};
+  const int port = h.start_router({b0, b1}, o);
+  ASSERT_TRUE(wait_until([&] {  // both polled once: placement sees both
+    auto v = get_json(port, "/backends");
+    return v.is_object() && v.at("backends").at(0).at("polls").to_number<int>() > 0 &&
+           v.at("backends").at(1).at("polls").to_number<int>() > 0;
+  }));
+  ASSERT_EQ(call(port, "POST", "/v1/chat/completions", R"({"job_id":"mv:1"})")->status, 200);
+  ASSERT_EQ(get_json(port, "/programs/mv:1").at("backend").to_number<int>(), 0);
+  *usage0 = 99;  // the next poll of backend 0 pauses the program
+  ASSERT_TRUE(wait_until([&] {
+    auto v = get_json(port, "/programs/mv:1");
+    return v.is_object() && v.at("paused").as_bool();
+  }));
+  RawSocket s(port);
+  ASSERT_TRUE(s.send_all(post_request(R"({"job_id":"mv:1"})")));
+  ASSERT_TRUE(wait_until([&] {
+    auto v = get_json(port, "/programs/mv:1");
+    return v.is_object() && v.at("state").as_string() == "held";
+  }));
+  *dead0 = true;
+  // Moved to backend 1, whose next poll (room) resumes it: the call is answered there.
+  const std::string answer = s.read_until("\"total_tokens\":1020}}", 20s);
+  EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("x-agentsched-backend: 1"), std::string::npos) << answer;
+  auto v = get_json(port, "/programs/mv:1");
+  EXPECT_EQ(v.at("backend").to_number<int>(), 1) << v;
+  EXPECT_FALSE(v.at("paused").as_bool()) << v;
+}
+
 }  // namespace
 }  // namespace agentsched::serve

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 
@@ -32,8 +33,13 @@ struct RunStatus {
 
 inline constexpr const char* kRunStatusFile = "agentsched/status.json";
 
+// The JSON text of status.json (one line, no newline).
+std::string format_run_status(const RunStatus& status);
 // Writes <run_dir>/agentsched/status.json through a temporary file and a rename.
 Status write_run_status(const std::filesystem::path& run_dir, const RunStatus& status);
+// Every field is required and checked: state one of the three above, pid a positive process
+// id, counts non-negative integers, times finite, time_scale positive, waits non-negative.
+// Errors name the file and the key.
 Result<RunStatus> parse_run_status(std::string_view json_text, std::string_view origin);
 // Fails when the file is missing or invalid.
 Result<RunStatus> read_run_status(const std::filesystem::path& run_dir);

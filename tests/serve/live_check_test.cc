@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <tuple>
 
 #include "core/time_format.h"
 #include "serve/run_check.h"
@@ -204,6 +206,78 @@ TEST_F(CheckFixture, ReadsTheSharedFormatSamples) {
   EXPECT_EQ(p->errors, 1);
   EXPECT_EQ(p->finished_simulation, 2);  // one of them glued after debug text
   EXPECT_TRUE(p->complete);
+}
+
+// A status.json as the driver writes it, with `key`'s value replaced by `value`.
+std::string status_json(const std::string& key = "", const std::string& value = "") {
+  RunStatus st;
+  st.state = "running";
+  st.pid = 4242;
+  st.updated_real_unix = kT0;
+  st.updated_unix = kT0;
+  st.time_scale = 20;
+  st.clock_origin_unix = kT0 - 100;
+  st.total = 5;
+  st.finished = 1;
+  st.waits["user"] = {2, 30};
+  std::string text = format_run_status(st);
+  if (!key.empty()) {
+    const std::string quoted = "\"" + key + "\":";
+    const auto at = text.find(quoted);
+    EXPECT_NE(at, std::string::npos) << key;
+    if (at == std::string::npos) return text;
+    const auto begin = at + quoted.size();
+    const auto end =
+        text[begin] == '{' ? text.find('}', begin) + 1 : text.find_first_of(",}", begin);
+    text.replace(begin, end - begin, value);
+  }
+  return text;
+}
+
+TEST(RunStatusFile, FormatsAndParsesBack) {
+  auto st = parse_run_status(status_json(), "status.json");
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->pid, 4242);
+  EXPECT_EQ(st->time_scale, 20);
+  EXPECT_EQ(st->waits.at("user").count, 2);
+  EXPECT_EQ(format_run_status(*st), status_json());
+}
+
+// Found by fuzz/run_status: counts were converted from any JSON number, so 1e300 (or the
+// Infinity that Boost.JSON reads for 1e999) converted to a long was undefined behaviour; a
+// pid of 0 or -1 made `check` probe a whole process group with kill(); a negative count or a
+// state no writer uses was taken as given.
+TEST(RunStatusFile, RefusesValuesOutOfRangeNamingTheKey) {
+  for (const auto& [key, value, expected] : {
+           std::tuple{"finished", "1e300", "'finished' must be an integer"},
+           std::tuple{"total", "1e999", "'total' must be an integer"},
+           std::tuple{"ok", "-1", "'ok' must be an integer from 0"},
+           std::tuple{"errors", "2.0", "'errors' must be an integer"},
+           std::tuple{"retries", "18446744073709551615", "'retries' must be an integer"},
+           std::tuple{"pid", "0", "'pid' must be an integer from 1"},
+           std::tuple{"pid", "-1", "'pid' must be an integer from 1"},
+           std::tuple{"pid", "4294967297", "'pid' must be an integer from 1"},
+           std::tuple{"time_scale", "0", "'time_scale' must be positive"},
+           std::tuple{"time_scale", "1e999", "'time_scale' must be a finite number"},
+           std::tuple{"updated_unix", "-1e999", "'updated_unix' must be a finite number"},
+           std::tuple{"oldest_remote_wait_s", "-1", "'oldest_remote_wait_s' must be a finite"},
+           std::tuple{"count", "1e300", "'waits.user.count' must be an integer"},
+           std::tuple{"oldest_s", "1e999", "'waits.user.oldest_s' must be a finite"},
+           std::tuple{"user", "3", "'waits.user' must be an object"},
+           std::tuple{"state", "\"paused\"", "'state' must be"},
+           std::tuple{"clock_origin_unix", "null", "'clock_origin_unix' must be a finite"},
+       }) {
+    const std::string text = status_json(key, value);
+    Result<RunStatus> st = make_error("not run");
+    EXPECT_NO_THROW(st = parse_run_status(text, "status.json")) << text;
+    ASSERT_FALSE(st.ok()) << text;
+    EXPECT_NE(st.error().message.find(expected), std::string::npos) << st.error().message;
+    EXPECT_EQ(st.error().message.rfind("status.json: ", 0), 0u) << st.error().message;
+  }
+  auto missing = parse_run_status(R"({"state": "done", "pid": 1})", "status.json");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("'updated_real_unix' missing"), std::string::npos)
+      << missing.error().message;
 }
 
 TEST(RunClock, MapsRealToEmulatedTime) {

@@ -9,6 +9,7 @@
 #include <limits>
 #include <sstream>
 
+#include "model/cost_model.h"
 #include "model/profiles_embedded.h"
 
 namespace agentsched {
@@ -64,6 +65,14 @@ class Reader {
           fmt::format("{}: key '{}' must be positive and finite, got {}", origin_, path, value);
   }
 
+  // Coefficients and sizes where 0 means "none": NaN, infinities and negative values would
+  // make step times or memory NaN or negative.
+  void non_negative(std::string_view path, double value) {
+    if (error_.empty() && !(value >= 0 && std::isfinite(value)))
+      error_ =
+          fmt::format("{}: key '{}' must be finite and at least 0, got {}", origin_, path, value);
+  }
+
   const std::string& error() const { return error_; }
 
  private:
@@ -71,6 +80,19 @@ class Reader {
   std::string_view origin_;
   std::string error_;
 };
+
+// The longest step the engine can take: a full token budget, every sequence at the longest
+// context. Every other step takes less, so when this one is finite all are; huge
+// coefficients or tiny GPU figures would otherwise overflow to an infinite clock.
+double longest_step_seconds(const Profile& p) {
+  BatchShape longest;
+  longest.num_requests = p.engine.max_num_seqs;
+  longest.num_tokens = p.engine.max_num_batched_tokens;
+  longest.attention_positions =
+      static_cast<double>(p.engine.max_num_batched_tokens) * p.model.max_model_len;
+  longest.kv_tokens_read = static_cast<double>(p.engine.max_num_seqs) * p.model.max_model_len;
+  return CostModel(p).step_seconds(longest);
+}
 
 }  // namespace
 
@@ -137,6 +159,18 @@ Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
   r.positive("engine.block_size", p.engine.block_size);
   r.positive("engine.max_num_seqs", p.engine.max_num_seqs);
   r.positive("engine.max_num_batched_tokens", p.engine.max_num_batched_tokens);
+  r.non_negative("model.hidden", p.model.hidden);
+  r.non_negative("model.attention_heads", p.model.attention_heads);
+  r.non_negative("model.nonembedding_params_b", p.model.nonembedding_params_b);
+  r.non_negative("engine.reserved_gib", p.engine.reserved_gib);
+  r.non_negative("cost.fixed_ms", p.cost.fixed_ms);
+  r.non_negative("cost.weight_factor", p.cost.weight_factor);
+  r.non_negative("cost.kv_factor", p.cost.kv_factor);
+  r.non_negative("cost.compute_factor", p.cost.compute_factor);
+  r.non_negative("cost.per_request_ms", p.cost.per_request_ms);
+  // The emulator draws output lengths from a log-normal through these two quantiles.
+  r.positive("emulator.output_tokens_p50", p.emulator.output_tokens_p50);
+  r.positive("emulator.output_tokens_p90", p.emulator.output_tokens_p90);
   if (!r.error().empty()) return make_error(r.error());
   if (p.engine.gpu_memory_utilization > 1.0)
     return make_error(fmt::format("{}: engine.gpu_memory_utilization must be at most 1", origin));
@@ -148,6 +182,17 @@ Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
     return make_error(
         fmt::format("{}: no memory left for the KV cache ({:.2f} GiB after weights and reserve)",
                     origin, p.kv_cache_bytes() / (1024.0 * 1024.0 * 1024.0)));
+  for (const auto& [key, value] :
+       {std::pair{"emulator.output_tokens_p50", p.emulator.output_tokens_p50},
+        std::pair{"emulator.output_tokens_p90", p.emulator.output_tokens_p90}})
+    if (value > p.model.max_model_len)
+      return make_error(fmt::format("{}: key '{}' ({}) exceeds model.max_model_len ({})", origin,
+                                    key, value, p.model.max_model_len));
+  if (const double t = longest_step_seconds(p); !std::isfinite(t))
+    return make_error(fmt::format(
+        "{}: the longest engine step would take {} s: check the cost.* coefficients and the "
+        "gpu.* figures",
+        origin, t));
   return p;
 }
 
@@ -247,6 +292,9 @@ Status set_profile_field(Profile& p, std::string_view key, double value) {
   if (changed.num_gpu_blocks() < 2)
     return make_error(
         fmt::format("profile field '{}' = {} leaves no memory for the KV cache", key, value));
+  if (!std::isfinite(longest_step_seconds(changed)))
+    return make_error(
+        fmt::format("profile field '{}' = {} makes the longest engine step infinite", key, value));
   p = changed;
   return Ok{};
 }

@@ -63,7 +63,7 @@ TEST(Profile, RefusesSizesThatGiveNoFiniteKvCapacity) {
            std::tuple{"dtype_bytes = 2", "dtype_bytes = 0", "model.dtype_bytes"},
            std::tuple{"memory_gib = 32.0", "memory_gib = inf", "gpu.memory_gib"},
            std::tuple{"memory_gib = 32.0", "memory_gib = 1e300", "KV blocks"},
-           std::tuple{"reserved_gib = 1.0", "reserved_gib = -inf", "KV blocks"},
+           std::tuple{"reserved_gib = 1.0", "reserved_gib = -inf", "engine.reserved_gib"},
        }) {
     auto p = parse_profile(profile_text(line, with), "t.toml");
     ASSERT_FALSE(p.ok()) << with;
@@ -77,6 +77,51 @@ TEST(Profile, RefusesIntegersOutOfRange) {
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.error().message.find("model.layers"), std::string::npos) << p.error().message;
   EXPECT_NE(p.error().message.find("out of range"), std::string::npos) << p.error().message;
+}
+
+// Cost coefficients and the other "0 means none" figures took NaN, infinities and negative
+// values, which made every step time NaN or negative; emulator quantiles of 0 gave the
+// emulator's log-normal a log(0).
+TEST(Profile, RefusesNonFiniteAndNegativeCoefficientsNamingTheKey) {
+  for (const auto& [line, with, expected] : {
+           std::tuple{"fixed_ms = 1.0", "fixed_ms = nan", "'cost.fixed_ms'"},
+           std::tuple{"fixed_ms = 1.0", "fixed_ms = -1.0", "'cost.fixed_ms'"},
+           std::tuple{"weight_factor = 1.0", "weight_factor = inf", "'cost.weight_factor'"},
+           std::tuple{"kv_factor = 1.0", "kv_factor = -nan", "'cost.kv_factor'"},
+           std::tuple{"compute_factor = 1.0", "compute_factor = -inf", "'cost.compute_factor'"},
+           std::tuple{"per_request_ms = 0.0", "per_request_ms = -0.5", "'cost.per_request_ms'"},
+           std::tuple{"reserved_gib = 1.0", "reserved_gib = -1.0", "'engine.reserved_gib'"},
+           std::tuple{"nonembedding_params_b = 7.0", "nonembedding_params_b = nan",
+                      "'model.nonembedding_params_b'"},
+           std::tuple{"attention_heads = 32", "attention_heads = -32", "'model.attention_heads'"},
+           std::tuple{"per_request_ms = 0.0",
+                      "per_request_ms = 0.0\n[emulator]\noutput_tokens_p50 = 0",
+                      "'emulator.output_tokens_p50'"},
+           std::tuple{"per_request_ms = 0.0",
+                      "per_request_ms = 0.0\n[emulator]\noutput_tokens_p90 = 1e9",
+                      "'emulator.output_tokens_p90'"},
+       }) {
+    auto p = parse_profile(profile_text(line, with), "t.toml");
+    ASSERT_FALSE(p.ok()) << with;
+    EXPECT_NE(p.error().message.find(expected), std::string::npos) << p.error().message;
+  }
+  auto zero = parse_profile(profile_text("per_request_ms = 0.0", "per_request_ms = 0"), "t.toml");
+  EXPECT_TRUE(zero.ok()) << zero.error().message;
+}
+
+// Finite but huge coefficients overflowed the step time to infinity, freezing the virtual
+// clock; the same through a what-if setting.
+TEST(Profile, RefusesCoefficientsThatGiveAnInfiniteStepTime) {
+  auto p = parse_profile(profile_text("kv_factor = 1.0", "kv_factor = 1e308"), "t.toml");
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("longest engine step"), std::string::npos) << p.error().message;
+  auto ok = parse_profile(profile_text(), "t.toml");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  Profile profile = *ok;
+  const auto st = set_profile_field(profile, "cost.kv_factor", 1e308);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("infinite"), std::string::npos) << st.error().message;
+  EXPECT_EQ(profile.cost.kv_factor, 1.0);
 }
 
 }  // namespace

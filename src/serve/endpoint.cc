@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -24,6 +28,51 @@ Result<std::uint16_t> parse_port(std::string_view text, std::string_view what) {
       value > 65535)
     return make_error(fmt::format("{}: invalid port '{}' (expected 1-65535)", what, text));
   return static_cast<std::uint16_t>(value);
+}
+
+bool is_unreserved(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+         c == '~';
+}
+
+bool is_hex(char c) {
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
+
+// Where `text` stops being a URL path (RFC 3986 segments: pchar, '/', %HH escapes), or npos.
+// A query or fragment is refused too: the request targets are appended to this base.
+std::size_t bad_path_char(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size() || !is_hex(text[i + 1]) || !is_hex(text[i + 2])) return i;
+      i += 2;
+    } else if (!is_unreserved(c) &&
+               std::string_view("!$&'()*+,;=:@/").find(c) == std::string_view::npos) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// An IPv6 address as written between brackets, with an optional %zone.
+bool is_ipv6_literal(std::string_view text) {
+  const std::size_t percent = text.find('%');
+  if (percent != std::string_view::npos) {
+    const std::string_view zone = text.substr(percent + 1);
+    if (zone.empty() || !std::all_of(zone.begin(), zone.end(), is_unreserved)) return false;
+  }
+  const std::string_view address = text.substr(0, percent);
+  // inet_pton reads a C string: an embedded NUL would end the address early.
+  if (address.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos) return false;
+  in6_addr out{};
+  return ::inet_pton(AF_INET6, std::string(address).c_str(), &out) == 1;
+}
+
+// A character for an error message: itself when printable, else its code.
+std::string shown(char c) {
+  if (c > ' ' && c < 0x7f) return fmt::format("'{}'", c);
+  return fmt::format("byte 0x{:02x}", static_cast<unsigned char>(c));
 }
 
 }  // namespace
@@ -58,6 +107,11 @@ Result<HttpEndpoint> parse_endpoint_url(std::string_view url) {
   if (slash != std::string_view::npos) {
     std::string_view path = url.substr(slash);
     while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+    if (const std::size_t bad = bad_path_char(path); bad != std::string_view::npos)
+      return make_error(fmt::format(
+          "endpoint '{}': {} at byte {} of the path (a base path takes no query, fragment, "
+          "spaces or control characters; escape others as %HH)",
+          original, shown(path[bad]), slash + bad + (original.size() - url.size())));
     e.base_path = std::string(path);
   }
   if (authority.empty()) return make_error(fmt::format("endpoint '{}': no host", original));
@@ -73,10 +127,22 @@ Result<HttpEndpoint> parse_endpoint_url(std::string_view url) {
         return make_error(fmt::format("endpoint '{}': unexpected text after host", original));
       port_text = rest.substr(1);
     }
+    if (!e.host.empty() && !is_ipv6_literal(e.host))
+      return make_error(fmt::format(
+          "endpoint '{}': '[{}]' is not an IPv6 address (brackets hold IPv6 addresses only)",
+          original, e.host));
   } else {
     const std::size_t colon = authority.rfind(':');
     e.host = std::string(authority.substr(0, colon));
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+    if (e.host.find(':') != std::string::npos)
+      return make_error(fmt::format(
+          "endpoint '{}': an IPv6 address goes in brackets, e.g. http://[::1]:8000", original));
+    for (char c : e.host)
+      if (!is_unreserved(c))
+        return make_error(fmt::format(
+            "endpoint '{}': {} in host '{}' (expected a host name or an IPv4 address{})", original,
+            shown(c), e.host, c == '@' ? "; user info is not supported" : ""));
   }
   if (e.host.empty()) return make_error(fmt::format("endpoint '{}': no host", original));
   if (!port_text.empty() || authority.back() == ':') {
@@ -138,10 +204,31 @@ Result<ModelConfig> parse_model_config(std::string_view text, std::string_view o
       else if (port && port->is_string())
         port_text = std::string(port->get_string());
       else
-        return make_error(fmt::format("{}: port: expected a number or a string", where));
-      auto endpoint =
-          parse_endpoint_url(fmt::format("{}:{}", std::string_view(ip->get_string()), port_text));
+        return make_error(fmt::format("{}: port: expected an integer or a string", where));
+      // ip_addr names the host alone (an http:// prefix is tolerated): the port has its own
+      // key, and a path or a second port would be silently misread once the two are joined.
+      std::string_view host = ip->get_string();
+      if (host.rfind("http://", 0) == 0) host.remove_prefix(7);
+      while (!host.empty() && host.back() == '/') host.remove_suffix(1);
+      std::string authority(host);
+      if (host.find('/') != std::string_view::npos)
+        return make_error(fmt::format(
+            "{}: ip_addr '{}': expected a host name or address (no path, no other scheme)", where,
+            std::string_view(ip->get_string())));
+      const bool bracketed = !host.empty() && host.front() == '[';
+      if (bracketed ? host.back() != ']' : host.find(':') != std::string_view::npos) {
+        if (bracketed || !is_ipv6_literal(host))
+          return make_error(
+              fmt::format("{}: ip_addr '{}': expected a host without a port (the port goes in "
+                          "\"port\")",
+                          where, std::string_view(ip->get_string())));
+        authority = fmt::format("[{}]", host);
+      }
+      auto port_value = parse_port(port_text, fmt::format("{}: port", where));
+      if (!port_value) return port_value.error();
+      auto endpoint = parse_endpoint_url("http://" + authority);
       if (!endpoint) return make_error(fmt::format("{}: {}", where, endpoint.error().message));
+      endpoint->port = *port_value;
       endpoints.push_back(std::move(*endpoint));
     }
     if (endpoints.empty())

@@ -70,6 +70,42 @@ TEST(LiveEndpoint, ParsesUrls) {
   EXPECT_FALSE(parse_endpoint_url("ftp://x:1").ok());
 }
 
+// Found while writing fuzz/endpoint_url: user info, queries and control characters were
+// taken into the host or the base path (a CR LF in the path went into every request line),
+// and an unbracketed IPv6 address was split at its last colon.
+TEST(LiveEndpoint, RefusesHostsAndPathsThatWouldBeMisread) {
+  auto check = [](const std::string& url, const char* needle) {
+    auto e = parse_endpoint_url(url);
+    ASSERT_FALSE(e.ok()) << url;
+    EXPECT_NE(e.error().message.find(needle), std::string::npos) << e.error().message;
+    EXPECT_EQ(e.error().message.rfind("endpoint '", 0), 0u) << e.error().message;
+  };
+  check("http://user@gpu:8000", "user info");
+  check("http://gpu:8000/v1?key=1", "'?'");
+  check("http://gpu:8000/v1#x", "'#'");
+  check("http://gpu:8000/a b", "byte 0x20");
+  check("http://gpu:8000/v1\r\nX-Injected: 1", "byte 0x0d");
+  check("http://gpu:8000/%zz", "'%'");
+  check("http://fe80::1", "in brackets");
+  check("http://[gpu]:8000", "not an IPv6 address");
+  check("http://g\xc3\xa9:80", "byte 0xc3");
+  // Found by fuzz/endpoint_url: inet_pton stopped at the NUL and saw "::".
+  check(std::string("http://[::\0\x02"
+                    "F1]:80",
+                    20),
+        "not an IPv6 address");
+
+  auto zone = parse_endpoint_url("http://[fe80::1%eth0]:8000/a%2Fb");
+  ASSERT_TRUE(zone.ok()) << zone.error().message;
+  EXPECT_EQ(zone->host, "fe80::1%eth0");
+  EXPECT_EQ(zone->base_path, "/a%2Fb");
+  auto back = parse_endpoint_url(zone->url());
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->host, zone->host);
+  EXPECT_EQ(back->port, 8000);
+  EXPECT_EQ(back->base_path, zone->base_path);
+}
+
 TEST(LiveModelConfig, ReadsTheReferenceFormat) {
   auto c = parse_model_config(R"({
     "Qwen/Qwen3-32B-FP8": [{"ip_addr": "10.0.0.5", "port": 8001}, {"ip_addr": "10.0.0.6", "port": "8001"}],
@@ -104,6 +140,32 @@ TEST(LiveModelConfig, RejectsBadInputNamingIt) {
   check(R"({"m": [{"ip_addr": "a", "port": 1}], "oss_expert_mapping": {"x": "y"}})",
         "does not list");
   check(R"({"oss_expert_mapping": {"x": 3}})", "oss_expert_mapping.x");
+}
+
+// Found while writing fuzz/model_config: ip_addr and port were joined as text and parsed as
+// one URL, so a port in ip_addr became part of the host and a path in either was taken as the
+// endpoint's base path (port "8001/x" silently became port 8001 with path /x).
+TEST(LiveModelConfig, KeepsHostAndPortApart) {
+  auto check = [](const char* text, const char* needle) {
+    auto c = parse_model_config(text, "cfg.json");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.error().message.find(needle), std::string::npos) << c.error().message;
+    EXPECT_EQ(c.error().message.rfind("cfg.json: m[0]", 0), 0u) << c.error().message;
+  };
+  check(R"({"m": [{"ip_addr": "10.0.0.5:9000", "port": 8001}]})", "without a port");
+  check(R"({"m": [{"ip_addr": "10.0.0.5/v1", "port": 8001}]})", "no path");
+  check(R"({"m": [{"ip_addr": "https://10.0.0.5", "port": 8001}]})", "no other scheme");
+  check(R"({"m": [{"ip_addr": "[::1]:9000", "port": 8001}]})", "without a port");
+  check(R"({"m": [{"ip_addr": "10.0.0.5", "port": "8001/x"}]})", "invalid port '8001/x'");
+  check(R"({"m": [{"ip_addr": "10.0.0.5", "port": 8001.5}]})", "expected an integer");
+
+  auto v6 = parse_model_config(
+      R"({"m": [{"ip_addr": "::1", "port": 8001}, {"ip_addr": "[::1]", "port": "8002"}]})",
+      "cfg.json");
+  ASSERT_TRUE(v6.ok()) << v6.error().message;
+  EXPECT_EQ(v6->models.at("m")[0].host, "::1");
+  EXPECT_EQ(v6->models.at("m")[0].url(), "http://[::1]:8001");
+  EXPECT_EQ(v6->models.at("m")[1].port, 8002);
 }
 
 TEST(LiveExperimentConfig, ReadsEveryKey) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -59,15 +60,21 @@ class TomlReader {
       else
         fail(fmt::format("'{}' must be true or false", path));
     } else if constexpr (std::is_floating_point_v<T>) {
-      if (auto v = node.template value<double>())
-        out = static_cast<T>(*v);
-      else
+      auto v = node.template value<double>();
+      if (!v)
         fail(fmt::format("'{}' must be a number", path));
+      else if (!std::isfinite(*v))
+        fail(fmt::format("'{}' must be a finite number, not {}", path, *v));
+      else
+        out = static_cast<T>(*v);
     } else {
-      if (auto v = node.value_exact<std::int64_t>(); v && *v >= 0)
+      // Refused, not wrapped: base_port = 4294975296 must not become port 8000.
+      constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+      if (auto v = node.value_exact<std::int64_t>();
+          v && *v >= 0 && static_cast<std::uint64_t>(*v) <= max)
         out = static_cast<T>(*v);
       else
-        fail(fmt::format("'{}' must be a non-negative integer", path));
+        fail(fmt::format("'{}' must be a non-negative integer (at most {})", path, max));
     }
   }
 
@@ -146,10 +153,10 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
     r.check_keys(*t, "driver", {"model_config", "max_attempts", "request_timeout_s", "extra_args"});
   if (const auto* t = root["params"].as_table())
     for (const auto& [key, node] : *t) {
-      if (auto v = node.value<double>())
+      if (auto v = node.value<double>(); v && std::isfinite(*v))
         c.gateway_params[std::string(key.str())] = *v;
       else
-        r.fail(fmt::format("'params.{}' must be a number", key.str()));
+        r.fail(fmt::format("'params.{}' must be a {}number", key.str(), v ? "finite " : ""));
     }
   r.get("mode", c.mode);
   if (r.error().empty() && c.mode != "sim" && c.mode != "live")
@@ -189,10 +196,7 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
   r.get("plots", c.plots);
   r.get("time_scale", c.time_scale);
   r.get("host", c.host);
-  int base_port = 0;
-  r.get("base_port", base_port);
-  if (base_port > 65535) r.fail("'base_port' must be at most 65535");
-  c.base_port = static_cast<std::uint16_t>(base_port);
+  r.get("base_port", c.base_port);
   r.get("backends", c.backends);
   r.get("engine.command", c.engine_command);
   r.get("engine.ready_timeout_s", c.ready_timeout_s);
@@ -211,6 +215,13 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
     return make_error(fmt::format("{}: 'driver.max_attempts' must be at least 1", origin));
   if (!(c.sample_interval_s > 0))
     return make_error(fmt::format("{}: 'sampler.interval_s' must be positive", origin));
+  if (!(c.ready_timeout_s > 0))
+    return make_error(fmt::format("{}: 'engine.ready_timeout_s' must be positive", origin));
+  if (c.stop_grace_s < 0)
+    return make_error(fmt::format("{}: 'engine.stop_grace_s' must be at least 0", origin));
+  if (c.request_timeout_s < 0)
+    return make_error(
+        fmt::format("{}: 'driver.request_timeout_s' must be at least 0 (0: no deadline)", origin));
   if (!c.engine_command.empty()) c.engine_command_is_emulator = false;
   return c;
 }

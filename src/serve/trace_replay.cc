@@ -4,6 +4,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -174,6 +175,15 @@ std::vector<std::string> split_csv(const std::string& line) {
   return out;
 }
 
+// The whole of `text` as a finite number; std::stod would throw on "." or "" and accept "1x".
+std::optional<double> finite_number(std::string_view text) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(v))
+    return std::nullopt;
+  return v;
+}
+
 double relative(double a, double b) {
   const double scale = std::max(std::abs(a), std::abs(b));
   return scale == 0 ? 0 : std::abs(a - b) / scale;
@@ -226,9 +236,13 @@ Result<RunSeries> read_sim_run(const std::filesystem::path& dir) {
     std::string line;
     std::smatch m;
     bool found = false;
-    while (std::getline(log, line))
+    for (long line_no = 1; std::getline(log, line); ++line_no)
       if (std::regex_search(line, m, elapsed)) {
-        out.elapsed_s = std::stod(m[1]);
+        const auto v = finite_number(m.str(1));
+        if (!v)
+          return make_error(fmt::format("{}: driver.log:{}: bad elapsed_s '{}'", dir.string(),
+                                        line_no, m.str(1)));
+        out.elapsed_s = *v;
         found = true;
       }
     if (!found)
@@ -267,13 +281,20 @@ Result<RunSeries> read_sim_run(const std::filesystem::path& dir) {
                     "engine_waiting_s",
                     dir.string()));
   double running_s = 0, waiting_s = 0;
-  while (std::getline(timeline, line)) {
+  for (long line_no = 2; std::getline(timeline, line); ++line_no) {
     const auto f = split_csv(line);
     if (f.size() != header.size()) continue;
+    const auto fin = finite_number(f[*finished]), fwd = finite_number(f[*forwarded]),
+               wait = finite_number(f[*waiting]);
+    if (!fin || !fwd || !wait)
+      return make_error(fmt::format(
+          "{}: agentsched/timeline.csv:{}: forwarded_s, finished_s or engine_waiting_s is not "
+          "a number",
+          dir.string(), line_no));
     // Between forwarding and finishing a call is either waiting or running in the engine.
-    const double in_engine = std::stod(f[*finished]) - std::stod(f[*forwarded]);
-    waiting_s += std::stod(f[*waiting]);
-    running_s += in_engine - std::stod(f[*waiting]);
+    const double in_engine = *fin - *fwd;
+    waiting_s += *wait;
+    running_s += in_engine - *wait;
   }
   if (out.elapsed_s > 0) {
     out.mean_running = running_s / out.elapsed_s;

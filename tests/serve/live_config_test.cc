@@ -15,6 +15,7 @@
 #include "serve/live_clock.h"
 #include "serve/live_http.h"
 #include "serve/process.h"
+#include "serve/trace_replay.h"
 #include "workload/conversation.h"
 
 namespace agentsched::serve {
@@ -257,6 +258,45 @@ TEST(LiveExperimentConfig, RejectsTyposAndBadValues) {
   check("[params]\nbudget = \"all\"", "'params.budget' must be a number");
   check("[driver]\nmax_attempts = 0", "max_attempts");
   check("mode = ", "exp.toml:1");
+}
+
+// Integers past the field's range used to wrap (base_port = 2^32 + 8000 ran on port 8000) and
+// NaN or infinite numbers were taken as given ([params] accepted what --param refuses).
+TEST(LiveExperimentConfig, RefusesWrappingIntegersAndNonFiniteNumbers) {
+  auto check = [](const char* text, const char* needle) {
+    auto c = parse_experiment_config(text, "exp.toml");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.error().message.find(needle), std::string::npos) << c.error().message;
+    EXPECT_EQ(c.error().message.rfind("exp.toml", 0), 0u) << c.error().message;
+  };
+  check("base_port = 4294975296", "'base_port' must be a non-negative integer (at most 65535)");
+  check("max_programs = 4294967297", "'max_programs'");
+  check("backends = 4294967297", "'backends'");
+  check("time_scale = inf", "'time_scale' must be a finite number");
+  check("threshold = nan", "'threshold' must be a finite number");
+  check("[params]\nbudget = nan", "'params.budget' must be a finite number");
+  check("[engine]\nready_timeout_s = -1.0", "'engine.ready_timeout_s' must be positive");
+  check("[engine]\nstop_grace_s = -1.0", "'engine.stop_grace_s'");
+  check("[driver]\nrequest_timeout_s = -1.0", "'driver.request_timeout_s'");
+  auto top = parse_experiment_config("base_port = 65535", "exp.toml");
+  ASSERT_TRUE(top.ok()) << top.error().message;
+  EXPECT_EQ(top->base_port, 65535);
+}
+
+// std::stod threw out of read_sim_run on a number it could not read.
+TEST(LiveReplay, ReadSimRunReportsBadNumbersInsteadOfThrowing) {
+  const fs::path dir = temp_dir("simrun");
+  {
+    std::ofstream log(dir / "driver.log");
+    log << "[2026-01-05 10:00:00] Global evaluation complete: ok=1 error=0 total=1 "
+           "elapsed_s=. tasks_per_min=1.00\n";
+  }
+  Result<RunSeries> r = make_error("not run");
+  EXPECT_NO_THROW(r = read_sim_run(dir));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("driver.log:1: bad elapsed_s '.'"), std::string::npos)
+      << r.error().message;
+  fs::remove_all(dir);
 }
 
 TEST(LiveExperiment, ExpandsTemplates) {

@@ -39,7 +39,7 @@ awaitable<Result<http::ClientResponse>> timed_request(http::HttpClient& client,
   if (timer) timer->cancel();
   if (*timed_out) {
     client.close();
-    co_return make_error(fmt::format("{} {} on {}: no reply within {:.1f} s (real)", method, target,
+    co_return make_error(fmt::format("{} {} on {}: no reply within {:.3g} s (real)", method, target,
                                      endpoint.url(),
                                      std::chrono::duration<double>(timeout).count()));
   }

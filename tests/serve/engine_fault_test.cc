@@ -18,6 +18,7 @@
 #include "serve/child_process.h"
 #include "serve/engine_server.h"
 #include "serve/live_engine.h"
+#include "serve/live_http.h"
 #include "serve/router_test_util.h"
 
 namespace agentsched::serve {
@@ -275,6 +276,31 @@ TEST(FaultEngine, StalledRequestsEndWithShutdown) {
   const std::string got = s.read_to_eof();
   EXPECT_EQ(got.rfind("HTTP/1.1 503", 0), 0u) << got;
   EXPECT_TRUE(e.join_for(30s));
+}
+
+TEST(FaultEngine, AStalledCallTimesOutWithTheRealDeadlineInItsReason) {
+  // The live tools' deadline (serve/live_http.h) against a stall: at high time scales the
+  // real deadline is milliseconds, and the reason must still say how long it was.
+  LiveEngine e(with_fault(EngineFaultKind::kStall, 1));
+  asio::io_context io;
+  http::HttpClient client(io.get_executor());
+  std::optional<Result<http::ClientResponse>> reply;
+  HttpEndpoint endpoint;
+  endpoint.host = "127.0.0.1";
+  endpoint.port = e.port();
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        reply = co_await timed_request(client, endpoint, "POST", "/v1/chat/completions", chat(4),
+                                       std::chrono::milliseconds(15));
+      },
+      asio::detached);
+  io.run_for(30s);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_FALSE(reply->ok());
+  EXPECT_NE(reply->error().message.find("no reply within 0.015 s (real)"), std::string::npos)
+      << reply->error().message;
+  EXPECT_TRUE(classify_failure(*reply).transient);
 }
 
 TEST(FaultEngine, GarbageMetricsEveryNthScrape) {

@@ -26,6 +26,7 @@
 #include "http/vllm_metrics.h"
 #include "serve/admin_token.h"
 #include "serve/byte_buffer.h"
+#include "serve/endpoint.h"
 #include "serve/router_profile.h"
 
 namespace agentsched::serve {
@@ -118,45 +119,16 @@ std::string url_decode(std::string_view s) {
   return out;
 }
 
-struct BackendUrl {
-  std::string host;
-  std::uint16_t port = 80;
-};
-
-Result<BackendUrl> parse_backend_url(std::string_view url) {
-  std::string_view rest = url;
-  if (rest.starts_with("https://"))
-    return make_error(fmt::format("backend '{}': https is not supported (use http://)", url));
-  if (rest.starts_with("http://")) rest.remove_prefix(7);
-  if (rest.ends_with("/")) rest.remove_suffix(1);
-  if (rest.ends_with("/v1")) rest.remove_suffix(3);  // an OpenAI base URL names the same server
-  if (rest.find('/') != std::string_view::npos)
-    return make_error(fmt::format("backend '{}': only http://HOST:PORT is supported", url));
-  BackendUrl out;
-  std::string_view host = rest, port;
-  if (rest.starts_with("[")) {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos)
-      return make_error(fmt::format("backend '{}': bad IPv6 address", url));
-    host = rest.substr(1, close - 1);
-    if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
-  } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-  }
-  if (host.empty()) return make_error(fmt::format("backend '{}': no host", url));
-  out.host = std::string(host);
-  if (!port.empty()) {
-    unsigned p = 0;
-    for (char c : port) {
-      if (c < '0' || c > '9' || p > 65535)
-        return make_error(fmt::format("backend '{}': bad port", url));
-      p = p * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (p == 0 || p > 65535) return make_error(fmt::format("backend '{}': bad port", url));
-    out.port = static_cast<std::uint16_t>(p);
-  }
-  return out;
+// A backend is a server: http://HOST[:PORT], optionally with the OpenAI base path "/v1"
+// (which names the same server). The URL rules (brackets for IPv6, no user info, port range)
+// are the live tools' own, so `--backends` reads a URL exactly as `drive --endpoint` does.
+Result<HttpEndpoint> parse_backend_url(std::string_view url) {
+  auto parsed = parse_endpoint_url(url);
+  if (!parsed) return make_error(fmt::format("--backends: {}", parsed.error().message));
+  if (!parsed->base_path.empty() && parsed->base_path != "/v1")
+    return make_error(fmt::format(
+        "--backends: endpoint '{}': a backend is a server, http://HOST:PORT (or .../v1)", url));
+  return parsed;
 }
 
 // Placement that never picks a backend known to be down while another is up: the registered

@@ -483,6 +483,17 @@ TEST(RouterProcess, BadConfigurationFailsFast) {
   ChildProcess bad_param({AGENTSCHED_BINARY, "router", "--port", "0", "--backends",
                           "http://127.0.0.1:1", "--policy", "thunderreact", "--param", "x=1"});
   EXPECT_EQ(bad_param.wait(20s), 1);
+  // Backend URLs follow the live tools' URL rules: nothing is silently misread.
+  for (const std::string bad : {"http://user@127.0.0.1:1", "http://fe80::1", "http://[::1]junk",
+                                "http://127.0.0.1:1/x", "127.0.0.1:70000"}) {
+    ChildProcess p(
+        {"/bin/sh", "-c",
+         std::string(AGENTSCHED_BINARY) + " router --port 0 --backends '" + bad + "' 2>&1"});
+    const auto line = p.read_line(20s);
+    EXPECT_EQ(p.wait(20s), 1) << bad;
+    ASSERT_TRUE(line) << bad;
+    EXPECT_NE(line->find("--backends: "), std::string::npos) << *line;
+  }
 }
 
 TEST(RouterProcess, OpenAiNpmClient) {

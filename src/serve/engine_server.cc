@@ -439,8 +439,10 @@ awaitable<void> chat_completions(ImplPtr self, http::Exchange& ex) {
     const double p50 = s.profile.emulator.output_tokens_p50;
     const double p90 = std::max(s.profile.emulator.output_tokens_p90, p50);
     const double sigma = std::log(p90 / p50) / 1.2815515655446004;
-    const auto drawn = std::max<std::int64_t>(
-        {1, req.min_tokens, std::llround(std::exp(std::log(p50) + sigma * s.rng.normal()))});
+    // Clamped before rounding: a far tail draw must cut at the cap, not overflow llround.
+    const double length = std::min(std::exp(std::log(p50) + sigma * s.rng.normal()),
+                                   static_cast<double>(std::max<std::int64_t>(cap, 1)));
+    const auto drawn = std::max<std::int64_t>({1, req.min_tokens, std::llround(length)});
     if (drawn < cap) {
       output = drawn;
       finish_reason = "stop";

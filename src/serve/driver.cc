@@ -491,8 +491,22 @@ class Driver {
     http::HttpClient client(io_.get_executor());
     http::Headers headers;
     if (!o_.admin_token.empty()) headers.emplace_back("Authorization", "Bearer " + o_.admin_token);
+    // A router restarting or briefly unreachable must not keep the program registered until
+    // its TTL: transport errors and 5xx answers are retried like calls are.
     auto r = co_await timed_request(client, o_.endpoint, kPost, target, body,
-                                    std::chrono::seconds(10), std::move(headers));
+                                    std::chrono::seconds(10), headers);
+    for (int attempt = 2;
+         attempt <= o_.retry.max_attempts && (!r || r->status >= 500) && !stopping_; ++attempt) {
+      co_await sleep_for(o_.retry.backoff_before(attempt));
+      r = co_await timed_request(client, o_.endpoint, kPost, target, body, std::chrono::seconds(10),
+                                 headers);
+    }
+    if (!r || r->status >= 500)
+      w_->driver_line(now(),
+                      fmt::format("Release of program {} failed after {} attempts ({}); "
+                                  "the endpoint forgets it when it idles past its TTL",
+                                  job_id, o_.retry.max_attempts,
+                                  r ? fmt::format("HTTP {}", r->status) : r.error().message));
     if (r && (r->status == 404 || r->status == 405) && release_supported_) {
       release_supported_ = false;
       w_->driver_line(now(), fmt::format("Endpoint {} has no POST /programs/release (HTTP {}); "

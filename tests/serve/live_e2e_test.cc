@@ -227,6 +227,14 @@ struct FlakyServer {
     if (path == "/v1/models") {
       r.body = R"({"object":"list","data":[{"id":"flaky-model","object":"model"}]})";
     } else if (path == "/programs/release") {
+      if (self->release_failures_left > 0) {
+        --self->release_failures_left;
+        ++self->failed_releases;
+        r.status = 503;
+        r.body = R"({"object":"error","message":"restarting","code":503})";
+        co_await ex.respond(std::move(r));
+        co_return;
+      }
       ++self->releases;
     } else {
       const int n = ++self->chat_calls;
@@ -250,6 +258,8 @@ struct FlakyServer {
   int fail_every;
   std::atomic<int> chat_calls{0};
   std::atomic<int> releases{0};
+  std::atomic<int> release_failures_left{0};  // the next N releases answer 503
+  std::atomic<int> failed_releases{0};
   std::atomic<int> user_calls{0};
   std::atomic<int> expert_calls{0};
 };
@@ -397,6 +407,37 @@ TEST(LiveE2E, InterruptedExperimentLeavesNoProcessAndCheckSeesTheRun) {
   EXPECT_NE(report2.find("verdict: STALLED -- the driver was interrupted"), std::string::npos)
       << report2;
   fs::remove_all(base);
+}
+
+TEST(LiveE2E, ReleasesAreRetriedAndAReleaseThatNeverLandsIsLogged) {
+  {
+    FlakyServer server(0);
+    server.release_failures_left = 2;  // the first release fails twice, then lands
+    const fs::path out = temp_dir("release") / "run";
+    DriverOptions o = flaky_options(server, out);
+    o.concurrency = 1;
+    o.retry.max_attempts = 3;
+    auto r = run_driver(o);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(server.failed_releases.load(), 2);
+    EXPECT_EQ(server.releases.load(), 2);  // both programs released in the end
+    EXPECT_EQ(read_file(out / "driver.log").find("Release of program"), std::string::npos);
+    fs::remove_all(out.parent_path());
+  }
+  {
+    FlakyServer server(0);
+    server.release_failures_left = 1000;  // never lands
+    const fs::path out = temp_dir("release") / "run";
+    DriverOptions o = flaky_options(server, out);
+    o.retry.max_attempts = 3;
+    auto r = run_driver(o);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->ok + r->errors, 2);              // a failed release does not fail the task
+    EXPECT_EQ(server.failed_releases.load(), 6);  // 3 attempts for each of 2 programs
+    const std::string log = read_file(out / "driver.log");
+    EXPECT_EQ(count(log, "failed after 3 attempts (HTTP 503); the endpoint forgets it"), 2u) << log;
+    fs::remove_all(out.parent_path());
+  }
 }
 
 TEST(LiveE2E, DurationStopsStartsAndLetsProgramsInFlightFinish) {

@@ -182,12 +182,8 @@ Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
     return make_error(
         fmt::format("{}: no memory left for the KV cache ({:.2f} GiB after weights and reserve)",
                     origin, p.kv_cache_bytes() / (1024.0 * 1024.0 * 1024.0)));
-  for (const auto& [key, value] :
-       {std::pair{"emulator.output_tokens_p50", p.emulator.output_tokens_p50},
-        std::pair{"emulator.output_tokens_p90", p.emulator.output_tokens_p90}})
-    if (value > p.model.max_model_len)
-      return make_error(fmt::format("{}: key '{}' ({}) exceeds model.max_model_len ({})", origin,
-                                    key, value, p.model.max_model_len));
+  // emulator.output_tokens_* may exceed max_model_len (small test profiles do): the emulator
+  // cuts every drawn length at the room left in the context before rounding it.
   if (const double t = longest_step_seconds(p); !std::isfinite(t))
     return make_error(fmt::format(
         "{}: the longest engine step would take {} s: check the cost.* coefficients and the "

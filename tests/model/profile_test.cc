@@ -98,7 +98,7 @@ TEST(Profile, RefusesNonFiniteAndNegativeCoefficientsNamingTheKey) {
                       "per_request_ms = 0.0\n[emulator]\noutput_tokens_p50 = 0",
                       "'emulator.output_tokens_p50'"},
            std::tuple{"per_request_ms = 0.0",
-                      "per_request_ms = 0.0\n[emulator]\noutput_tokens_p90 = 1e9",
+                      "per_request_ms = 0.0\n[emulator]\noutput_tokens_p90 = inf",
                       "'emulator.output_tokens_p90'"},
        }) {
     auto p = parse_profile(profile_text(line, with), "t.toml");

@@ -31,6 +31,7 @@
 #include "serve/child_process.h"
 #include "serve/router_test_util.h"
 #include "serve/spawn_child.h"
+#include "serve/test_files.h"
 #include "workload/workload_stats.h"
 
 namespace agentsched::serve {
@@ -54,19 +55,10 @@ std::string scale_text() {
 }
 
 fs::path temp_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("agentsched-fault-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return testing::scratch_dir("fault", name);
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::read_file;
 
 std::size_t count(const std::string& text, std::string_view needle) {
   std::size_t n = 0;

@@ -23,6 +23,7 @@
 #include "serve/kv_sampler.h"
 #include "serve/process.h"
 #include "serve/run_status.h"
+#include "serve/test_files.h"
 #include "workload/workload_stats.h"
 
 namespace agentsched::serve {
@@ -36,19 +37,10 @@ using testing::ChildProcess;
 using testing::run_shell;
 
 fs::path temp_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("agentsched-e2e-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return testing::scratch_dir("e2e", name);
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::read_file;
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;

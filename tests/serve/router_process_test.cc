@@ -15,6 +15,7 @@
 
 #include "http/server.h"
 #include "serve/router_test_util.h"
+#include "serve/test_files.h"
 
 namespace agentsched::serve {
 namespace {
@@ -55,12 +56,7 @@ std::string router_metrics(int port) {
   return r ? "\n" + r->body : std::string();
 }
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::read_file;
 
 // A fresh temporary directory for one test.
 std::filesystem::path temp_dir(const std::string& name) {

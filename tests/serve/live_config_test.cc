@@ -15,6 +15,7 @@
 #include "serve/live_clock.h"
 #include "serve/live_http.h"
 #include "serve/process.h"
+#include "serve/test_files.h"
 #include "serve/trace_replay.h"
 #include "workload/conversation.h"
 
@@ -24,19 +25,10 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path temp_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("agentsched-live-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return testing::scratch_dir("live", name);
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::read_file;
 
 TEST(LiveEndpoint, ParsesUrls) {
   auto e = parse_endpoint_url("http://127.0.0.1:8000");
@@ -91,10 +83,10 @@ TEST(LiveEndpoint, RefusesHostsAndPathsThatWouldBeMisread) {
   check("http://[gpu]:8000", "not an IPv6 address");
   check("http://g\xc3\xa9:80", "byte 0xc3");
   // Found by fuzz/endpoint_url: inet_pton stopped at the NUL and saw "::".
-  check(std::string("http://[::\0\x02"
-                    "F1]:80",
-                    20),
-        "not an IPv6 address");
+  static constexpr char kNulInHost[] =
+      "http://[::\0\x02"
+      "F1]:80";
+  check(std::string(kNulInHost, sizeof(kNulInHost) - 1), "not an IPv6 address");
 
   auto zone = parse_endpoint_url("http://[fe80::1%eth0]:8000/a%2Fb");
   ASSERT_TRUE(zone.ok()) << zone.error().message;

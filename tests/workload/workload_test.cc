@@ -145,9 +145,10 @@ TEST(Tau2, OutputAndToolResultScales) {
       EXPECT_NEAR(out2.programs[i].turns[k].output_tokens, std::min(2 * a.output_tokens, 8000),
                   1)  // the scale applies before rounding
           << "program " << i << " turn " << k;
-      if (k > 0 && base.programs[i].turns[k - 1].action == TurnAction::kTool)
+      if (k > 0 && base.programs[i].turns[k - 1].action == TurnAction::kTool) {
         EXPECT_NEAR(tools2.programs[i].turns[k].new_tokens, 2.0 * a.new_tokens,
                     2.0 * static_cast<double>(base.programs[i].turns[k - 1].tools.size()));
+      }
     }
   bad.output_scale = 0;
   EXPECT_FALSE(generate_tau2(bad, 1).ok());

@@ -25,6 +25,7 @@ namespace agentsched::serve {
 namespace {
 
 using testing::post_request;
+using testing::RawSocket;
 using testing::run_shell;
 
 std::string chat(int max_tokens, bool stream = false, const std::string& text = "fault test") {
@@ -55,60 +56,6 @@ std::size_t count(const std::string& text, std::string_view needle) {
   for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
   return n;
 }
-
-// A blocking raw loopback client that can also tell whether anything has arrived.
-class Peer {
- public:
-  explicit Peer(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) close();
-  }
-  ~Peer() { close(); }
-  Peer(const Peer&) = delete;
-  Peer& operator=(const Peer&) = delete;
-  bool ok() const { return fd_ >= 0; }
-  bool send_all(std::string_view data) {
-    while (!data.empty()) {
-      const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  // Everything until the server closes the connection (or `limit`).
-  std::string read_to_eof(std::chrono::milliseconds limit = 30s) {
-    std::string out;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    return out;
-  }
-  // Whether a byte (or EOF) is waiting right now.
-  bool anything_arrived() {
-    pollfd p{fd_, POLLIN, 0};
-    return ::poll(&p, 1, 0) != 0;
-  }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 TEST(FaultEngine, ParsesSpecsAndNamesTheFlagInErrors) {
   auto f = parse_engine_fault("stall=7");
@@ -180,7 +127,7 @@ TEST(FaultEngine, CloseCutsANonStreamingAnswerAfterItsHead) {
   auto first = e.post("/v1/chat/completions", chat(4));
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->status, 200);
-  Peer s(e.port());
+  RawSocket s(e.port());
   ASSERT_TRUE(s.ok());
   ASSERT_TRUE(s.send_all(post_request(chat(4))));
   const std::string got = s.read_to_eof();  // until the engine closes
@@ -201,7 +148,7 @@ TEST(FaultEngine, CloseCutsANonStreamingAnswerAfterItsHead) {
 TEST(FaultEngine, CloseCutsAStreamAfterItsFirstChunkAndAbortsTheRequest) {
   LiveEngine e(with_fault(EngineFaultKind::kClose, 1, /*time_scale=*/20));
   const auto idle = e.metrics();
-  Peer s(e.port());
+  RawSocket s(e.port());
   ASSERT_TRUE(s.ok());
   ASSERT_TRUE(s.send_all(post_request(chat(30000, /*stream=*/true, std::string(2000, 'c')))));
   const std::string got = s.read_to_eof();  // until the engine closes
@@ -230,7 +177,7 @@ TEST(FaultEngine, StallSendsNothingAndAbortsWhenTheClientHangsUp) {
 
   // A short request: the engine finishes it, and still no byte comes back.
   {
-    Peer s(e.port());
+    RawSocket s(e.port());
     ASSERT_TRUE(s.ok());
     ASSERT_TRUE(s.send_all(post_request(chat(4))));
     ASSERT_TRUE(e.wait_metrics(
@@ -247,7 +194,7 @@ TEST(FaultEngine, StallSendsNothingAndAbortsWhenTheClientHangsUp) {
   EXPECT_EQ(third->status, 200);
 
   // A long one: it runs until the client gives up, then it is aborted and its KV freed.
-  Peer s(e.port());
+  RawSocket s(e.port());
   ASSERT_TRUE(s.ok());
   ASSERT_TRUE(s.send_all(post_request(chat(30000, /*stream=*/true, std::string(2000, 's')))));
   ASSERT_TRUE(e.wait_metrics([](const BackendMetrics& m) { return m.num_running == 1; }, 60s));
@@ -266,7 +213,7 @@ TEST(FaultEngine, StalledRequestsEndWithShutdown) {
   EngineServerOptions o = with_fault(EngineFaultKind::kStall, 1);
   o.shutdown_timeout_s = 0.5;  // a stalled request is in flight: it gets this, then 503
   LiveEngine e(o);
-  Peer s(e.port());
+  RawSocket s(e.port());
   ASSERT_TRUE(s.ok());
   ASSERT_TRUE(s.send_all(post_request(chat(4))));
   ASSERT_TRUE(e.wait_metrics(

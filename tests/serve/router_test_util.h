@@ -196,6 +196,8 @@ class RawSocket {
     }
   }
   ~RawSocket() { close(); }
+  RawSocket(const RawSocket&) = delete;
+  RawSocket& operator=(const RawSocket&) = delete;
   bool ok() const { return fd_ >= 0; }
   bool send_all(std::string_view data) {
     while (!data.empty()) {
@@ -207,9 +209,29 @@ class RawSocket {
   }
   // Reads until `stop` is in what was read, EOF, or the limit; returns what was read.
   std::string read_until(std::string_view stop, std::chrono::milliseconds limit = 10s) {
+    return read_while([&](const std::string& out) { return out.find(stop) == std::string::npos; },
+                      limit);
+  }
+  // Everything until the server closes the connection (or the limit).
+  std::string read_to_eof(std::chrono::milliseconds limit = 30s) {
+    return read_while([](const std::string&) { return true; }, limit);
+  }
+  // Whether a byte (or EOF) is waiting right now.
+  bool anything_arrived() {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, 0) != 0;
+  }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  template <typename More>
+  std::string read_while(More more, std::chrono::milliseconds limit) {
     std::string out;
     const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (out.find(stop) == std::string::npos) {
+    while (more(out)) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
@@ -222,12 +244,7 @@ class RawSocket {
     }
     return out;
   }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
 
- private:
   int fd_ = -1;
 };
 

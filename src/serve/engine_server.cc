@@ -126,6 +126,9 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer wake_timer;
   asio::steady_timer drain_timer;
   Seconds step_end = 0;
+  // Changes whenever a step starts or completes: a timer handler already queued when
+  // catch_up() completed its step must neither complete the next step nor an absent one.
+  std::uint64_t step_generation = 0;
   RequestId next_id = 1;
   std::unordered_map<RequestId, Pending*> pending;
   // Fault injection (tests only): EVERY per kind (0 = off), arrivals counted, faults injected.
@@ -192,8 +195,8 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
       if (auto duration = engine.begin_step()) {
         step_end = start + *duration;
         step_timer.expires_after(clock.real_until(step_end));
-        step_timer.async_wait([this](error_code ec) {
-          if (!ec) on_step_done();
+        step_timer.async_wait([this, generation = ++step_generation](error_code ec) {
+          if (!ec && generation == step_generation) on_step_done();
         });
         return;
       }
@@ -203,11 +206,23 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
 
   void on_step_done() {
     if (stopped) return;
+    ++step_generation;
     clock.hold(step_end);
     StepOutcome out = engine.finish_step();
     deliver(out);
     start_step();  // back to back: the next step starts at the planned end of this one
     clock.release();
+  }
+
+  // Completes every step whose planned end has passed, before an arrival, an abort or a
+  // scrape touches the engine. When the event loop runs late (a busy machine, a sanitizer
+  // build) a request's bytes and an overdue step timer are ready at once; without this the
+  // request could be handled first, join the step that starts at the planned end although
+  // it arrived after it, and push the engine's timeline to its own arrival time -- a
+  // different batch than `sim` would form, which under KV pressure changes who is
+  // preempted.
+  void catch_up() {
+    while (!stopped && engine.step_in_flight() && step_end <= clock.scaled_now()) on_step_done();
   }
 
   // Pins expire while the engine is idle: wake at the earliest expiry.
@@ -265,6 +280,7 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void abort(Pending& p) {
+    catch_up();
     if (p.finished) return;
     engine.abort_request(p.id);
     exposition.on_abort();
@@ -462,6 +478,7 @@ awaitable<void> chat_completions(ImplPtr self, http::Exchange& ex) {
   spec.prompt_block_hashes = prompt_block_hashes(req.prompt_text);
   spec.is_last_step = req.is_last_step;
   spec.next_tool = req.next_tool;
+  s.catch_up();
   if (auto st = s.engine.add_request(std::move(spec)); !st) {
     co_await ex.respond(error_response(400, st.error().message, "BadRequestError"));
     co_return;
@@ -639,6 +656,7 @@ awaitable<void> handle_request(ImplPtr self, http::Exchange& ex) {
       self->count_fault(EngineFaultKind::kGarbageMetrics);
       r.body = std::string(kGarbageMetricsText);
     } else {
+      self->catch_up();
       r.body = self->render_metrics();
     }
   } else if (path == "/v1/models") {

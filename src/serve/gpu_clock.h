@@ -21,6 +21,9 @@ class GpuClock final : public Clock {
     return last_;
   }
   double scale() const override { return scaled_.scale(); }
+  // The scaled real time, without moving now(): reading now() to decide whether a step is
+  // overdue would carry the clock past the step's end and void the hold() that follows.
+  Seconds scaled_now() const { return scaled_.now(); }
 
   // Reads `t` until release() (a planned step end, at or before the real scaled time).
   void hold(Seconds t) { held_ = t; }

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -326,6 +327,45 @@ TEST(EngineServer, ClientDisconnectAbortsAndFreesBlocks) {
     return m.num_running == 0 && m.num_waiting == 0 && m.kv_usage == idle.kv_usage;
   }));
   EXPECT_EQ(e.metric("vllm:request_success_total", "abort"), 1);
+}
+
+// One long request A decoding, a short one B arriving; with `busy`, the engine's event loop
+// is kept busy for 200 ms real (4 emulated s) just as B is sent, so B's bytes and an overdue
+// step timer are ready together. Returns the summed end-to-end latency (emulated s).
+double e2e_with_a_late_arrival(bool busy) {
+  EngineServerOptions o;
+  o.time_scale = 20;
+  LiveEngine e(o);
+  std::thread a([&] {
+    auto r = e.post("/v1/chat/completions", chat_body(std::string(2000, 'a'), 1000));
+    EXPECT_TRUE(r.ok() && r->status == 200);
+  });
+  EXPECT_TRUE(e.wait_metrics([](const BackendMetrics& m) { return m.num_running == 1; }));
+  if (busy) {
+    std::promise<void> loop_blocked;
+    e.post_to_loop([&] {
+      loop_blocked.set_value();
+      std::this_thread::sleep_for(200ms);  // the load itself, not a wait for an effect
+    });
+    loop_blocked.get_future().wait();
+  }
+  std::thread b([&] {
+    auto r = e.post("/v1/chat/completions", chat_body(std::string(2000, 'b'), 20));
+    EXPECT_TRUE(r.ok() && r->status == 200);
+  });
+  a.join();
+  b.join();
+  return e.metric("vllm:e2e_request_latency_seconds_sum");
+}
+
+TEST(EngineServer, ALateEventLoopDoesNotStretchTheEmulatedTimeline) {
+  // Steps whose planned end passed while the loop was busy complete at their planned ends
+  // before the late arrival is taken in, so A's emulated latency does not grow by the 4 s
+  // the loop lost (it did before the engine caught up on overdue steps first).
+  const double calm = e2e_with_a_late_arrival(false);
+  const double busy = e2e_with_a_late_arrival(true);
+  std::printf("summed e2e latency: calm loop %.3f s, busy loop %.3f s (emulated)\n", calm, busy);
+  EXPECT_LT(std::abs(busy - calm), 1.0) << "calm " << calm << " s, busy " << busy << " s";
 }
 
 TEST(EngineServer, ConcurrentStreamsUnderKvPressure) {

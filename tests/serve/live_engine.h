@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -59,6 +60,8 @@ class LiveEngine {
   }
 
   std::uint16_t port() const { return port_; }
+  // Runs `f` on the engine's event loop (e.g. to keep it busy, as a loaded machine would).
+  void post_to_loop(std::function<void()> f) { asio::post(io_, std::move(f)); }
 
   Result<http::ClientResponse> get(std::string_view target) {
     return http::fetch("127.0.0.1", port_, "GET", target, {}, {}, 30);

@@ -1,6 +1,17 @@
 // The emulator against `sim run` on the same trace: elapsed time, KV usage (on average and
 // per minute) and queue lengths within 5%, at time scale 20 under KV pressure and at time
 // scale 1 (short programs; bench/engine/vs_sim.sh runs the full workload).
+//
+// Under KV pressure a run of eight programs is chaotic: which step a call lands in decides
+// who is preempted, and that decides the rest of the run. The live run's HTTP round trips
+// and timer latencies (amplified 20x by the time scale) are such perturbations. Measured:
+// changing every wait of the trace by 0.5% moves `sim run` itself by 3.6% in elapsed time
+// and 6.7% in windowed KV usage. Live runs took another trajectory and missed 5% on some
+// figure in 4 of 40 runs on a machine kept busy by two spinning processes, 1 of 19 in the
+// ASan build and 0 of 16 on an idle machine (10 of 41 busy before the emulator completed
+// overdue steps ahead of arrivals). So the live side gets up to three attempts; the first
+// within 5% passes, and every attempt is printed. A systematic error (wrong step times, a
+// misplaced preemption) misses in all three.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -22,6 +33,7 @@ struct Case {
   int concurrency;
   int programs;
   std::int64_t kv_blocks;  // 0: the profile's
+  int attempts = 1;        // live runs allowed to find the simulated trajectory
 };
 
 void compare_with_sim(const Case& c) {
@@ -47,31 +59,41 @@ void compare_with_sim(const Case& c) {
 
   auto workload = read_trace_file(dir / "trace.jsonl");
   ASSERT_TRUE(workload.ok()) << workload.error().message;
-  EngineServerOptions o;
-  o.time_scale = c.time_scale;
-  o.num_gpu_blocks_override = c.kv_blocks;
-  LiveEngine engine(o);
-  ReplayOptions r;
-  r.port = engine.port();
-  r.workload = &*workload;
-  r.concurrency = c.concurrency;
-  r.max_programs = c.programs;
-  r.time_scale = c.time_scale;
-  r.limit_s = 300;
-  auto replay = replay_trace(r);
-  ASSERT_TRUE(replay.ok()) << replay.error().message;
-  EXPECT_EQ(replay->ok + replay->errors, c.programs);
-  const RunSeries live = series_from_replay(*replay);
-  const SeriesComparison cmp = compare_series(live, *sim);
-  std::printf("time scale %g, C=%d, %d programs, %lld KV blocks:\n%s", c.time_scale, c.concurrency,
-              c.programs, static_cast<long long>(c.kv_blocks), cmp.table(live, *sim).c_str());
-  EXPECT_GT(cmp.kv_points, 5u);
-  EXPECT_TRUE(cmp.within(0.05)) << cmp.table(live, *sim);
-  fs::remove_all(dir);
+  std::string tables;
+  for (int attempt = 1; attempt <= c.attempts; ++attempt) {
+    EngineServerOptions o;
+    o.time_scale = c.time_scale;
+    o.num_gpu_blocks_override = c.kv_blocks;
+    LiveEngine engine(o);
+    ReplayOptions r;
+    r.port = engine.port();
+    r.workload = &*workload;
+    r.concurrency = c.concurrency;
+    r.max_programs = c.programs;
+    r.time_scale = c.time_scale;
+    r.limit_s = 300;
+    auto replay = replay_trace(r);
+    ASSERT_TRUE(replay.ok()) << replay.error().message;
+    ASSERT_EQ(replay->ok + replay->errors, c.programs);
+    const RunSeries live = series_from_replay(*replay);
+    const SeriesComparison cmp = compare_series(live, *sim);
+    const std::string table = fmt::format(
+        "time scale {:g}, C={}, {} programs, {} KV blocks, attempt {} of {}:\n{}", c.time_scale,
+        c.concurrency, c.programs, c.kv_blocks, attempt, c.attempts, cmp.table(live, *sim));
+    std::printf("%s", table.c_str());
+    tables += table;
+    ASSERT_GT(cmp.kv_points, 5u);
+    if (cmp.within(0.05)) {
+      fs::remove_all(dir);
+      return;
+    }
+  }
+  ADD_FAILURE() << "no live run within 5% of the simulated one:\n" << tables;
 }
 
 TEST(EngineVsSim, TimeScale20UnderKvPressure) {
-  compare_with_sim({.time_scale = 20, .concurrency = 8, .programs = 8, .kv_blocks = 1000});
+  compare_with_sim(
+      {.time_scale = 20, .concurrency = 8, .programs = 8, .kv_blocks = 1000, .attempts = 3});
 }
 
 TEST(EngineVsSim, TimeScale1) {

@@ -159,11 +159,7 @@ TEST(FaultEngine, CloseCutsAStreamAfterItsFirstChunkAndAbortsTheRequest) {
   EXPECT_EQ(got.find(R"("finish_reason":"length")"), std::string::npos) << got;
   EXPECT_EQ(got.find("\r\n0\r\n\r\n"), std::string::npos) << "no last chunk: " << got;
   // The request was aborted with the connection: its KV blocks are free again.
-  EXPECT_TRUE(e.wait_metrics(
-      [&](const BackendMetrics& m) {
-        return m.num_running == 0 && m.num_waiting == 0 && m.kv_usage == idle.kv_usage;
-      },
-      60s));
+  EXPECT_TRUE(e.wait_back_to_idle(idle, 60s));
   EXPECT_EQ(e.metric("vllm:request_success_total", "abort"), 1);
   EXPECT_EQ(faults_metric(e, "close"), 1);
 }
@@ -200,11 +196,7 @@ TEST(FaultEngine, StallSendsNothingAndAbortsWhenTheClientHangsUp) {
   ASSERT_TRUE(e.wait_metrics([](const BackendMetrics& m) { return m.num_running == 1; }, 60s));
   EXPECT_FALSE(s.anything_arrived());
   s.close();
-  EXPECT_TRUE(e.wait_metrics(
-      [&](const BackendMetrics& m) {
-        return m.num_running == 0 && m.num_waiting == 0 && m.kv_usage == idle.kv_usage;
-      },
-      60s));
+  EXPECT_TRUE(e.wait_back_to_idle(idle, 60s));
   EXPECT_EQ(e.metric("vllm:request_success_total", "abort"), 1);
   EXPECT_EQ(faults_metric(e, "stall"), 2);
 }

@@ -323,9 +323,7 @@ TEST(EngineServer, ClientDisconnectAbortsAndFreesBlocks) {
   EXPECT_EQ(e.metrics().num_running, 1);
   EXPECT_GT(e.metrics().kv_usage, idle.kv_usage);
   sock.close();
-  EXPECT_TRUE(e.wait_metrics([&](const BackendMetrics& m) {
-    return m.num_running == 0 && m.num_waiting == 0 && m.kv_usage == idle.kv_usage;
-  }));
+  EXPECT_TRUE(e.wait_back_to_idle(idle));
   EXPECT_EQ(e.metric("vllm:request_success_total", "abort"), 1);
 }
 

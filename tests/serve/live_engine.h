@@ -105,6 +105,16 @@ class LiveEngine {
     return false;
   }
 
+  // Waits (bounded) until nothing runs or waits and the KV usage is back to `idle`'s: an
+  // aborted or finished request has given back all its blocks.
+  bool wait_back_to_idle(const BackendMetrics& idle, std::chrono::milliseconds limit = 10s) {
+    return wait_metrics(
+        [&](const BackendMetrics& m) {
+          return m.num_running == 0 && m.num_waiting == 0 && m.kv_usage == idle.kv_usage;
+        },
+        limit);
+  }
+
  private:
   asio::io_context io_;
   std::unique_ptr<EngineServer> server_;

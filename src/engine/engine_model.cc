@@ -205,7 +205,9 @@ std::optional<Seconds> EngineModel::begin_step() {
     const std::int64_t n = std::min(r->num_tokens - r->num_computed, budget);
     bool self_preempted = false;
     while (!grow(*r, r->num_computed + n)) {
-      if (evict_one_pin(0)) continue;
+      if (policy_->release_pin_under_pressure(running_.size(), /*growing=*/true) &&
+          evict_one_pin(0))
+        continue;
       const std::size_t victim = policy_->pick_victim(running_);
       EngineRequest* v = running_[victim];
       budget += v->scheduled_tokens;
@@ -228,12 +230,10 @@ std::optional<Seconds> EngineModel::begin_step() {
   if (!preempted_any) {
     while (!waiting_.empty() && budget > 0 &&
            static_cast<std::int64_t>(running_.size()) < max_num_seqs_) {
-      EngineRequest* r = waiting_.front();
-      if (has_pin(r->spec.program_key)) {
-        // The program's pinned KV is reused: released into the cache and found right below.
-        ++counters_.pins_reused;
-        release_pin(r->spec.program_key);
-      }
+      const std::size_t next = policy_->pick_next(waiting_);
+      EngineRequest* r = waiting_[next];
+      // A pinned program's blocks stay referenced by the pin until the request is admitted:
+      // the lookup finds them, and they count as taken, not free, in the fit below.
       const std::vector<BlockId>& cached = find_cached_prefix(*r);
       const std::int64_t hit_tokens = static_cast<std::int64_t>(cached.size()) * block_size_;
       const std::int64_t n = std::min(r->num_tokens - hit_tokens, budget);
@@ -244,13 +244,19 @@ std::optional<Seconds> EngineModel::begin_step() {
         return from_free;
       };
       bool fits = blocks_from_free() <= pool_.num_free();
-      while (!fits && evict_one_pin(r->spec.program_key))
+      while (!fits && policy_->release_pin_under_pressure(running_.size(), /*growing=*/false) &&
+             evict_one_pin(r->spec.program_key))
         fits = blocks_from_free() <= pool_.num_free();
-      if (!fits) break;
-      waiting_.pop_front();
+      if (!fits) break;  // head-of-line: nothing behind it is tried in this step
+      waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(next));
       if (--waiting_per_program_[r->spec.program_key] == 0)
         waiting_per_program_.erase(r->spec.program_key);
       for (BlockId b : cached) pool_.touch(b);
+      if (has_pin(r->spec.program_key)) {
+        // The program's pinned KV is reused: the prefix above holds what it still needs.
+        ++counters_.pins_reused;
+        release_pin(r->spec.program_key);
+      }
       r->blocks = cached;
       r->probed_prefix.clear();
       r->num_cached_blocks = static_cast<std::int64_t>(r->blocks.size());

@@ -47,32 +47,52 @@ class ContinuumPolicy final : public EnginePolicy {
     }
   }
 
-  void enqueue(std::deque<EngineRequest*>& waiting, EngineRequest* r, bool) override {
-    // A program with a live pin goes first; otherwise order by the program's first arrival
-    // (stable: behind requests of the same or earlier programs).
-    if (engine_ && engine_->has_pin(r->spec.program_key)) {
+  // The queue keeps arrival order; pick_next chooses by program, as the fork's scheduler
+  // selects at every admission rather than keeping a sorted queue.
+  void enqueue(std::deque<EngineRequest*>& waiting, EngineRequest* r, bool preempted) override {
+    if (preempted)
       waiting.push_front(r);
-      return;
+    else
+      waiting.push_back(r);
+  }
+
+  // A request of a program holding a pin, earliest program first; if none, the earliest
+  // program's request. Pins count at the moment of choice: a pin released under pressure
+  // takes its program's priority with it.
+  std::size_t pick_next(const std::deque<EngineRequest*>& waiting) const override {
+    std::size_t best = 0;
+    bool best_pinned = false;
+    std::uint64_t best_order = ~std::uint64_t{0};
+    for (std::size_t i = 0; i < waiting.size(); ++i) {
+      const bool pinned = engine_ && engine_->has_pin(waiting[i]->spec.program_key);
+      const std::uint64_t order = order_of(*waiting[i]);
+      if ((pinned && !best_pinned) || (pinned == best_pinned && order < best_order)) {
+        best = i;
+        best_pinned = pinned;
+        best_order = order;
+      }
     }
-    const std::uint64_t order = order_of(*r);
-    auto pos = waiting.end();
-    while (pos != waiting.begin()) {
-      auto prev = pos - 1;
-      if (order_of(**prev) <= order || (engine_ && engine_->has_pin((*prev)->spec.program_key)))
-        break;
-      pos = prev;
-    }
-    waiting.insert(pos, r);
+    return best;
+  }
+
+  // Pins are released only when at most one request runs (a running request needs a block)
+  // or none does (admission); otherwise a running request is preempted and pins wait for
+  // their expiry.
+  bool release_pin_under_pressure(std::size_t num_running, bool growing) const override {
+    return growing ? num_running <= 1 : num_running == 0;
   }
 
   std::size_t pick_victim(const std::vector<EngineRequest*>& running) const override {
-    // The request of the program that arrived latest; among its requests the newest.
+    // A request not marked as its program's last step, if any; then the request of the
+    // program that arrived latest; among its requests the newest.
+    auto later = [&](const EngineRequest& a, const EngineRequest& b) {
+      if (a.spec.is_last_step != b.spec.is_last_step) return !a.spec.is_last_step;
+      if (order_of(a) != order_of(b)) return order_of(a) > order_of(b);
+      return a.admission_seq > b.admission_seq;
+    };
     std::size_t victim = running.size() - 1;
     for (std::size_t i = 0; i < running.size(); ++i)
-      if (order_of(*running[i]) > order_of(*running[victim]) ||
-          (order_of(*running[i]) == order_of(*running[victim]) &&
-           running[i]->admission_seq > running[victim]->admission_seq))
-        victim = i;
+      if (later(*running[i], *running[victim])) victim = i;
     return victim;
   }
 

@@ -22,8 +22,17 @@ class EnginePolicy {
   // Puts a new request, or a preempted one (`preempted`), into the waiting queue.
   virtual void enqueue(std::deque<EngineRequest*>& waiting, EngineRequest* request,
                        bool preempted) = 0;
+  // Index in `waiting` of the request admission tries next. Admission stops at the first
+  // request that does not fit (head-of-line blocking), so this is the only choice it makes.
+  virtual std::size_t pick_next(const std::deque<EngineRequest*>& waiting) const { return 0; }
   // Index in `running` (admission order) of the request to preempt when blocks run out.
   virtual std::size_t pick_victim(const std::vector<EngineRequest*>& running) const = 0;
+  // Whether KV pressure may be relieved by releasing a pin rather than preempting, given how
+  // many requests run (`growing`: a running request needs a block; otherwise a waiting
+  // request is being admitted). Only a policy that pins is ever asked.
+  virtual bool release_pin_under_pressure(std::size_t num_running, bool growing) const {
+    return true;
+  }
   // Seconds to keep a finished request's blocks pinned; 0 frees them at once.
   virtual Seconds pin_ttl(const EngineRequest& finished, Seconds now) { return 0; }
   virtual void on_finished(const EngineRequest& request, Seconds now) {}

@@ -1,5 +1,6 @@
-// EngineModel with the continuum policy (REFERENCE.md section 6): program-level FCFS, KV pins
-// of 2 s after calls that lead into short tools, unpin-then-preempt under KV pressure.
+// EngineModel with the continuum policy (docs/reference-study.md section 6): program-level
+// FCFS, KV pins of 2 s after calls that lead into short tools, head-of-line admission, and under
+// KV pressure a pin released only while at most one request runs.
 // Same conventions as engine_model_test.cc: tiny_profile(), every step T = 0.125 s.
 #include <gtest/gtest.h>
 
@@ -376,6 +377,66 @@ TEST(Continuum, NoWaitingRequestIsAdmittedInAStepThatPreempted) {
   EXPECT_EQ(d.finished(20).output_tokens, 40);
   EXPECT_DOUBLE_EQ(d.engine().counters().prefix_cache_hits, 16);
   EXPECT_NEAR(d.engine().metrics().kv_usage, 1.0 / 9, kUsageTol);
+}
+
+// Pins are not released to relieve pressure while two or more requests run, and admission is
+// head-of-line, also when the head is not pinned. 8 usable blocks, every step T = 0.125 s.
+//   step 1 (0..T): a (program 1, 48 tokens) takes 3 blocks and ends: pin A until T + 2.
+//   step 2: b (program 2) and c (program 3), 32 tokens each, 2 blocks each; 1 block free.
+//   step 3: b's 33rd token takes the last block; c needs one too. Two requests run, so pin A
+//   stays and c, of the latest-arriving program, preempts itself (its 2 blocks freed).
+//   From step 4 c needs 3 blocks from the free queue (its 2 cached ones and a new one) and 2
+//   are free: it waits, and e (program 4, 1 block) waits behind it although it would fit.
+//   Step 18 starts at 17T = T + 2: pin A expires (program 1 has nothing waiting), c and e are
+//   admitted; e ends at 18T.
+TEST(Continuum, PinsOutlastPressureWhileTwoRunAndAdmissionIsHeadOfLine) {
+  EngineDriver d(tiny_profile(/*max_num_seqs=*/8), "continuum", blocks(9));
+  d.add({.id = 1, .program_key = 1, .prompt_tokens = 48, .output_tokens = 1, .next_tool = "t"});
+  d.steps(1);
+  ASSERT_TRUE(d.engine().has_pin(1));
+  d.add({.id = 2, .program_key = 2, .prompt_tokens = 32, .output_tokens = 40});
+  d.add({.id = 3, .program_key = 3, .prompt_tokens = 32, .output_tokens = 40});
+  d.steps(2);
+  EXPECT_DOUBLE_EQ(d.engine().counters().preemptions, 1);
+  EXPECT_DOUBLE_EQ(d.engine().counters().pins_evicted, 0);
+  EXPECT_TRUE(d.engine().has_pin(1));
+  EXPECT_EQ(d.engine().num_running(), 1);
+  EXPECT_EQ(d.engine().block_pool().num_free(), 2);
+  d.add({.id = 4, .program_key = 4, .prompt_tokens = 16, .output_tokens = 1});
+  d.steps(14);  // steps 4..17
+  EXPECT_EQ(d.now(), 17 * kStep);
+  EXPECT_EQ(d.engine().num_waiting(), 2);
+  EXPECT_TRUE(d.engine().has_pin(1));
+  d.steps(1);  // step 18
+  EXPECT_FALSE(d.engine().has_pin(1));
+  EXPECT_DOUBLE_EQ(d.engine().counters().pins_expired, 1);
+  EXPECT_DOUBLE_EQ(d.engine().counters().pins_evicted, 0);
+  ASSERT_TRUE(d.is_finished(4));
+  EXPECT_EQ(d.finished(4).timeline.first_scheduled, 17 * kStep);
+  EXPECT_EQ(d.engine().num_running(), 2);
+  EXPECT_EQ(d.engine().num_waiting(), 0);
+  // b and c need 5 blocks each (71 tokens) of 8: in step 35 b needs its 5th, none is free,
+  // two run, so c is preempted a second time and finishes after b.
+  d.run_until_idle();
+  EXPECT_EQ(d.finished(2).timeline.preemptions, 0);
+  EXPECT_EQ(d.finished(3).timeline.preemptions, 2);
+  EXPECT_EQ(d.finished(3).output_tokens, 40);
+  EXPECT_EQ(d.finish_order(), (std::vector<RequestId>{1, 4, 2, 3}));
+}
+
+// Under vLLM's FCFS the same arrivals never block behind c: the queue is served by request
+// arrival, and the newest running request (c, admitted after b) is the one preempted.
+TEST(Continuum, FcfsHasNoPinToKeepAndPreemptsTheNewestAdmitted) {
+  EngineDriver d(tiny_profile(/*max_num_seqs=*/8), "fcfs", blocks(9));
+  d.add({.id = 1, .program_key = 1, .prompt_tokens = 48, .output_tokens = 1, .next_tool = "t"});
+  d.steps(1);
+  EXPECT_EQ(d.engine().num_pins(), 0);
+  d.add({.id = 2, .program_key = 2, .prompt_tokens = 32, .output_tokens = 40});
+  d.add({.id = 3, .program_key = 3, .prompt_tokens = 32, .output_tokens = 40});
+  d.steps(2);
+  // a's 3 blocks were freed, not pinned: b and c both grow and nobody is preempted.
+  EXPECT_DOUBLE_EQ(d.engine().counters().preemptions, 0);
+  EXPECT_EQ(d.engine().num_running(), 2);
 }
 
 }  // namespace

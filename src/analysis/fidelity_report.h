@@ -1,6 +1,6 @@
 #pragma once
 // Simulator fidelity from run folders: residuals of the calibrated matrix against the
-// reference's C = 32 results (REFERENCE.md section 5), predictions at other concurrencies
+// reference's C = 32 results (docs/reference-study.md section 5), predictions at other concurrencies
 // with their spread over seeds, the mechanisms behind them (prefix hits, preemptions, time
 // held in the gateway, time waiting in the engine), and sensitivity sweeps. Reads files only:
 // agentsched/summary.json and agentsched/timeline.csv of each run, and the reference-format
@@ -17,7 +17,7 @@
 
 namespace agentsched::analysis {
 
-// REFERENCE.md section 5: active window at 70% KV usage.
+// docs/reference-study.md section 5: active window at 70% KV usage.
 struct ReferenceResult {
   std::string system;
   int concurrency = 0;
@@ -26,7 +26,7 @@ struct ReferenceResult {
 };
 const std::vector<ReferenceResult>& reference_results();
 
-// REFERENCE.md section 3: orchestrator calls (ms).
+// docs/reference-study.md section 3: orchestrator calls (ms).
 struct ReferenceCallLatencies {
   double p10 = 2097, p50 = 4020, p90 = 9700, p99 = 70584, max = 426959;
   double decode_p50 = 3050, prefill_p50 = 72;
@@ -87,7 +87,7 @@ struct FidelityReportInput {
   std::vector<MatrixRun> low_load_runs;  // optional: baseline at a low concurrency
   std::vector<SensitivitySweep> sensitivity;
   double threshold_percent = 70;
-  double tolerance = 0.15;  // residual bound at the reference points
+  double tolerance = 0.12;  // residual bound at the reference points
 };
 
 struct FidelityReport {

@@ -296,9 +296,9 @@ void sim_report(const ReportCliOptions& r) {
     fs::remove_all(out / "sensitivity", ec);
   }
   for (const auto& line : report.residual_lines) fmt::print("{}\n", line);
-  fmt::print("residuals {} ±15%; written: {} (runs in {}), {:.0f} s\n",
-             report.residuals_within_tolerance ? "within" : "NOT within", doc.string(),
-             out.string(),
+  fmt::print("residuals {} ±{:.0f}%; written: {} (runs in {}), {:.0f} s\n",
+             report.residuals_within_tolerance ? "within" : "NOT within", 100 * in.tolerance,
+             doc.string(), out.string(),
              std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count());
   if (failures) throw CommandFailure{fmt::format("{} runs failed", failures)};
 }

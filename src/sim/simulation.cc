@@ -33,6 +33,7 @@ enum class EventType : std::uint8_t {
   kMetricsPoll,       // the gateway polls /metrics of backend a
   kMetricsDelivered,  // that poll's answer reaches the gateway
   kGatewayTimer,
+  kCallDeadline,  // the client's budget for call b of program a has run out
 };
 
 constexpr double kStallLimitS = 30 * 86400.0;
@@ -42,6 +43,7 @@ struct Event {
   std::uint64_t seq;
   EventType type;
   std::uint32_t a;
+  std::uint64_t b = 0;
   bool operator>(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
 };
 
@@ -65,6 +67,7 @@ struct ProgramRun {
 struct PendingCall {
   std::uint32_t program;
   EngineRequestSpec spec;
+  bool forwarded = false;  // in an engine (else held in the gateway)
 };
 
 class Simulation final : public GatewayDriver {
@@ -163,6 +166,7 @@ class Simulation final : public GatewayDriver {
     ProgramRun& p = programs_[it->second.program];
     p.forwarded = clock_.now();
     p.backend = backend;
+    it->second.forwarded = true;
     const double held = p.forwarded - p.submitted;
     result_.gateway_held_s += held;
     result_.max_gateway_hold_s = std::max(result_.max_gateway_hold_s, held);
@@ -180,7 +184,9 @@ class Simulation final : public GatewayDriver {
  private:
   bool wants_metrics() const { return o_.system.gateway_policy != "passthrough"; }
 
-  void push(double t, EventType type, std::uint32_t a) { events_.push({t, seq_++, type, a}); }
+  void push(double t, EventType type, std::uint32_t a, std::uint64_t b = 0) {
+    events_.push({t, seq_++, type, a, b});
+  }
 
   TaskRef task(const ProgramRun& p) const {
     return TaskRef{p.script->domain, p.script->task_id, p.thread};
@@ -248,6 +254,8 @@ class Simulation final : public GatewayDriver {
       call.spec.next_tool = turn.tools.front().function;
     pending_.emplace(p.request, std::move(call));
     ++result_.llm_calls;
+    if (o_.call_timeout_s > 0)
+      push(clock_.now() + o_.call_timeout_s, EventType::kCallDeadline, index, p.request);
     if (!gateway_) {
       forward(CallRequest{p.request, p.script->job_id, false, p.prompt_tokens}, 0);
       return;
@@ -311,6 +319,25 @@ class Simulation final : public GatewayDriver {
     }
     p.turn_done = now;
     take_action(index);
+  }
+
+  // The client gives up on a call that outlived its budget: the request is aborted in the
+  // engine (vLLM aborts a request whose client has gone) or dropped from the gateway, and the
+  // task ends as an error, as the reference's driver ends it.
+  void on_call_deadline(std::uint32_t index, RequestId request) {
+    auto it = pending_.find(request);
+    if (it == pending_.end()) return;  // answered in time
+    ProgramRun& p = programs_[index];
+    const bool forwarded = it->second.forwarded;
+    pending_.erase(it);
+    if (forwarded) {
+      if (gateway_) gateway_->complete(CallResult{request, false, p.prompt_tokens, 0});
+      engines_[p.backend]->abort_request(request);
+    }
+    ++result_.calls_timed_out;
+    fail_program(index,
+                 fmt::format("LLM call exceeded the client's budget of {:g} s", o_.call_timeout_s));
+    if (forwarded) kick(p.backend);
   }
 
   void on_expert_done(std::uint32_t index) {
@@ -478,6 +505,9 @@ class Simulation final : public GatewayDriver {
       case EventType::kMetricsDelivered:
         gateway_->update_metrics(e.a, metrics_snapshots_[e.a]);
         break;
+      case EventType::kCallDeadline:
+        on_call_deadline(e.a, e.b);
+        break;
       case EventType::kGatewayTimer:
         if (gateway_timer_at_ && *gateway_timer_at_ == e.t) {
           gateway_timer_at_.reset();
@@ -498,6 +528,7 @@ class Simulation final : public GatewayDriver {
     json::object params;
     for (const auto& [k, v] : o_.system.gateway_params) params[k] = v;
     config["gateway_params"] = std::move(params);
+    if (o_.call_timeout_s > 0) config["call_timeout_s"] = o_.call_timeout_s;
     config["concurrency"] = o_.concurrency;
     config["profile"] = o_.profile.name;
     config["num_gpu_blocks"] = engines_.front()->block_pool().num_blocks();
@@ -516,6 +547,7 @@ class Simulation final : public GatewayDriver {
     summary["errors"] = result_.errors;
     summary["elapsed_s"] = result_.elapsed_s;
     summary["llm_calls"] = result_.llm_calls;
+    if (o_.call_timeout_s > 0) summary["calls_timed_out"] = result_.calls_timed_out;
     summary["gateway_held_s"] = result_.gateway_held_s;
     summary["max_gateway_hold_s"] = result_.max_gateway_hold_s;
     json::array backends;

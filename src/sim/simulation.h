@@ -31,6 +31,9 @@ struct SimOptions {
   double metrics_interval_s = 0.5;    // gateway polling of /metrics
   double metrics_delay_s = 0.005;     // a poll's round trip: the snapshot arrives this late
   ContinuumParams continuum;
+  // The client's wall-time budget for one LLM call (gateway hold included); past it the call
+  // is abandoned and its task ends as an error. 0: no budget (calls wait as long as it takes).
+  double call_timeout_s = 0;
   std::int64_t num_gpu_blocks_override = 0;
   // Programs of a domain share their prompt head's cached blocks, as vLLM's content-addressed
   // prefix cache shares them (workload/shared_head.h); false gives every program its own.
@@ -56,6 +59,7 @@ struct SimResult {
   double elapsed_s = 0;  // virtual seconds to the last finished program
   long steps = 0;        // step_complete lines written
   long llm_calls = 0;
+  long calls_timed_out = 0;   // calls abandoned at the client's budget (call_timeout_s)
   double gateway_held_s = 0;  // total time calls waited in the gateway
   double max_gateway_hold_s = 0;
   std::vector<SimBackendSummary> backends;

@@ -55,6 +55,9 @@ std::vector<KnobInfo> knob_infos() {
   std::vector<KnobInfo> out = {
       {"kv-blocks", "KV capacity in blocks (0: derived from the profile's memory fields)"},
       {"shared-heads", "1: a domain's programs share their prompt head's cached blocks; 0: not"},
+      {"call-timeout",
+       "the client's budget per LLM call in seconds, after which its task ends as an error (0: "
+       "none)"},
   };
   for (const auto& k : tau2_knobs()) out.push_back({std::string(k.name), std::string(k.help)});
   for (const auto& f : settable_profile_fields()) out.push_back({f, "profile field (TOML path)"});
@@ -77,6 +80,12 @@ Status set_knob(StudyConfig& c, std::string_view name, double value) {
     c.share_heads = value == 1;
     return Ok{};
   }
+  if (name == "call-timeout") {
+    if (value < 0)
+      return make_error(fmt::format("call-timeout must be >= 0 seconds, got {}", fmt_value(value)));
+    c.call_timeout_s = value;
+    return Ok{};
+  }
   if (const Tau2Knob* k = find_tau2_knob(name)) {
     if (c.workload != "tau2")
       return make_error(fmt::format("{} applies to --workload tau2 only", name));
@@ -95,6 +104,7 @@ Result<double> knob_value(const StudyConfig& c, std::string_view name) {
   if (name == "kv-blocks")
     return static_cast<double>(c.kv_blocks > 0 ? c.kv_blocks : c.profile.num_gpu_blocks());
   if (name == "shared-heads") return c.share_heads ? 1.0 : 0.0;
+  if (name == "call-timeout") return c.call_timeout_s;
   if (const Tau2Knob* k = find_tau2_knob(name)) return c.tau2.*(k->field);
   return get_profile_field(c.profile, name);
 }
@@ -148,6 +158,7 @@ Result<MatrixOptions> matrix_options(const StudyConfig& config, const StudyMatri
   o.base.profile = config.profile;
   o.base.num_gpu_blocks_override = config.kv_blocks;
   o.base.share_heads = config.share_heads;
+  o.base.call_timeout_s = config.call_timeout_s;
   o.base.overwrite = m.overwrite;
   o.out = out;
   o.jobs = m.jobs;

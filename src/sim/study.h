@@ -25,6 +25,7 @@ struct StudyConfig {
   Tau2Params tau2;
   std::int64_t kv_blocks = 0;  // 0: the profile's capacity
   bool share_heads = true;
+  double call_timeout_s = 0;  // the client's budget per LLM call; 0: none
 };
 
 struct KnobInfo {

@@ -1,5 +1,6 @@
-// Simulator fidelity: the calibrated matrix at C = 32 against the reference's results
-// (REFERENCE.md section 5), the cost model against its measured anchor (section 8), and the
+// Simulator fidelity: the calibrated matrix at C = 32 and 64 against the reference's results
+// (docs/reference-study.md section 5), the cost model against its measured anchor (section 8),
+// and the
 // study commands (sim sweep, sim report) that docs/fidelity.md is made with.
 #include <gtest/gtest.h>
 
@@ -52,7 +53,7 @@ json::value read_json(const fs::path& path) {
 }
 
 TEST(Fidelity, CostModelReproducesTheMeasuredAnchor) {
-  // REFERENCE.md section 8: H100, Qwen3-8B bf16, 4 concurrent: 7.4 ms per output token.
+  // docs/reference-study.md section 8: H100, Qwen3-8B bf16, 4 concurrent: 7.4 ms per output token.
   auto h100 = load_profile("h100-qwen3-8b");
   ASSERT_TRUE(h100.ok()) << h100.error().message;
   BatchShape four;
@@ -76,38 +77,54 @@ TEST(Fidelity, CostModelReproducesTheMeasuredAnchor) {
   EXPECT_LT(decode_ms, 9.1 * 1.5);
 }
 
-// The test the calibration is held to: `sim matrix` at C = 32 with the built-in profile and
-// workload, three systems, seeds 1-3, active-window throughput within 15% of the reference.
-TEST(Fidelity, CalibratedMatrixAtC32IsWithin15PercentOfTheReference) {
+// The test the calibration is held to: `sim matrix` at C = 32 and 64 with the built-in profile
+// and workload, three systems, seeds 1-3, active-window throughput within 12% of the
+// reference (docs/reference-study.md section 5) and the reference's order of the systems at
+// C = 32. At C = 64 only baseline is held: the model does not reproduce continuum's collapse
+// (+33% / +41% against the measured 2.50 tasks/min, 1.89 steps/s) nor all of thunderreact's
+// gain (-12% / -13%), and docs/fidelity-investigation.md records what was tried. When a
+// mechanism closes those gaps, their rows join the list below.
+TEST(Fidelity, CalibratedMatrixIsWithin12PercentOfTheReference) {
   const fs::path dir = temp_dir("matrix");
   const CommandResult r =
-      run_command("sim matrix -c 32 --seeds 1,2,3 --no-plots --out " + dir.string());
+      run_command("sim matrix -c 32,64 --seeds 1,2,3 --no-plots --out " + dir.string());
   ASSERT_EQ(r.code, 0) << r.output;
   const json::value summary = read_json(dir / "summary.json");
-  std::map<std::string, std::vector<std::pair<double, double>>> by_system;
+  std::map<std::pair<std::string, int>, std::vector<std::pair<double, double>>> by_cell;
   for (const auto& run : summary.at("runs").as_array()) {
     const auto& o = run.as_object();
     ASSERT_TRUE(o.at("ok").as_bool()) << json::serialize(o);
     ASSERT_TRUE(o.at("has_window").as_bool()) << json::serialize(o);
-    by_system[std::string(o.at("system").as_string())].emplace_back(
-        o.at("tasks_per_min").to_number<double>(), o.at("steps_per_s").to_number<double>());
+    by_cell[{std::string(o.at("system").as_string()),
+             static_cast<int>(o.at("concurrency").to_number<double>())}]
+        .emplace_back(o.at("tasks_per_min").to_number<double>(),
+                      o.at("steps_per_s").to_number<double>());
   }
   struct Reference {
     const char* system;
+    int concurrency;
     double tasks_per_min, steps_per_s;
   };
-  for (const Reference ref : {Reference{"baseline", 3.36, 2.95}, Reference{"continuum", 3.55, 2.83},
-                              Reference{"thunderreact", 3.77, 2.97}}) {
-    const auto& runs = by_system[ref.system];
+  std::map<std::string, double> tasks_at_32;
+  for (const Reference ref :
+       {Reference{"baseline", 32, 3.36, 2.95}, Reference{"continuum", 32, 3.55, 2.83},
+        Reference{"thunderreact", 32, 3.77, 2.97}, Reference{"baseline", 64, 3.52, 2.82}}) {
+    const auto& runs = by_cell[{ref.system, ref.concurrency}];
     ASSERT_EQ(runs.size(), 3u) << ref.system;
     double tasks = 0, steps = 0;
     for (const auto& [t, s] : runs) {
       tasks += t / 3;
       steps += s / 3;
     }
-    EXPECT_NEAR(tasks, ref.tasks_per_min, 0.15 * ref.tasks_per_min) << ref.system;
-    EXPECT_NEAR(steps, ref.steps_per_s, 0.15 * ref.steps_per_s) << ref.system;
+    EXPECT_NEAR(tasks, ref.tasks_per_min, 0.12 * ref.tasks_per_min)
+        << ref.system << " C=" << ref.concurrency;
+    EXPECT_NEAR(steps, ref.steps_per_s, 0.12 * ref.steps_per_s)
+        << ref.system << " C=" << ref.concurrency;
+    if (ref.concurrency == 32) tasks_at_32[ref.system] = tasks;
   }
+  // The reference's order at C = 32: thunderreact > continuum > baseline.
+  EXPECT_GT(tasks_at_32["thunderreact"], tasks_at_32["continuum"]);
+  EXPECT_GT(tasks_at_32["continuum"], tasks_at_32["baseline"]);
   fs::remove_all(dir);
 }
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -276,6 +277,46 @@ TEST_F(SimTest, HeldTimeCountsInTheCallsDuration) {
   }
   EXPECT_GT(held_calls, 0);
   fs::remove_all(dir);
+}
+
+// The client's budget per call (call_timeout_s): a call still unanswered when it runs out is
+// abandoned -- aborted in the engine or dropped from the gateway -- and its task ends as an
+// error; every call that was answered took at most the budget, and the run still ends.
+TEST_F(SimTest, ACallPastTheClientsBudgetEndsItsTaskAsAnError) {
+  for (const std::string system : {"baseline", "thunderreact"}) {
+    const fs::path dir = temp_dir("budget_" + system);
+    auto o = options(system, 32, dir, 60);
+    o.num_gpu_blocks_override = 2500;  // tight KV: calls wait long
+    auto unbounded = run_simulation(o);
+    ASSERT_TRUE(unbounded.ok()) << unbounded.error().message;
+    double slowest_ms = 0;
+    for (const auto& line : lines_with(dir / "driver.log", "type=llm_call")) {
+      const auto at = line.find("duration_ms=") + 12;
+      slowest_ms = std::max(slowest_ms, std::stod(line.substr(at, line.find(' ', at) - at)));
+    }
+    const double budget_s = slowest_ms / 1e3 / 3;  // some calls are sure to outlive it
+    fs::remove_all(dir);
+
+    o.call_timeout_s = budget_s;
+    auto r = run_simulation(o);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_GT(r->calls_timed_out, 0) << system;
+    EXPECT_EQ(r->ok + r->errors, 60) << system;
+    // Each timed-out call ends one task; a task it ends may be one that would have failed later
+    // on a scripted expert error anyway.
+    EXPECT_GE(r->errors, r->calls_timed_out) << system;
+    EXPECT_LE(r->errors - unbounded->errors, r->calls_timed_out) << system;
+    EXPECT_GT(r->errors, unbounded->errors) << system;
+    EXPECT_EQ(
+        static_cast<long>(lines_with(dir / "driver.log", "exceeded the client's budget").size()),
+        r->calls_timed_out)
+        << system;
+    for (const auto& line : lines_with(dir / "driver.log", "type=llm_call")) {
+      const auto at = line.find("duration_ms=") + 12;
+      EXPECT_LE(std::stod(line.substr(at, line.find(' ', at) - at)), budget_s * 1e3 + 1e-6) << line;
+    }
+    fs::remove_all(dir);
+  }
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-// EngineModel with the continuum policy (REFERENCE.md section 6): program-level FCFS, KV pins
-// of 2 s after calls that lead into short tools, unpin-then-preempt under KV pressure.
-// Same conventions as engine_model_test.cc: tiny_profile(), every step T = 0.125 s.
+// EngineModel with the continuum policy (docs/reference-study.md section 6): program-level
+// FCFS, KV pins of 2 s after calls that lead into short tools, unpin-then-preempt under KV
+// pressure. Same conventions as engine_model_test.cc: tiny_profile(), every step T = 0.125 s.
 #include <gtest/gtest.h>
 
 #include "engine/engine_test_util.h"

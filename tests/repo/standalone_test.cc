@@ -5,8 +5,9 @@
 //    project-internal briefing no user of the repository has). NoFileRefersOutsideTheRepository
 //    reads every file of the tree and fails, printing file:line, on a name of those outside
 //    documents, on a climb out of the tree joined to AGENTSCHED_SOURCE_DIR, and on a Markdown
-//    link or code span whose relative path climbs above the repository root. Its patterns are
-//    assembled from pieces so this file does not match itself, and it skips itself anyway.
+//    link or code span whose relative path climbs above the repository root (and on a Markdown
+//    link to a file the tree does not have). Its patterns are assembled from pieces so this
+//    file does not match itself, and it skips itself anyway.
 //    The files are those git knows (`git ls-files --cached --others --exclude-standard`, so a
 //    file not yet committed is checked too); in a tree that is not a git checkout, or where
 //    git is missing, a walk of the source folder without build*/, node_modules/ and .git/.
@@ -141,6 +142,26 @@ std::vector<std::string> offences(const std::string& file, const std::string& li
   return found;
 }
 
+// Relative Markdown link targets on one line of `file` that name no file or folder of the
+// tree: a document moved or renamed leaves its readers pointing nowhere.
+std::vector<std::string> dangling_links(const std::string& file, const std::string& line) {
+  std::vector<std::string> found;
+  if (!file.ends_with(".md")) return found;
+  static const std::regex kLink(R"(\]\(([^)\s]+)\))");
+  for (std::sregex_iterator m(line.begin(), line.end(), kLink), end; m != end; ++m) {
+    std::string target = (*m)[1].str();
+    if (target.find("://") != std::string::npos || target.starts_with("mailto:") ||
+        target.starts_with('#') || target.starts_with('/'))
+      continue;
+    target = target.substr(0, target.find('#'));
+    if (climbs_out(file, target)) continue;  // offences() reports it
+    if (!fs::exists(kSourceDir / fs::path(file).parent_path() / target)) {
+      found.push_back("a link to a missing file: " + target);
+    }
+  }
+  return found;
+}
+
 TEST(Standalone, NoFileRefersOutsideTheRepository) {
   const auto files = repository_files(kSourceDir);
   ASSERT_GT(files.size(), 50u) << "found too few files under " << kSourceDir;
@@ -157,7 +178,10 @@ TEST(Standalone, NoFileRefersOutsideTheRepository) {
       size_t end = content.find('\n', begin);
       if (end == std::string::npos) end = content.size();
       ++line_no;
-      for (const auto& what : offences(file, content.substr(begin, end - begin))) {
+      const std::string line = content.substr(begin, end - begin);
+      auto found = offences(file, line);
+      for (auto& what : dangling_links(file, line)) found.push_back(std::move(what));
+      for (const auto& what : found) {
         report += file + ":" + std::to_string(line_no) + ": " + what + "\n";
         ++offenders;
       }

@@ -1,6 +1,5 @@
 #include <gtest/gtest.h>
 
-
 #include "fixture_files.h"
 #include "http/prometheus.h"
 #include "http/sglang_metrics.h"

@@ -1,7 +1,7 @@
 #pragma once
 // A synthetic run folder in the reference formats, sized like a big real run: the driver
-// log's line mix follows REFERENCE.md section 3 (per task about 48 steps, 21 llm calls, 14
-// user-simulator calls, 8.5 expert calls, plus tool calls), the global log repeats its
+// log's line mix follows docs/reference-study.md section 3 (per task about 48 steps, 21 llm calls,
+// 14 user-simulator calls, 8.5 expert calls, plus tool calls), the global log repeats its
 // [PROFILE]/[USER_JUDGE] lines, and the KV CSV has a 5 s series with a busy middle and a
 // near-idle tail.
 #include <cstddef>

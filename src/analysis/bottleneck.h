@@ -1,6 +1,6 @@
 #pragma once
-// Where a run spent its time (REFERENCE.md section 4): inside the active window, steps/s per
-// role edge (from driver.log) and the latency distributions of llm_call, user_sim and
+// Where a run spent its time (docs/reference-study.md section 4): inside the active window, steps/s
+// per role edge (from driver.log) and the latency distributions of llm_call, user_sim and
 // expert_call (from logs/tau2_global.log, else driver.log), with the slowest llm_calls.
 #include <filesystem>
 

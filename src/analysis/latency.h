@@ -1,5 +1,5 @@
 #pragma once
-// Latency distributions of llm_call, user_sim and expert_call (REFERENCE.md section 4),
+// Latency distributions of llm_call, user_sim and expert_call (docs/reference-study.md section 4),
 // read from logs/tau2_global.log (as the reference tools do), or from driver.log when the
 // global log is absent or empty; the report says which file was used.
 //

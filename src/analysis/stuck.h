@@ -1,6 +1,6 @@
 #pragma once
-// Why a run did not finish (REFERENCE.md section 7, items 3 and 4): which tasks never ended,
-// when the last task finished, and what the KV cache did around then and afterwards, to tell
+// Why a run did not finish (docs/reference-study.md section 7, items 3 and 4): which tasks never
+// ended, when the last task finished, and what the KV cache did around then and afterwards, to tell
 // a run waiting on remote calls (steps still logged) from a dead one (no step, KV idle).
 #include <cstddef>
 #include <filesystem>

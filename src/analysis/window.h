@@ -1,6 +1,6 @@
 #pragma once
-// The active window of a run (REFERENCE.md section 4) and the work done before, inside and
-// after it. Definitions (docs/analysis.md has the reasoning):
+// The active window of a run (docs/reference-study.md section 4) and the work done before, inside
+// and after it. Definitions (docs/analysis.md has the reasoning):
 // - tasks = `FINISHED SIMULATION` records of driver.log; steps = `[PROFILE]` records with
 //   `type=step_complete` of driver.log; an event's time is its line's timestamp (UTC).
 // - window = first to last KV sample with usage strictly above threshold_percent / 100, over

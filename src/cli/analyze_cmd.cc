@@ -1,6 +1,6 @@
 // `agentsched analyze window|compare|breakdown|bottleneck|stuck|manifest|plot`: the metrics
-// of REFERENCE.md section 4 over run folders (ours or the reference driver's). Definitions and
-// choices: docs/analysis.md. Every subcommand takes --threshold and --json.
+// of docs/reference-study.md section 4 over run folders (ours or the reference driver's).
+// Definitions and choices: docs/analysis.md. Every subcommand takes --threshold and --json.
 #include <fmt/format.h>
 
 #include <cmath>

@@ -43,8 +43,8 @@ void sample(const SampleCli& c) {
   if (c.stop_with_pid > 0) {
     o.watch_pid = c.stop_with_pid;
   } else if (!c.no_parent_watch) {
-    // Stop with the parent run (REFERENCE.md 7.1): when the process that started us ends,
-    // so do we -- by signal at once, and by a check between samples in case the signal is
+    // Stop with the parent run (docs/reference-study.md 7.1): when the process that started us
+    // ends, so do we -- by signal at once, and by a check between samples in case the signal is
     // lost (the parent already gone before prctl).
     const pid_t parent = getppid();
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);

@@ -30,8 +30,9 @@ std::vector<GatewayPolicyInfo> gateway_policy_infos() {
   std::vector<GatewayPolicyInfo> infos;
   infos.push_back({"passthrough", "forward every call at once; sticky least-loaded placement", {}});
   infos.push_back({"thunderreact",
-                   "reference router (REFERENCE.md 6): pause whole programs at high KV usage, "
-                   "resume them at low usage; sticky placement by running + 4 x waiting",
+                   "reference router (docs/reference-study.md section 6): pause whole programs at "
+                   "high KV usage, resume them at low usage; sticky placement by running + 4 x "
+                   "waiting",
                    ThunderReactParams::describe()});
   infos.push_back({"admit",
                    "admission control: new programs start only while the backend has KV room; "

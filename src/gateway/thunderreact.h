@@ -1,5 +1,5 @@
 #pragma once
-// thunderreact: the program-aware router policy of the reference study (shared/REFERENCE.md
+// thunderreact: the program-aware router policy of the reference study (docs/reference-study.md
 // section 6), reproduced rule by rule so that the simulator and the live router compare
 // against what was actually measured. Per backend it watches KV usage from /metrics and pauses
 // whole programs (holding their next call in the gateway) when usage is high, and resumes them
@@ -27,8 +27,9 @@ struct ThunderReactParams {
   double resume_target = 0.90;      // resume amount = (resume_target - usage) x budget x fraction
   double resume_cooldown_s = 10.0;  // at least this long since the backend's last resume
   double fraction = 0.2;
-  // Tokens that usage 1.0 stands for. The reference hard-coded 788,976 (a larger GPU than the
-  // one it ran on, REFERENCE.md 7.6); 0 takes each backend's own KV capacity from /metrics.
+  // Tokens that usage 1.0 stands for. The reference hard-coded 788,976 (a larger GPU than
+  // the one it ran on, docs/reference-study.md 7.6); 0 takes each backend's own KV capacity
+  // from /metrics.
   double budget = 788976;
   double output_estimate = 500;  // tokens a call is expected to add to its context
   double waiting_weight = 4;     // placement load = running + waiting_weight x waiting

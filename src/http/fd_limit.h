@@ -1,6 +1,6 @@
 #pragma once
-// The reference engine died at concurrency 128 with "Too many open files" (REFERENCE.md 7.2):
-// every live process raises its descriptor limit before it serves.
+// The reference engine died at concurrency 128 with "Too many open files"
+// (docs/reference-study.md 7.2): every live process raises its descriptor limit before it serves.
 #include <cstdint>
 
 namespace agentsched::http {

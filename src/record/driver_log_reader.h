@@ -1,5 +1,5 @@
 #pragma once
-// Reader of the driver's log lines (driver.log, logs/tau2_global.log; shared/DESIGN.md,
+// Reader of the driver's log lines (driver.log, logs/tau2_global.log; docs/design.md,
 // "Artifacts"). One streaming pass classifies every record and hands it to a visitor as
 // views into the line, so the hot path allocates nothing.
 //

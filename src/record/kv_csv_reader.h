@@ -1,5 +1,5 @@
 #pragma once
-// Reader of kv_cache_timeseries.csv (shared/DESIGN.md, "Artifacts"):
+// Reader of kv_cache_timeseries.csv (docs/design.md, "Run folders"):
 // `ts_iso,ts_unix,port,metric,value`, one row per sample per port. Only metrics whose name
 // contains `kv_cache_usage_perc` are usage samples (the deprecated `gpu_cache_usage_perc`
 // duplicates them on vLLM 0.9.2 and is ignored); `NaN` values (port did not answer) are

@@ -1,5 +1,5 @@
 #pragma once
-// Paths inside a run folder (shared/DESIGN.md, "Artifacts"), shared by writers and readers.
+// Paths inside a run folder (docs/design.md, "Run folders"), shared by writers and readers.
 #include <filesystem>
 
 namespace agentsched::run_layout {

@@ -1,5 +1,5 @@
 #pragma once
-// Writes a run folder in the reference's formats (shared/DESIGN.md, "Artifacts"): driver.log
+// Writes a run folder in the reference's formats (docs/design.md, "Run folders"): driver.log
 // with driver, [PROFILE] and [USER_JUDGE] lines, logs/tau2_global.log, the KV-usage CSV, and
 // outputs/. Times are seconds since the run's start; `epoch_unix` maps them to wall time.
 #include <cstdio>

@@ -1,7 +1,7 @@
 #pragma once
 // `agentsched drive`: runs the programs of a workload against an OpenAI-compatible endpoint
 // (the engine emulator, the router, a real vLLM) in global mode, C programs in flight, and
-// writes the run folder of shared/DESIGN.md as it goes.
+// writes the run folder of docs/design.md as it goes.
 //
 // Each program plays its script exactly as the simulator does (src/sim/simulation.cc):
 // the user simulator's opening message, then per turn the orchestrator call, the expert

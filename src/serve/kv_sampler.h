@@ -4,7 +4,7 @@
 // KV-usage sample to kv_cache_timeseries.csv (`ts_iso,ts_unix,port,metric,value`; NaN when a
 // port does not answer).
 //
-// Made so it cannot pollute another run (REFERENCE.md 7.1): it owns its file with an
+// Made so it cannot pollute another run (docs/reference-study.md 7.1): it owns its file with an
 // exclusive lock for as long as it runs, refuses a file that already holds samples (another
 // run's) unless forced -- and never while another sampler holds it --, and stops with its
 // parent process (or a given process, or when the run it samples for is over).

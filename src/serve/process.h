@@ -1,7 +1,7 @@
 #pragma once
 // Child processes of an experiment (engines, router, sampler, driver), supervised so an
-// experiment never leaves one behind (REFERENCE.md 7.1: a sampler left running polluted the
-// next run). Each child runs in its own process group with stdout and stderr in a log file,
+// experiment never leaves one behind (docs/reference-study.md 7.1: a sampler left running polluted
+// the next run). Each child runs in its own process group with stdout and stderr in a log file,
 // gets SIGTERM when its parent dies (PR_SET_PDEATHSIG), and is registered so that exit(),
 // a fatal signal or an interrupt of the parent kills its whole group.
 #include <sys/types.h>

@@ -1,6 +1,6 @@
 #pragma once
 // `agentsched check`: health of the live processes and progress of a run, with a verdict
-// that tells a run waiting on slow remote calls from a dead one (REFERENCE.md 7.3: runs
+// that tells a run waiting on slow remote calls from a dead one (docs/reference-study.md 7.3: runs
 // looked stuck, GPU idle, while they waited on user/expert calls; only the times of the last
 // finished task and step told waiting from dead).
 //

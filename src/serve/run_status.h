@@ -1,7 +1,8 @@
 #pragma once
 // agentsched/status.json: the live driver's heartbeat, rewritten (atomically) about once a
-// second. It says what the programs in flight are waiting on, so `check` can tell a run that
-// waits on slow remote calls from a dead one (REFERENCE.md 7.3) without guessing from logs.
+// second. It says what the programs in flight are waiting on, so `check` can tell a run
+// that waits on slow remote calls from a dead one (docs/reference-study.md 7.3) without
+// guessing from logs.
 #include <filesystem>
 #include <map>
 #include <string>

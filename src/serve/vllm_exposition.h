@@ -1,7 +1,7 @@
 #pragma once
 // The engine emulator's /metrics: the metric families vLLM 0.9.2 (V1) exports, with its
 // names, HELP texts, types, label style (engine, model_name; sorted) and histogram buckets
-// (shared/fixtures/metrics/vllm-0.9.2.txt). Gauges and prefix-cache/preemption counters
+// (tests/fixtures/metrics/vllm-0.9.2.txt). Gauges and prefix-cache/preemption counters
 // come from the engine model; request counters and latency histograms are observed here,
 // in emulated seconds.
 #include <cstdint>

@@ -1,6 +1,6 @@
 #pragma once
 // The built-in `tau2` workload: 278 agentic tasks (retail 114, telecom 114, airline 50) whose
-// statistics follow the reference study's profile logs (shared/REFERENCE.md section 3).
+// statistics follow the reference study's profile logs (docs/reference-study.md section 3).
 // Every constant is a named field with its source or reasoning; docs/workload.md has the
 // derivations.
 #include <string>
@@ -82,9 +82,9 @@ struct Tau2Params {
   };
   QuantilePoints user_latency_ms = {{0.0, 800},   {0.1, 1941},   {0.5, 9608},
                                     {0.9, 23388}, {0.99, 43542}, {0.9997, 497099}};
-  // Orchestrator output tokens, reasoning included. REFERENCE.md section 3 gives latencies
-  // only: calls p10/p50/p90/p99 2,097/4,020/9,700/70,584 ms, decode p50 3,050 ms. They were
-  // recorded with the engine loaded: on an idle 5090 an 8,000-token answer takes ~100 s (12.2
+  // Orchestrator output tokens, reasoning included. docs/reference-study.md section 3 gives
+  // latencies only: calls p10/p50/p90/p99 2,097/4,020/9,700/70,584 ms, decode p50 3,050 ms. They
+  // were recorded with the engine loaded: on an idle 5090 an 8,000-token answer takes ~100 s (12.2
   // ms a token), yet the slowest call took 427 s, and the median call spent ~1 s beyond its
   // prefill and decode. Shape: the call quantiles scaled by the decode share of the median
   // call (3,050 / 4,020), relative to the decode median: 0.52 : 1 : 2.41 : 17.6. Scale: the

@@ -1,5 +1,5 @@
 #pragma once
-// Summary statistics of a workload, to compare with shared/REFERENCE.md section 3.
+// Summary statistics of a workload, to compare with docs/reference-study.md section 3.
 #include <map>
 #include <string>
 #include <vector>

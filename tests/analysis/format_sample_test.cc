@@ -1,5 +1,5 @@
-// The shared format sample (shared/fixtures/run-format, copied into fixtures/format_sample):
-// every line shape a reader must accept. Answers worked out by hand from the file:
+// The run-format sample (tests/fixtures/run-format): every line shape a reader must accept.
+// Answers worked out by hand from the file:
 // KV (threshold 70%): 0.012 @10:12:42, 0.455 @10:12:47, NaN @10:12:52 (skipped), 0.7 @10:12:57
 // (equal: not above), 0.7012 @10:13:02 (first above; the gpu_cache_usage_perc twin is
 // ignored), 0.98 @10:13:07 (last above), 0.31 @10:13:12.
@@ -10,15 +10,15 @@
 #include <gtest/gtest.h>
 
 #include "analysis/window.h"
+#include "fixture_files.h"
 
 namespace agentsched::analysis {
 namespace {
 
-const std::filesystem::path kFixtures =
-    std::filesystem::path(AGENTSCHED_SOURCE_DIR) / "tests/analysis/fixtures";
+const std::filesystem::path kSample = test_fixtures::path("run-format");
 
 TEST(FormatSample, WindowAndBreakdown) {
-  auto report = analyze_window(kFixtures / "format_sample", 70.0);
+  auto report = analyze_window(kSample, 70.0);
   ASSERT_TRUE(report) << report.error().message;
   EXPECT_TRUE(report->has_window);
   EXPECT_EQ(report->window_start_unix, 1767607982.0);

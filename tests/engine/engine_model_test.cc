@@ -1,4 +1,4 @@
-// EngineModel with the fcfs policy: vLLM V1 scheduling (REFERENCE.md sections 6 and 8).
+// EngineModel with the fcfs policy: vLLM V1 scheduling (docs/reference-study.md sections 6 and 8).
 // Unless said otherwise: tiny_profile() (16-token blocks, 64 tokens per step, 4 sequences,
 // every step 0.125 s = T), and the request that starts at step k (k = 1, 2, ...) begins at
 // (k-1)T. A request with output n is prefilled, samples its first token at the end of its

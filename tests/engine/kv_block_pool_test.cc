@@ -1,5 +1,6 @@
 // KvBlockPool: the paged KV cache with vLLM V1's prefix cache and LRU free queue
-// (REFERENCE.md section 8). Block 0 is the null block; the free queue starts as 1, 2, ...
+// (docs/reference-study.md section 8). Block 0 is the null block; the free queue starts as
+// 1, 2, ...
 #include "engine/kv_block_pool.h"
 
 #include <gtest/gtest.h>

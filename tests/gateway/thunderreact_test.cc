@@ -1,4 +1,4 @@
-// Each rule of the reference router (shared/REFERENCE.md section 6), pinned down on the
+// Each rule of the reference router (docs/reference-study.md section 6), pinned down on the
 // virtual clock. Budget 100,000 and the default fraction 0.2 make the arithmetic readable:
 // at usage u the pause amount is (u - 0.90) x 20,000 tokens.
 #include "gateway/thunderreact.h"

@@ -1,22 +1,18 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 #include <sstream>
 
+#include "fixture_files.h"
 #include "http/prometheus.h"
 #include "http/vllm_metrics.h"
 
 namespace agentsched::http {
 namespace {
 
-// CI lays a copy of shared/ beside the repository.
+// A /metrics page of tests/fixtures/metrics/ (real engine output; see the README there).
 std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(AGENTSCHED_SOURCE_DIR) + "/../shared/fixtures/metrics/" + name);
-  EXPECT_TRUE(in) << "missing fixture " << name;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return test_fixtures::read("metrics/" + name);
 }
 
 // The part of a fixture between two marker lines (the vLLM sample mixes several sources).

@@ -1,8 +1,6 @@
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
+#include "fixture_files.h"
 #include "http/prometheus.h"
 #include "http/sglang_metrics.h"
 #include "http/vllm_metrics.h"
@@ -10,16 +8,9 @@
 namespace agentsched::http {
 namespace {
 
-std::string read_fixture(const std::string& name) {
-  std::ifstream in(std::string(AGENTSCHED_SOURCE_DIR) + "/../shared/fixtures/metrics/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 TEST(SglangMetrics, DocumentedFixture) {
-  const std::string text = read_fixture("sglang.txt");
-  if (text.empty()) GTEST_SKIP() << "shared/fixtures/metrics/sglang.txt not found";
+  const std::string text = test_fixtures::read("metrics/sglang.txt");
+  ASSERT_FALSE(text.empty());
   auto m = backend_metrics_from_sglang(parse_prometheus_text(text));
   ASSERT_TRUE(m) << m.error().message;
   EXPECT_DOUBLE_EQ(m->kv_usage, 0.28);

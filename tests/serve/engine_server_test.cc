@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fixture_files.h"
 #include "http/client.h"
 #include "http/prometheus.h"
 #include "http/sse.h"
@@ -227,14 +228,11 @@ TEST(EngineServer, MetricsMatchTheVllmFixtureFormat) {
   const auto ours = http::parse_prometheus_text(r->body);
   EXPECT_TRUE(ours.bad_lines.empty());
 
-  std::ifstream in(std::string(AGENTSCHED_SOURCE_DIR) +
-                   "/../shared/fixtures/metrics/vllm-0.9.2.txt");
-  ASSERT_TRUE(in);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const auto fixture = http::parse_prometheus_text(ss.str());
+  const std::string fixture_text = test_fixtures::read("metrics/vllm-0.9.2.txt");
+  ASSERT_FALSE(fixture_text.empty());
+  const auto fixture = http::parse_prometheus_text(fixture_text);
 
-  // The names DESIGN.md promises are there.
+  // The names docs/design.md promises are there.
   for (const char* name :
        {"vllm:kv_cache_usage_perc", "vllm:num_requests_running", "vllm:num_requests_waiting",
         "vllm:prefix_cache_queries_total", "vllm:prefix_cache_hits_total",

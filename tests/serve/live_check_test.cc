@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "core/time_format.h"
+#include "fixture_files.h"
 #include "serve/run_check.h"
 #include "serve/run_status.h"
 
@@ -196,9 +197,9 @@ TEST_F(CheckFixture, ReportNamesTheVerdictAndTimes) {
   EXPECT_NE(r.text.find("verdict: WAITING"), std::string::npos) << r.text;
 }
 
-TEST_F(CheckFixture, ReadsTheSharedFormatSamples) {
-  const fs::path fixture = fs::path(AGENTSCHED_SOURCE_DIR) / "../shared/fixtures/run-format";
-  if (!fs::exists(fixture / "driver.log")) GTEST_SKIP() << "shared fixtures not found";
+TEST_F(CheckFixture, ReadsTheRunFormatSamples) {
+  const fs::path fixture = test_fixtures::path("run-format");
+  ASSERT_TRUE(fs::exists(fixture / "driver.log")) << fixture;
   auto p = read_run_progress(fixture);
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->total, 278);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "fixture_files.h"
 #include "serve/driver.h"
 #include "serve/endpoint.h"
 #include "serve/experiment.h"
@@ -413,9 +414,8 @@ TEST(LiveClock, EmulatedTimeRunsScaledFromTheOrigin) {
 }
 
 TEST(LiveSampler, RowsFromVllmAndOlderAndSglangMetrics) {
-  const std::string dir = std::string(AGENTSCHED_SOURCE_DIR) + "/../shared/fixtures/metrics/";
-  const std::string vllm = read_file(dir + "vllm-0.9.2.txt");
-  if (vllm.empty()) GTEST_SKIP() << "shared/fixtures/metrics not found beside the repository";
+  const std::string vllm = test_fixtures::read("metrics/vllm-0.9.2.txt");
+  ASSERT_FALSE(vllm.empty());
   const auto rows = kv_rows_from_metrics(vllm);
   ASSERT_FALSE(rows.empty());
   EXPECT_EQ(rows[0].metric, R"(vllm:kv_cache_usage_perc{engine="0";model_name="zai-org/GLM-4.5"})");
@@ -427,7 +427,7 @@ TEST(LiveSampler, RowsFromVllmAndOlderAndSglangMetrics) {
       "vllm:gpu_cache_usage_perc{model_name=\"m\"} 0.25\n");
   ASSERT_EQ(old.size(), 1u);
   EXPECT_EQ(old[0].metric, R"(vllm:gpu_cache_usage_perc{model_name="m"})");
-  const auto sglang = kv_rows_from_metrics(read_file(dir + "sglang.txt"));
+  const auto sglang = kv_rows_from_metrics(test_fixtures::read("metrics/sglang.txt"));
   ASSERT_FALSE(sglang.empty());
   EXPECT_EQ(sglang[0].metric.rfind("sglang:token_usage", 0), 0u);
   EXPECT_TRUE(kv_rows_from_metrics("garbage\n").empty());

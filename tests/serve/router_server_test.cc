@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fixture_files.h"
 #include "http/server.h"
 #include "serve/router.h"
 #include "serve/router_test_util.h"
@@ -310,12 +311,10 @@ TEST(RouterServer, RelaysEachChunkAsItArrives) {
 }
 
 TEST(RouterServer, SglangMetricsArePolled) {
-  std::ifstream in(std::string(AGENTSCHED_SOURCE_DIR) + "/../shared/fixtures/metrics/sglang.txt");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (ss.str().empty()) GTEST_SKIP() << "shared/fixtures/metrics/sglang.txt not found";
+  const std::string sglang = test_fixtures::read("metrics/sglang.txt");
+  ASSERT_FALSE(sglang.empty());
   Harness h;
-  const auto b = h.add_backend({}, ss.str());
+  const auto b = h.add_backend({}, sglang);
   RouterOptions o;
   o.backend_type = BackendType::kSglang;
   const int port = h.start_router({b}, o);

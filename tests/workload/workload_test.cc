@@ -69,7 +69,7 @@ TEST(Tau2, HasTheReferenceTaskMixInRoundRobinOrder) {
 }
 
 TEST(Tau2, StatisticsMatchTheReferenceWithinTolerance) {
-  // REFERENCE.md section 3, averaged over three seeds.
+  // docs/reference-study.md section 3, averaged over three seeds.
   double steps = 0, users = 0, experts = 0, gpt_share = 0, user_p50 = 0, user_p90 = 0, gpt_p50 = 0,
          qwen_p50 = 0;
   for (int seed = 1; seed <= 3; ++seed) {
@@ -118,8 +118,8 @@ TEST(Tau2, ShapeOptionsScaleTurnsAndWaits) {
 }
 
 TEST(Tau2, OutputTokensFollowTheCalibratedQuantiles) {
-  // tau2_generator.h derives them from REFERENCE.md section 3 (docs/fidelity.md): median 56,
-  // p90 135, p99 985, never past the 8,000-token maximum.
+  // tau2_generator.h derives them from docs/reference-study.md section 3 (docs/fidelity.md): median
+  // 56, p90 135, p99 985, never past the 8,000-token maximum.
   const WorkloadStats s = compute_stats(*generate_tau2({}, 1));
   EXPECT_NEAR(s.output_tokens.p50, 56, 56 * 0.1);
   EXPECT_NEAR(s.output_tokens.p90, 135, 135 * 0.1);

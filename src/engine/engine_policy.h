@@ -41,7 +41,8 @@ class EnginePolicy {
   const EngineModel* engine_ = nullptr;
 };
 
-// Continuum's parameters (REFERENCE.md section 6), with the reference values as defaults.
+// Continuum's parameters (docs/reference-study.md section 6), with the reference values as
+// defaults.
 struct ContinuumParams {
   Seconds pin_ttl_s = 2.0;               // how long a pin holds KV
   Seconds max_tool_mean_to_pin_s = 2.0;  // pin only when the tool's mean run time is <= this

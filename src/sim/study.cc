@@ -197,7 +197,7 @@ std::vector<CalibrationRow> describe_calibration(const StudyConfig& c) {
   add(hw, "GPU",
       fmt::format("{} GiB, {:g} GB/s, {:g} dense bf16 TFLOP/s", p.gpu.memory_gib,
                   p.gpu.bandwidth_gb_s, p.gpu.bf16_tflops),
-      "RTX 5090 datasheet (REFERENCE.md section 8)");
+      "RTX 5090 datasheet (docs/reference-study.md section 8)");
   const std::int64_t blocks = c.kv_blocks > 0 ? c.kv_blocks : p.num_gpu_blocks();
   add(hw, "KV capacity",
       fmt::format("{} blocks ({}k tokens){}", blocks, blocks * p.engine.block_size / 1000,
@@ -250,18 +250,18 @@ std::vector<CalibrationRow> describe_calibration(const StudyConfig& c) {
     const WorkloadStats s = compute_stats(*w);
     const std::string wl = "workload `tau2`";
     add(wl, "tasks", "278: retail 114, telecom 114, airline 50, round-robin",
-        "REFERENCE.md section 2");
+        "docs/reference-study.md section 2");
     add(wl, "per task",
         fmt::format("{:.1f} steps, {:.1f} LLM calls, {:.1f} user-simulator calls, {:.1f} expert "
                     "calls (seed 1)",
                     s.steps_per_task, s.llm_calls_per_task, s.user_calls_per_task,
                     s.expert_calls_per_task),
-        "REFERENCE.md section 3: ~48 steps, ~21 calls, ~14 user, ~8.5 expert; steps are "
+        "docs/reference-study.md section 3: ~48 steps, ~21 calls, ~14 user, ~8.5 expert; steps are "
         "1 + 2 x calls in tau2's turn structure, so matching the steps gives ~23 calls");
     add(wl, "user, expert and tool latencies",
         fmt::format("user simulator mean {:.1f} s, p50 {:.1f} s", s.user_latency_ms.mean / 1e3,
                     s.user_latency_ms.p50 / 1e3),
-        "inverse-CDF sampling through the reference's p10/p50/p90/p99/max (REFERENCE.md "
+        "inverse-CDF sampling through the reference's p10/p50/p90/p99/max (docs/reference-study.md "
         "section 3), log-linear between points");
     add(wl, "orchestrator output",
         fmt::format(

@@ -1,5 +1,5 @@
 #pragma once
-// A system is a named pair (engine policy, gateway policy) -- shared/DESIGN.md.
+// A system is a named pair (engine policy, gateway policy) -- docs/design.md.
 #include <string>
 #include <string_view>
 #include <vector>

@@ -65,6 +65,9 @@ Result<RunManifest> build_manifest(const std::string& name, const std::filesyste
       {"global_log", run_layout::kGlobalLog},
       {"kv_csv", run_layout::kKvCsv},
       {"metrics_json", run_layout::kMetricsJson},
+      // agentsched's own runs: the configuration with its provenance (git commit, command
+      // line, profile and workload hashes), so the manifest pins the code and inputs too.
+      {"config_json", run_layout::kConfigJson},
   };
   bool any = false;
   for (const auto& [role, relative] : inputs) {

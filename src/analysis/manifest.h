@@ -14,7 +14,7 @@
 namespace agentsched::analysis {
 
 struct ManifestFile {
-  std::string role;            // driver_log, global_log, kv_csv, metrics_json
+  std::string role;            // driver_log, global_log, kv_csv, metrics_json, config_json
   std::filesystem::path path;  // inside the run folder
   bool present = false;
   std::uintmax_t bytes = 0;

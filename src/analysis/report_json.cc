@@ -32,6 +32,36 @@ void put_time(json::object& o, const char* key, const std::optional<double>& t) 
   o[key] = t ? time_text(*t) : json::value(nullptr);
 }
 
+// Shortest text that reads back as the same double ("0.11666666666666667", "3.0",
+// "279.41723483"), where Boost.JSON would write "1.1666666666666667E-1", "3E0" and
+// "2.7941723483E2". Non-finite values, which JSON cannot hold, become null.
+std::string number_text(double value) {
+  if (!std::isfinite(value)) return "null";
+  std::string text = fmt::format("{}", value);
+  const auto e = text.find('e');
+  if (e == std::string::npos) {
+    if (text.find('.') == std::string::npos) text += ".0";
+    return text;
+  }
+  // fmt switches to an exponent below 1e-4 and from 1e16 ("4.032e-06"): move the point
+  // instead, over the same shortest digits, unless that would take more than 30 zeros.
+  const int exponent = std::stoi(text.substr(e + 1));
+  if (exponent < -30 || exponent > 30) return text;
+  const bool negative = text[0] == '-';
+  std::string digits;
+  for (char c : text.substr(negative ? 1 : 0, e - (negative ? 1 : 0)))
+    if (c != '.') digits += c;
+  const int point = 1 + exponent;  // digits before the decimal point
+  std::string plain = negative ? "-" : "";
+  if (point <= 0)
+    plain += "0." + std::string(static_cast<std::size_t>(-point), '0') + digits;
+  else if (point >= static_cast<int>(digits.size()))
+    plain += digits + std::string(static_cast<std::size_t>(point) - digits.size(), '0') + ".0";
+  else
+    plain += digits.substr(0, point) + "." + digits.substr(point);
+  return plain;
+}
+
 void pretty(std::string& out, const json::value& v, int indent) {
   const std::string pad(indent * 2, ' ');
   const std::string inner((indent + 1) * 2, ' ');
@@ -70,14 +100,43 @@ void pretty(std::string& out, const json::value& v, int indent) {
       out += "\n" + pad + "]";
       return;
     }
-    case json::kind::double_: {
-      // Shortest text that reads back as the same double ("0.11666666666666667", "3.0"),
-      // where Boost.JSON would write "1.1666666666666667E-1" and "3E0".
-      std::string text = fmt::format("{}", v.get_double());
-      if (text.find_first_of(".eE") == std::string::npos) text += ".0";
-      out += text;
+    case json::kind::double_:
+      out += number_text(v.get_double());
+      return;
+    default:
+      out += json::serialize(v);
+  }
+}
+
+void compact(std::string& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, value] : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += json::serialize(json::string(key));
+        out += ':';
+        compact(out, value);
+      }
+      out += '}';
       return;
     }
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& value : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        compact(out, value);
+      }
+      out += ']';
+      return;
+    }
+    case json::kind::double_:
+      out += number_text(v.get_double());
+      return;
     default:
       out += json::serialize(v);
   }
@@ -320,6 +379,12 @@ json::object to_json(const CompareTable& t) {
           {"systems", std::move(systems)},
           {"rows", std::move(rows)},
           {"runs", std::move(runs)}};
+}
+
+std::string compact_json(const json::value& value) {
+  std::string out;
+  compact(out, value);
+  return out;
 }
 
 std::string pretty_json(const json::value& value) {

@@ -26,5 +26,8 @@ boost::json::object to_json(const KvDiagnostics& kv);
 
 // Pretty-printed with two-space indentation and a final newline.
 std::string pretty_json(const boost::json::value& value);
+// On one line, no spaces; doubles in plain decimals as pretty_json writes them (for HTTP
+// replies and config files).
+std::string compact_json(const boost::json::value& value);
 
 }  // namespace agentsched::analysis

@@ -25,7 +25,7 @@ struct CheckCli {
 
 void check(const CheckCli& c) {
   if (c.port == 0 && c.router_port == 0 && c.run_dir.empty())
-    throw CommandFailure{"nothing to check: give --port, --router-port and/or --run-dir"};
+    throw usage_error("nothing to check: give --port, --router-port and/or --run-dir");
   serve::CheckOptions o;
   o.host = c.host;
   if (c.port > 0) o.engine_port = static_cast<std::uint16_t>(c.port);
@@ -34,13 +34,13 @@ void check(const CheckCli& c) {
   o.stall_after_s = c.stall_after;
   if (!c.now.empty()) {
     auto t = parse_datetime(c.now);
-    if (!t) throw CommandFailure{fmt::format("--now '{}': expected YYYY-MM-DD HH:MM:SS", c.now)};
+    if (!t) throw usage_error(fmt::format("--now '{}': expected YYYY-MM-DD HH:MM:SS", c.now));
     o.now_unix = *t;
   }
   if (c.watch <= 0) {
     const serve::CheckReport r = serve::run_check(o);
     fmt::print("{}", r.text);
-    if (!r.healthy) throw CommandFailure{"check found a problem (see above)", 2};
+    if (!r.healthy) throw CommandFailure{"check found a problem (see above)"};
     return;
   }
   serve::install_interrupt_flag();
@@ -50,6 +50,8 @@ void check(const CheckCli& c) {
     const serve::CheckReport r = serve::run_check(o);
     fmt::print("--- {} ---\n{}", format_datetime(now), r.text);
     std::fflush(stdout);
+    // A finished run will not change again: stop watching it.
+    if (r.verdict && r.verdict->kind == serve::VerdictKind::kDone) return;
     // Sleep in short steps so ^C is prompt.
     for (double waited = 0; waited < c.watch && !serve::interrupted(); waited += 0.2)
       ::poll(nullptr, 0, 200);
@@ -68,7 +70,8 @@ const RegisterCommand registration(42, [](CLI::App& root) {
       ->check(CLI::Range(1, 65535));
   cmd->add_option("--host", c->host, "Host of the engine and router")->capture_default_str();
   cmd->add_option("--run-dir", c->run_dir, "Run folder (live, simulated or the reference's)");
-  cmd->add_option("--watch", c->watch, "Repeat every S seconds until interrupted")
+  cmd->add_option("--watch", c->watch,
+                  "Repeat every S seconds until interrupted or the run is DONE")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--stall-after", c->stall_after,
                   "Seconds (the run's emulated time) without any log record before the run is "

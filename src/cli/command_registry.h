@@ -4,6 +4,8 @@
 // --help (lower first).
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace agentsched::cli {
 
@@ -15,10 +17,30 @@ struct RegisterCommand {
 
 void register_all_commands(CLI::App& root);
 
-// Thrown by command handlers to end with a one-line error and exit code 1 (or `code`).
+// Exit status of every command (README, `agentsched --help`): 0 success, 1 the command
+// failed, 2 the command line is wrong; 128+N when stopped by signal N.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// Thrown by command handlers to end with one "agentsched: error: ..." line and exit code 1
+// (or `code`).
 struct CommandFailure {
   std::string message;
-  int code = 1;
+  int code = kExitFailure;
 };
+
+// A mistake on the command line found by a handler (a malformed --param, an unparsable
+// list): exit status 2, as for the mistakes CLI11 finds.
+inline CommandFailure usage_error(std::string message) {
+  return CommandFailure{std::move(message), kExitUsage};
+}
+
+// The (sub)command named by the leading words of `words` ("sim", "run", ...); `used` gets
+// how many words named it. An unknown word where a command is expected throws a usage
+// CommandFailure naming it and the nearest command (or, with !throw_on_unknown, ends the
+// walk there).
+CLI::App* resolve_command(CLI::App& root, const std::vector<std::string>& words,
+                          std::size_t* used = nullptr, bool throw_on_unknown = true);
 
 }  // namespace agentsched::cli

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/command_registry.h"
+#include "cli/provenance.h"
 #include "serve/admin_token.h"
 #include "serve/driver.h"
 #include "serve/process.h"
@@ -70,6 +71,9 @@ void drive(const DriveCli& c, const std::string& command_line) {
   o.write_kv_csv = c.kv_csv;
   o.share_heads = !c.no_shared_heads;
   o.command_line = command_line;  // holds no token (the callback below builds it)
+  auto provenance = describe_provenance({"", c.workload, o.workload.get()});
+  if (!provenance) throw CommandFailure{provenance.error().message};
+  o.provenance_json = boost::json::serialize(*provenance);  // its command line is redacted
   auto token = serve::resolve_admin_token(
       c.admin_token_opt->count() ? std::optional<std::string>(c.admin_token) : std::nullopt,
       c.admin_token_file_opt->count() ? std::optional<std::string>(c.admin_token_file)

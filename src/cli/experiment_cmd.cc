@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/command_registry.h"
+#include "cli/policy_help.h"
 #include "gateway/policies.h"
 #include "model/profile.h"
 #include "serve/experiment.h"
@@ -301,18 +302,24 @@ const RegisterCommand registration(45, [](CLI::App& root) {
                                        "Comma-separated concurrencies (default: 32,64,128)"));
   add("--mode", run->add_option("--mode", c->mode, "sim (default) or live")
                     ->check(CLI::IsMember({"sim", "live"})));
-  add("--out", run->add_option("--out", c->out, "Base folder (cells go to BASE/<system>_c<C>/)"));
+  add("--out", run->add_option("--out", c->out,
+                               "Base folder (cells go to BASE/<system>_c<C>/); required here or "
+                               "as `out` in the config file"));
   add("--workload",
       run->add_option("--workload", c->workload, "'tau2' (default) or a JSONL trace file"));
   add("--seed", run->add_option("--seed", c->seed, "Workload seed (default 1)"));
   add("--max-programs", run->add_option("--max-programs", c->max_programs,
-                                        "Run only the first N programs of the workload")
+                                        "Run only the first N programs of the workload "
+                                        "(default 0: all)")
                             ->check(CLI::NonNegativeNumber));
   add("--profile", run->add_option("--profile", c->profile,
-                                   "Hardware/model profile for the simulator and the emulator"));
+                                   fmt::format("Hardware/model profile for the simulator and the "
+                                               "emulator (default {})",
+                                               kDefaultProfile)));
   add("--time-scale",
       run->add_option("--time-scale", c->time_scale,
-                      "Live: emulated seconds per real second for every process of a cell")
+                      "Live: emulated seconds per real second for every process of a cell "
+                      "(default 1)")
           ->check(CLI::PositiveNumber));
   add("--threshold", run->add_option("--threshold", c->threshold,
                                      "Active-window KV usage threshold, percent (default 70)"));
@@ -325,24 +332,28 @@ const RegisterCommand registration(45, [](CLI::App& root) {
   add("--router-cmd",
       run->add_option("--router-cmd", c->router_cmd,
                       "Live: router command template (default: agentsched router)"));
-  add("--backends", run->add_option("--backends", c->backends, "Live: engines per cell")
+  add("--backends", run->add_option("--backends", c->backends, "Live: engines per cell (default 1)")
                         ->check(CLI::PositiveNumber));
   add("--base-port", run->add_option("--base-port", c->base_port,
                                      "Live: first port (engines, then the router); default: free "
                                      "ports picked")
                          ->check(CLI::Range(1, 65535)));
-  add("--host", run->add_option("--host", c->host, "Live: address the processes listen on"));
+  add("--host", run->add_option("--host", c->host,
+                                "Live: address the processes listen on (default 127.0.0.1)"));
   add("--model-config",
       run->add_option("--model-config", c->model_config,
-                      "Live: the driver's model config for real user-simulator/expert calls"));
+                      "Live: the driver's model config for real user-simulator/expert calls "
+                      "(default: none; every remote call is a simulated wait)"));
   add("--ready-timeout",
       run->add_option("--ready-timeout", c->ready_timeout,
-                      "Live: real seconds an engine or router gets to answer /health")
+                      "Live: real seconds an engine or router gets to answer /health (default "
+                      "600)")
           ->check(CLI::PositiveNumber));
   run->add_option("--param", c->params,
                   "Gateway policy parameter as name=value for every system with a gateway "
                   "policy, or system.name=value for one (repeatable), e.g. "
-                  "--param thunderreact.budget=0");
+                  "--param thunderreact.budget=0; every policy's parameters are listed below");
+  run->footer(policy_parameters_help());
   run->add_option("--jobs,-j", c->jobs, "Sim: parallel cells (default: one per core)");
   CLI::App* root_ptr = &root;
   run->callback([c, root_ptr] { experiment_run(*c, root_ptr); });

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/command_registry.h"
+#include "cli/policy_help.h"
 #include "gateway/policies.h"
 #include "serve/admin_token.h"
 #include "serve/router.h"
@@ -32,11 +33,11 @@ PolicyParams parse_router_params(const std::vector<std::string>& items) {
   for (const auto& item : items) {
     const auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw CommandFailure{fmt::format("--param '{}': expected name=value", item)};
+      throw usage_error(fmt::format("--param '{}': expected name=value", item));
     char* end = nullptr;
     const double v = std::strtod(item.c_str() + eq + 1, &end);
     if (end == item.c_str() + eq + 1 || *end != '\0' || !std::isfinite(v))
-      throw CommandFailure{fmt::format("--param '{}': value must be a number", item)};
+      throw usage_error(fmt::format("--param '{}': value must be a number", item));
     params[item.substr(0, eq)] = v;
   }
   return params;
@@ -66,8 +67,9 @@ const RegisterCommand registration(35, [](CLI::App& root) {
       ->delimiter(',');
   cmd->add_option("--policy", o.policy, policy_help())->capture_default_str();
   cmd->add_option("--param", a->params,
-                  "Policy parameter as name=value (repeatable), e.g. --param budget=0; "
-                  "`agentsched sim --help` and docs/gateway.md list them");
+                  "Policy parameter as name=value (repeatable), e.g. --param budget=0; every "
+                  "policy's parameters are listed below (and in docs/gateway.md)");
+  cmd->footer(policy_parameters_help());
   cmd->add_option("--backend-type", a->backend_type, "Engine kind, for its /metrics names")
       ->check(CLI::IsMember({"vllm", "sglang"}))
       ->capture_default_str();

@@ -5,11 +5,15 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "analysis/matrix_summary.h"
 #include "cli/command_registry.h"
+#include "cli/policy_help.h"
+#include "cli/provenance.h"
 #include "model/profile.h"
+#include "record/run_layout.h"
 #include "sim/matrix.h"
 #include "sim/simulation.h"
 #include "workload/workload_stats.h"
@@ -56,7 +60,9 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
                   "With --workload tau2: multiply tool, expert and user latencies")
       ->capture_default_str();
   cmd->add_option("--param", o.params,
-                  "Gateway policy parameter as name=value (repeatable), e.g. --param budget=98976");
+                  "Gateway policy parameter as name=value (repeatable), e.g. --param "
+                  "budget=98976; every policy's parameters are listed below");
+  cmd->footer(policy_parameters_help());
   cmd->add_flag("--force", o.force, "Replace run folders that already hold a run");
   cmd->add_option("--out", o.out, "Output folder")->required();
 }
@@ -72,7 +78,7 @@ std::shared_ptr<const Workload> load_workload_or_fail(const CommonOptions& o, st
   params.turns_scale = o.turns_scale;
   params.wait_scale = o.wait_scale;
   if (o.workload != "tau2" && (o.turns_scale != 1.0 || o.wait_scale != 1.0))
-    throw CommandFailure{"--turns-scale and --wait-scale apply to --workload tau2 only"};
+    throw usage_error("--turns-scale and --wait-scale apply to --workload tau2 only");
   auto w = load_workload(o.workload, seed, params);
   if (!w) throw CommandFailure{w.error().message};
   return std::make_shared<const Workload>(std::move(*w));
@@ -83,12 +89,12 @@ PolicyParams parse_params(const std::vector<std::string>& items) {
   for (const auto& item : items) {
     const auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw CommandFailure{fmt::format("--param '{}': expected name=value", item)};
+      throw usage_error(fmt::format("--param '{}': expected name=value", item));
     const std::string value = item.substr(eq + 1);
     char* end = nullptr;
     const double v = std::strtod(value.c_str(), &end);
     if (value.empty() || *end != '\0' || !std::isfinite(v))
-      throw CommandFailure{fmt::format("--param '{}': value must be a number", item)};
+      throw usage_error(fmt::format("--param '{}': value must be a number", item));
     params[item.substr(0, eq)] = v;
   }
   return params;
@@ -119,6 +125,16 @@ void check_output_dir(const fs::path& dir) {
   fs::remove(probe, ec);
 }
 
+// The git commit, command line and input hashes in the run's config.json (cli/provenance.h).
+void record_run_provenance(const fs::path& run_dir, const CommonOptions& o,
+                           const Workload& workload) {
+  auto provenance = describe_provenance({o.profile, o.workload, &workload});
+  if (!provenance) throw CommandFailure{provenance.error().message};
+  if (auto st = record_provenance(run_dir, *provenance); !st)
+    throw CommandFailure{
+        fmt::format("run written, but its provenance not: {}", st.error().message)};
+}
+
 SimOptions base_options(const CommonOptions& o) {
   SimOptions s;
   s.profile = load_profile_or_fail(o.profile);
@@ -143,11 +159,11 @@ std::vector<int> parse_int_list(const std::string& text, const char* what) {
     char* end = nullptr;
     const long v = std::strtol(item.c_str(), &end, 10);
     if (item.empty() || *end != '\0' || v < 1 || v > 1000000)
-      throw CommandFailure{
-          fmt::format("{} '{}': expected positive integers separated by commas", what, text)};
+      throw usage_error(
+          fmt::format("{} '{}': expected positive integers separated by commas", what, text));
     out.push_back(static_cast<int>(v));
   }
-  if (out.empty()) throw CommandFailure{fmt::format("{} is empty", what)};
+  if (out.empty()) throw usage_error(fmt::format("{} is empty", what));
   return out;
 }
 
@@ -160,7 +176,7 @@ struct RunOptions {
 };
 
 void sim_run(const RunOptions& r) {
-  if (r.concurrency < 1) throw CommandFailure{"--concurrency must be at least 1"};
+  if (r.concurrency < 1) throw usage_error("--concurrency must be at least 1");
   const PolicyParams params = parse_params(r.common.params);
   SimOptions s = base_options(r.common);
   s.system = system_or_fail(r.system, params);
@@ -168,6 +184,12 @@ void sim_run(const RunOptions& r) {
   s.no_gateway = r.no_gateway;
   s.workload = load_workload_or_fail(r.common, r.common.seed);
   s.out_dir = r.common.out;
+  // Refused before anything runs: the folder is left as it was, finished or not.
+  if (!r.common.force && run_layout::holds_run(s.out_dir))
+    throw CommandFailure{fmt::format(
+        "run folder '{}' already holds a run (driver.log exists); choose another folder or "
+        "pass --force to replace it",
+        s.out_dir.string())};
   check_output_dir(s.out_dir);
   const bool tty = isatty(STDERR_FILENO);
   if (tty)
@@ -179,6 +201,7 @@ void sim_run(const RunOptions& r) {
   if (!result)
     throw CommandFailure{fmt::format("{} (run folder '{}' is incomplete)", result.error().message,
                                      s.out_dir.string())};
+  record_run_provenance(s.out_dir, r.common, *s.workload);
   const SimResult& res = *result;
   fmt::print(
       "{} at C={}: {} ok, {} errors of {} tasks in {:.1f} simulated s ({:.2f} tasks/min "
@@ -239,8 +262,12 @@ void sim_matrix(const MatrixCliOptions& m) {
              o.systems.size(), o.concurrency.size(), o.workloads.size(), cells, o.base.profile.name,
              o.workloads.front()->name, o.out.string());
   std::size_t done = 0;
+  std::set<fs::path> held_before;  // cells whose folder already held a run when they started
   o.progress = [&](const MatrixCell& cell, bool finished, long, long) {
-    if (!finished) return;
+    if (!finished) {
+      if (run_layout::holds_run(cell.dir)) held_before.insert(cell.dir);
+      return;
+    }
     ++done;
     fmt::print(stderr, "  [{}/{}] {}{} done\n", done, cells, cell.name(),
                o.workloads.size() > 1 ? fmt::format(" seed {}", cell.seed) : "");
@@ -253,10 +280,13 @@ void sim_matrix(const MatrixCliOptions& m) {
   for (const auto& out : outcomes) {
     if (!out.ok) {
       ++failures;
-      fmt::print(stderr, "run {} failed: {} (its folder is incomplete)\n", out.cell.name(),
-                 out.error);
+      const bool left_alone = !m.common.force && held_before.count(out.cell.dir) > 0;
+      fmt::print(stderr, "run {} failed: {} ({})\n", out.cell.name(), out.error,
+                 left_alone ? "its folder is left as it was" : "its folder is incomplete");
       continue;
     }
+    for (const auto& w : o.workloads)
+      if (w->seed == out.cell.seed) record_run_provenance(out.cell.dir, m.common, *w);
     runs.push_back({out.cell.system.name, out.cell.concurrency, out.cell.seed, out.cell.dir});
   }
   auto summary = analysis::summarize_matrix(runs, m.threshold);

@@ -8,7 +8,9 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <vector>
 
+#include "core/suggest.h"
 #include "model/cost_model.h"
 #include "model/profiles_embedded.h"
 
@@ -26,6 +28,7 @@ class Reader {
 
   template <typename T>
   void get(std::string_view path, T& out, bool required = true) {
+    known_.emplace_back(path);
     if (!error_.empty()) return;
     const toml::node_view<const toml::node> node = root_.at_path(path);
     if (!node) {
@@ -73,12 +76,36 @@ class Reader {
           fmt::format("{}: key '{}' must be finite and at least 0, got {}", origin_, path, value);
   }
 
+  // After every get(): a key no get() asked for is a typo or a setting this version does not
+  // have (`max_num_seq = 12` would otherwise leave max_num_seqs at its value in silence).
+  void refuse_unknown_keys() { refuse_unknown_keys(root_, ""); }
+
   const std::string& error() const { return error_; }
 
  private:
+  void refuse_unknown_keys(const toml::table& table, const std::string& prefix) {
+    for (const auto& [key, node] : table) {
+      if (!error_.empty()) return;
+      const std::string path =
+          prefix.empty() ? std::string(key.str()) : fmt::format("{}.{}", prefix, key.str());
+      if (std::find(known_.begin(), known_.end(), path) != known_.end()) continue;
+      const bool known_table = std::any_of(known_.begin(), known_.end(), [&](const auto& k) {
+        return k.size() > path.size() && k.compare(0, path.size(), path) == 0 &&
+               k[path.size()] == '.';
+      });
+      if (known_table && node.is_table()) {
+        refuse_unknown_keys(*node.as_table(), path);
+        continue;
+      }
+      error_ = fmt::format("{}:{}: unknown key '{}'{}", origin_, key.source().begin.line, path,
+                           did_you_mean(path, known_));
+    }
+  }
+
   const toml::table& root_;
   std::string_view origin_;
   std::string error_;
+  std::vector<std::string> known_;  // every path get() was asked for
 };
 
 // The longest step the engine can take: a full token budget, every sequence at the longest
@@ -146,6 +173,7 @@ Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
   r.get("cost.per_request_ms", p.cost.per_request_ms);
   r.get("emulator.output_tokens_p50", p.emulator.output_tokens_p50, false);
   r.get("emulator.output_tokens_p90", p.emulator.output_tokens_p90, false);
+  r.refuse_unknown_keys();
   r.positive("gpu.memory_gib", p.gpu.memory_gib);
   r.positive("gpu.bandwidth_gb_s", p.gpu.bandwidth_gb_s);
   r.positive("gpu.bf16_tflops", p.gpu.bf16_tflops);

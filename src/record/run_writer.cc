@@ -25,7 +25,7 @@ std::FILE* open_for_write(const fs::path& p, std::string& error) {
 Result<std::unique_ptr<RunWriter>> RunWriter::create(const fs::path& dir, double epoch_unix,
                                                      bool overwrite, bool with_kv_csv) {
   std::error_code ec;
-  if (fs::exists(dir / run_layout::kDriverLog, ec)) {
+  if (run_layout::holds_run(dir)) {
     if (!overwrite)
       return make_error(
           fmt::format("'{}' already holds a run (driver.log exists); choose another "

@@ -8,9 +8,11 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <map>
 
+#include "analysis/report_json.h"
 #include "core/hash.h"
 #include "core/rng.h"
 #include "core/time_format.h"
@@ -285,6 +287,7 @@ class Driver {
           send_model_ = true;
         }
         if (model_label_.empty()) model_label_ = "orchestrator";
+        warn_on_time_scale_mismatch();
         return Ok{};
       }
       if (r) {
@@ -304,6 +307,13 @@ class Driver {
     return make_error(fmt::format("endpoint {} does not answer GET {} within {:g} s: {}",
                                   o_.endpoint.url(), o_.endpoint.models_target(),
                                   o_.startup_timeout_s, last));
+  }
+
+  // Through a router, /version is answered by an engine behind it.
+  void warn_on_time_scale_mismatch() const {
+    if (auto theirs = query_time_scale(o_.endpoint.host, o_.endpoint.port, 2.0))
+      if (auto warning = time_scale_mismatch("drive", o_.time_scale, o_.endpoint.url(), *theirs))
+        std::fprintf(stderr, "agentsched: warning: %s\n", warning->c_str());
   }
 
   Status write_config() {
@@ -338,9 +348,15 @@ class Driver {
     }
     c["remote_models"] = std::move(remote);
     c["reward_modelled"] = false;
+    if (!o_.provenance_json.empty()) {
+      boost::system::error_code ec;
+      json::value provenance = json::parse(o_.provenance_json, ec);
+      if (ec || !provenance.is_object()) return make_error("provenance is not a JSON object");
+      c["provenance"] = std::move(provenance);
+    }
     const fs::path path = o_.out_dir / run_layout::kOwnDir / "config.json";
     std::ofstream out(path);
-    out << json::serialize(c) << '\n';
+    out << analysis::compact_json(c) << '\n';
     if (!out) return make_error(fmt::format("cannot write '{}'", path.string()));
     return Ok{};
   }

@@ -85,6 +85,9 @@ struct DriverOptions {
   std::function<bool()> stop_requested;
   // Free-form description of the command line, kept in agentsched/config.json.
   std::string command_line;
+  // A JSON object kept as "provenance" in agentsched/config.json (git commit, full command
+  // line, workload hash: cli/provenance.h); "" for none.
+  std::string provenance_json;
   // The router's admin token, sent as `Authorization: Bearer` on POST /programs/release and
   // on no other call; "" sends none. Never written to the run folder.
   std::string admin_token;

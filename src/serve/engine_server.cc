@@ -662,7 +662,10 @@ awaitable<void> handle_request(ImplPtr self, http::Exchange& ex) {
   } else if (path == "/v1/models") {
     r = self->models_response();
   } else {
-    r.body = R"({"version":"0.9.2"})";
+    // vLLM's /version gives the version only; the emulator adds its time scale, so the
+    // router and driver can tell when they run on another clock (a mismatch skews every
+    // wait and timestamp of the run).
+    r.body = fmt::format(R"({{"version":"0.9.2","time_scale":{}}})", self->options.time_scale);
   }
   co_await ex.respond(std::move(r));
 }

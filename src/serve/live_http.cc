@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
+#include <cmath>
 #include <memory>
 
 namespace agentsched::serve {
@@ -89,6 +91,30 @@ CallFailure classify_failure(const Result<http::ClientResponse>& reply) {
   if (!transient && message.find("maximum context length") != std::string::npos)
     return {false, fmt::format("context length exceeded (HTTP {}): {}", status, message)};
   return {transient, fmt::format("HTTP {}: {}", status, message)};
+}
+
+std::optional<double> query_time_scale(const std::string& host, std::uint16_t port,
+                                       double timeout_s) {
+  const std::string get = "GET";
+  auto r = http::fetch(host, port, get, "/version", {}, {}, timeout_s);
+  if (!r || r->status != 200) return std::nullopt;
+  boost::system::error_code ec;
+  const boost::json::value doc = boost::json::parse(r->body, ec);
+  if (ec || !doc.is_object()) return std::nullopt;
+  const boost::json::value* scale = doc.as_object().if_contains("time_scale");
+  if (!scale || !scale->is_number()) return std::nullopt;
+  const double value = scale->to_number<double>();
+  if (!(value > 0) || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+std::optional<std::string> time_scale_mismatch(std::string_view who, double ours,
+                                               std::string_view where, double theirs) {
+  if (std::fabs(ours - theirs) <= 1e-9 * std::max(ours, theirs)) return std::nullopt;
+  return fmt::format(
+      "{} runs at --time-scale {:g} but the engine at {} runs at {:g}: waits, timeouts and "
+      "timestamps will disagree; give engine, router and drive the same --time-scale",
+      who, ours, where, theirs);
 }
 
 }  // namespace agentsched::serve

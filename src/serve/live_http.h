@@ -4,6 +4,8 @@
 // good (a 4xx such as "maximum context length"), so no caller can retry forever.
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,6 +35,16 @@ CallFailure classify_failure(const Result<http::ClientResponse>& reply);
 
 // The error text of an error reply body, or the body itself (shortened) when it has none.
 std::string error_message_of(std::string_view body);
+
+// The time scale an agentsched engine reports in GET /version ("time_scale"); nullopt when
+// the endpoint does not answer or does not say (vLLM, SGLang).
+std::optional<double> query_time_scale(const std::string& host, std::uint16_t port,
+                                       double timeout_s = 2);
+
+// A warning when `ours` (this process's --time-scale) differs from the scale `theirs` of the
+// process at `where`; nullopt when they agree.
+std::optional<std::string> time_scale_mismatch(std::string_view who, double ours,
+                                               std::string_view where, double theirs);
 
 // Text safe for one log line: newlines and tabs become spaces, at most `max_length` bytes.
 std::string one_line(std::string_view text, std::size_t max_length = 300);

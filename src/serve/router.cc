@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "analysis/report_json.h"
 #include "core/clock.h"
 #include "gateway/gateway.h"
 #include "http/client.h"
@@ -27,6 +28,7 @@
 #include "serve/admin_token.h"
 #include "serve/byte_buffer.h"
 #include "serve/endpoint.h"
+#include "serve/live_http.h"
 #include "serve/router_profile.h"
 
 namespace agentsched::serve {
@@ -1503,14 +1505,14 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     json::array list;
     for (const auto& [id, p] : gw->programs()) list.push_back(program_json(p, false));
     out["programs"] = std::move(list);
-    return json::serialize(out);
+    return analysis::compact_json(out);
   }
 
   void respond_program(const CallPtr& call, const std::string& id) {
     const ProgramState* p = gw->find(id);
     if (!p)
       return respond(call, 404, error_body(404, fmt::format("no program '{}' in the router", id)));
-    respond(call, 200, json::serialize(program_json(*p, true)));
+    respond(call, 200, analysis::compact_json(program_json(*p, true)));
   }
 
   void respond_health(const CallPtr& call) {
@@ -1549,7 +1551,7 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     json::object out;
     out["backend_type"] = opt.backend_type == BackendType::kSglang ? "sglang" : "vllm";
     out["backends"] = std::move(list);
-    return json::serialize(out);
+    return analysis::compact_json(out);
   }
 
   std::string metrics_text() const {
@@ -1941,6 +1943,12 @@ int run_router(const RouterOptions& options) {
                static_cast<unsigned long long>(fd_limit),
                options.admin_token.empty() ? "management endpoints open (no admin token)"
                                            : "admin token required for POST /programs/release");
+  // Backends on another clock skew every hold, TTL and metrics interval: say so at once.
+  for (const std::string& url : options.backends)
+    if (auto parsed = parse_backend_url(url))
+      if (auto theirs = query_time_scale(parsed->host, parsed->port, 1.0))
+        if (auto warning = time_scale_mismatch("the router", options.time_scale, url, *theirs))
+          std::fprintf(stderr, "agentsched: warning: %s\n", warning->c_str());
   std::printf("listening on %s:%u\n", options.host.c_str(), static_cast<unsigned>(router.port()));
   std::fflush(stdout);
   io.run();

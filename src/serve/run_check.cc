@@ -37,6 +37,7 @@ class ProgressVisitor final : public LogVisitor {
 
   void on_profile(const ProfileRecord& r) override {
     p_.last_event_unix = r.unix_time;
+    saw(r.unix_time);
     if (r.task.empty()) return;
     TaskState& t = tasks_[std::string(r.task)];
     t.last_unix = r.unix_time;
@@ -59,6 +60,7 @@ class ProgressVisitor final : public LogVisitor {
     }
   }
   void on_task_finished(const TaskFinishedRecord& r) override {
+    saw(r.unix_time);
     ++p_.finished_simulation;
     p_.last_task_unix = r.unix_time;
     p_.last_task = fmt::format("{}:{}", r.domain, r.task_id);
@@ -74,11 +76,14 @@ class ProgressVisitor final : public LogVisitor {
     tasks_[fmt::format("{}:{}", r.domain, r.task_id)].ended = true;
   }
   void on_global_summary(const GlobalSummaryRecord& r) override {
+    saw(r.unix_time);
+    p_.complete_unix = r.unix_time;
     p_.complete = true;
     p_.complete_line = std::string(r.text);
     if (p_.total < 0) p_.total = r.total;
   }
   void on_driver_message(const DriverMessageRecord& r) override {
+    saw(r.unix_time);
     if (!p_.start_unix) p_.start_unix = r.unix_time;
     if (auto total = find_field(r.message, "total_tasks"))
       p_.total = std::stol(std::string(*total));
@@ -104,6 +109,10 @@ class ProgressVisitor final : public LogVisitor {
   }
 
  private:
+  void saw(double unix_time) {
+    if (!p_.last_record_unix || unix_time > *p_.last_record_unix) p_.last_record_unix = unix_time;
+  }
+
   RunProgress& p_;
   std::unordered_map<std::string, TaskState> tasks_;
 };
@@ -131,15 +140,29 @@ Result<RunProgress> read_run_progress(const fs::path& run_dir) {
   return p;
 }
 
-std::optional<RunClock> read_run_clock(const fs::path& run_dir) {
-  std::ifstream in(run_dir / run_layout::kOwnDir / "config.json");
+namespace {
+std::optional<json::object> read_config(const fs::path& run_dir) {
+  std::ifstream in(run_dir / run_layout::kConfigJson);
   if (!in) return std::nullopt;
   std::stringstream ss;
   ss << in.rdbuf();
   boost::system::error_code ec;
   json::value doc = json::parse(ss.str(), ec);
   if (ec || !doc.is_object()) return std::nullopt;
-  const auto& o = doc.as_object();
+  return std::move(doc.as_object());
+}
+}  // namespace
+
+bool is_simulated_run(const fs::path& run_dir) {
+  const auto config = read_config(run_dir);
+  const json::value* tool = config ? config->if_contains("tool") : nullptr;
+  return tool && tool->is_string() && tool->get_string() == "agentsched sim";
+}
+
+std::optional<RunClock> read_run_clock(const fs::path& run_dir) {
+  const auto config = read_config(run_dir);
+  if (!config) return std::nullopt;
+  const auto& o = *config;
   const auto* scale = o.if_contains("time_scale");
   const auto* origin = o.if_contains("clock_origin_unix");
   if (!scale || !origin || !scale->is_number() || !origin->is_number()) return std::nullopt;
@@ -170,6 +193,10 @@ Verdict judge_run(const VerdictInputs& in) {
   if (in.status && in.status->state == "interrupted")
     return {VerdictKind::kStalled,
             "the driver was interrupted; this run is incomplete and will not finish"};
+  if (in.ended && !(in.driver_alive && !*in.driver_alive))
+    return {VerdictKind::kStalled,
+            "the run has ended without its closing line (\"Global evaluation complete\"); it is "
+            "incomplete"};
   if (in.driver_alive && !*in.driver_alive) {
     std::string why = "the driver process is gone";
     if (in.status)
@@ -381,7 +408,10 @@ CheckReport run_check(const CheckOptions& o) {
   CheckReport report;
   std::string& out = report.text;
   const double real_now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+      o.real_now_unix
+          ? *o.real_now_unix
+          : std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
   std::optional<EngineView> engine;
   if (o.engine_port) {
     std::vector<std::string> models;
@@ -413,24 +443,63 @@ CheckReport run_check(const CheckOptions& o) {
   in.router_paused_programs = paused;
   if (auto st = read_run_status(o.run_dir)) in.status = *st;
   const auto clock = read_run_clock(o.run_dir);
-  in.now_unix = o.now_unix ? *o.now_unix : clock ? clock->emulated_unix(real_now) : real_now;
+  const bool simulated = is_simulated_run(o.run_dir);
   if (in.status && in.status->state == "running" && !o.now_unix) {
     const bool fresh = real_now - in.status->updated_real_unix <= in.heartbeat_timeout_s;
     in.driver_alive = fresh && pid_alive(in.status->pid);
   }
   const RunProgress& p = *progress;
+
+  // When the run ended, on its own clock (log timestamps), and in real time. A run's clock
+  // keeps running after its end (an emulated one at time-scale speed), so ages measured
+  // against it would grow without bound and faster than real time: they stop at the end.
+  std::optional<double> ended_log_unix;
+  std::optional<double> ended_real_unix;
+  if (in.status && in.status->state != "running") {
+    ended_real_unix = in.status->updated_real_unix;
+    ended_log_unix = clock ? clock->emulated_unix(*ended_real_unix) : p.last_record_unix;
+  } else if (p.complete || simulated || (in.driver_alive && !*in.driver_alive)) {
+    ended_log_unix = p.complete_unix ? p.complete_unix : p.last_record_unix;
+    std::error_code ec;
+    const auto written = fs::last_write_time(run_layout::driver_log(o.run_dir), ec);
+    if (!ec)
+      ended_real_unix =
+          std::chrono::duration<double>(std::chrono::file_clock::to_sys(written).time_since_epoch())
+              .count();
+  }
+  in.ended = ended_log_unix.has_value() || simulated;
+  if (o.now_unix)
+    in.now_unix = *o.now_unix;
+  else if (ended_log_unix)
+    in.now_unix = std::max(*ended_log_unix, p.last_record_unix.value_or(*ended_log_unix));
+  else
+    in.now_unix = clock ? clock->emulated_unix(real_now) : real_now;
+  const double scale = clock ? clock->time_scale : 1.0;
   const long total = in.status ? in.status->total : p.total;
   out += fmt::format("run {}\n", o.run_dir.string());
   out += fmt::format("  tasks ended {} of {} ({} ok, {} error)",
                      in.status ? in.status->finished : p.ended,
                      total >= 0 ? std::to_string(total) : "?", in.status ? in.status->ok : p.ok,
                      in.status ? in.status->errors : p.errors);
-  if (clock) out += fmt::format("  [time scale {:g}]", clock->time_scale);
+  if (clock) out += fmt::format("  [time scale {:g}: log times are emulated]", clock->time_scale);
+  if (simulated) out += "  [simulated: log times are virtual]";
   out += '\n';
+  // Ages in real seconds; the run's own clock counts `scale` times faster.
+  const bool frozen = ended_log_unix && !o.now_unix;
   auto when = [&](const std::optional<double>& t) {
-    return t ? fmt::format("{} ({} ago)", format_datetime(*t), age_text(in.now_unix - *t))
-             : std::string("none yet");
+    if (!t) return std::string("none yet");
+    const double emulated_age = in.now_unix - *t;
+    std::string text = fmt::format("{} ({} {}", format_datetime(*t), age_text(emulated_age / scale),
+                                   frozen ? "before the run ended" : "ago");
+    if (scale != 1.0) text += fmt::format("; {} emulated", age_text(emulated_age));
+    return text + ")";
   };
+  if (ended_log_unix && !o.now_unix) {
+    out += fmt::format("  run ended           {}", format_datetime(in.now_unix));
+    if (ended_real_unix)
+      out += fmt::format(" ({} ago, real time)", age_text(real_now - *ended_real_unix));
+    out += '\n';
+  }
   out += fmt::format("  last task finished  {}{}\n", when(p.last_task_unix),
                      p.last_task ? " " + *p.last_task : "");
   out += fmt::format("  last step           {}\n", when(p.last_step_unix));
@@ -441,7 +510,7 @@ CheckReport run_check(const CheckOptions& o) {
     out += fmt::format("  driver pid {} {}; in flight:{}\n", in.status->pid,
                        in.driver_alive ? (*in.driver_alive ? "alive" : "GONE") : in.status->state,
                        waits.empty() ? " none" : waits);
-  } else if (p.in_flight_seen > 0) {
+  } else if (p.in_flight_seen > 0 && !in.ended) {
     std::string waits;
     for (const auto& [kind, n] : p.waiting_on) waits += fmt::format(" {} {}", kind, n);
     out += fmt::format("  in flight (from the log):{}\n", waits);

@@ -35,7 +35,9 @@ struct RunProgress {
   std::optional<double> last_task_unix;
   std::optional<std::string> last_task;  // "<domain>:<task_id>"
   std::optional<double> last_step_unix;
-  std::optional<double> last_event_unix;  // any [PROFILE]/[USER_JUDGE] record
+  std::optional<double> last_event_unix;   // any [PROFILE]/[USER_JUDGE] record
+  std::optional<double> last_record_unix;  // the latest timestamp of any line
+  std::optional<double> complete_unix;     // of the "Global evaluation complete" line
   // Tasks seen in the log and not ended, by what their last record says they wait on:
   // user (agent->user step), expert (an llm_call not yet followed by its step), tool
   // (agent->env step), llm (a step towards the agent).
@@ -57,6 +59,10 @@ struct RunClock {
 };
 std::optional<RunClock> read_run_clock(const std::filesystem::path& run_dir);
 
+// Whether agentsched/config.json says `sim` wrote the folder: its timestamps are virtual and
+// the run is over once the folder exists.
+bool is_simulated_run(const std::filesystem::path& run_dir);
+
 struct EngineView {
   bool answered = false;
   std::string error;
@@ -75,7 +81,8 @@ struct VerdictInputs {
   RunProgress progress;
   std::optional<RunStatus> status;   // the driver's heartbeat, when the run has one
   std::optional<bool> driver_alive;  // from the heartbeat's pid and age; nullopt = unknown
-  double now_unix = 0;               // the run's (emulated) now
+  double now_unix = 0;               // the run's (emulated) now; its end once it has ended
+  bool ended = false;                // the driver finished or stopped, or a simulated run
   double real_now_unix = 0;
   std::optional<EngineView> engine;
   long router_paused_programs = -1;  // -1 unknown
@@ -84,11 +91,11 @@ struct VerdictInputs {
 };
 
 // Rules, in order: DONE when the closing line is there; STALLED when the driver is known
-// dead or was interrupted; OK when a record was written within stall_after_s; otherwise
-// (quiet for long): WAITING when every task in flight waits on remote user/expert calls, or
-// when calls wait on an engine that is busy (requests running or waiting) or on programs a
-// router holds paused; STALLED in every other case (calls wait on an idle or unreachable
-// engine, or nothing is in flight at all).
+// dead or was interrupted, or the run ended without its closing line; OK when a record was written
+// within stall_after_s; otherwise (quiet for long): WAITING when every task in flight waits on
+// remote user/expert calls, or when calls wait on an engine that is busy (requests running or
+// waiting) or on programs a router holds paused; STALLED in every other case (calls wait on an idle
+// or unreachable engine, or nothing is in flight at all).
 Verdict judge_run(const VerdictInputs& in);
 
 // Queries an engine's /health, /metrics (and /v1/models into `models`).
@@ -101,9 +108,13 @@ struct CheckOptions {
   std::optional<std::uint16_t> router_port;
   std::filesystem::path run_dir;
   double stall_after_s = 600;
-  std::optional<double> now_unix;  // evaluate as of this (emulated) time; default: now
+  std::optional<double> now_unix;       // evaluate as of this (emulated) time; default: now
+  std::optional<double> real_now_unix;  // the real clock (tests); default: the system clock
 };
 
+// Times in the report: timestamps as the run's log writes them (emulated under a time
+// scale, virtual for simulated runs); ages in real seconds ("ago"), measured from the run's
+// end once it has ended, so they stop growing, plus the real time since the end when known.
 struct CheckReport {
   std::string text;     // for people, several lines
   bool healthy = true;  // false: a process down, or the run STALLED

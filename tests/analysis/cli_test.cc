@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "test_support.h"
@@ -20,9 +22,12 @@ struct Outcome {
   std::string out;  // stdout, or stdout + stderr when asked
 };
 
-Outcome run_agentsched(const std::string& arguments, bool merge_stderr = false) {
+// `prefix` goes before the binary (e.g. "timeout 60 ").
+Outcome run_agentsched(const std::string& arguments, bool merge_stderr = false,
+                       const std::string& prefix = "") {
   // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on a chain of operator+.
-  std::string command = "'";
+  std::string command = prefix;
+  command += "'";
   command += AGENTSCHED_BINARY;
   command += "' ";
   command += arguments;
@@ -147,6 +152,99 @@ TEST(Cli, ClearErrors) {
   Outcome range =
       run_agentsched("analyze window --threshold 150 " + quoted(fixture("basic_run")), true);
   EXPECT_NE(range.exit_code, 0);
+}
+
+// Every mistake on the command line: one prefix, exit status 2, the unknown word named and
+// the nearest valid one suggested. CLI11 alone answered "A subcommand is required" (106) to
+// `simm` and "--system is required" to `--sytem`.
+TEST(Cli, UsageErrorsNameTheWordAndSuggestTheNearest) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"simm", "agentsched: error: unknown command 'simm' for 'agentsched' (did you mean 'sim'?)"},
+      {"analyze windw",
+       "agentsched: error: unknown command 'windw' for 'agentsched analyze' (did you mean "
+       "'window'?)"},
+      {"sim run --sytem baseline -c 2 --out /nonexistent/x",
+       "agentsched: error: unknown option '--sytem' for 'agentsched sim run' (did you mean "
+       "'--system'?)"},
+      {"sim", "agentsched: error: 'agentsched sim' needs a command: run, matrix"},
+      {"sim run --system baseline -c two --out /nonexistent/x", "agentsched: error: "},
+      {"sim run --system baseline -c 2 --param budget --out /nonexistent/x",
+       "agentsched: error: --param 'budget': expected name=value"},
+      {"help simm",
+       "agentsched: error: unknown command 'simm' for 'agentsched' (did you mean "
+       "'sim'?)"},
+  };
+  for (const auto& [arguments, expected] : cases) {
+    Outcome o = run_agentsched(arguments, true);
+    EXPECT_EQ(o.exit_code, 2) << arguments << "\n" << o.out;
+    EXPECT_EQ(o.out.rfind(expected, 0), 0u) << arguments << "\n" << o.out;
+  }
+}
+
+TEST(Cli, HelpCommandAndExitStatusAreDocumented) {
+  Outcome top = run_agentsched("help");
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_NE(top.out.find("Exit status: 0 success; 1 the command failed"), std::string::npos)
+      << top.out;
+  Outcome run = run_agentsched("help sim run");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.out.find("--system"), std::string::npos) << run.out;
+  // --param lists every policy's parameters with their defaults, in sim and router alike.
+  EXPECT_NE(run.out.find("thunderreact:"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("    budget="), std::string::npos) << run.out;
+  Outcome router = run_agentsched("router --help");
+  EXPECT_EQ(router.exit_code, 0);
+  EXPECT_NE(router.out.find("    budget="), std::string::npos) << router.out;
+  EXPECT_EQ(router.out.find("sim --help"), std::string::npos) << router.out;
+  Outcome version = run_agentsched("--version");
+  EXPECT_NE(version.out.find("(commit "), std::string::npos) << version.out;
+}
+
+// A simulated run records what made it; a second run into its folder is refused without
+// calling the finished folder incomplete; `check --watch` ends on DONE and measures the
+// run's virtual times to the run's end.
+TEST(Cli, SimRunProvenanceRefusalAndCheck) {
+  ScratchDir dir;
+  const std::string out = quoted(dir.path() / "run");
+  const std::string args = "sim run --system thunderreact -c 2 --max-programs 3 --out " + out;
+  Outcome first = run_agentsched(args, true);
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+
+  std::ifstream in(dir.path() / "run" / "agentsched" / "config.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  const boost::json::value config = boost::json::parse(text.str());
+  const auto& provenance = config.at("provenance");
+  EXPECT_FALSE(provenance.at("git_commit").as_string().empty());
+  const auto& words = provenance.at("command_line").as_array();
+  ASSERT_GE(words.size(), 4u);
+  EXPECT_EQ(words.at(1).as_string(), "sim");
+  EXPECT_EQ(words.back().as_string(), (dir.path() / "run").string());
+  EXPECT_EQ(provenance.at("profile").at("sha256").as_string().size(), 64u);
+  EXPECT_EQ(provenance.at("workload").at("sha256").as_string().size(), 64u);
+  // The workload as loaded (--max-programs limits the run, which config.json says elsewhere).
+  EXPECT_EQ(provenance.at("workload").at("programs").as_int64(), 278);
+
+  Outcome again = run_agentsched(args, true);
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.out.find("already holds a run"), std::string::npos) << again.out;
+  EXPECT_EQ(again.out.find("incomplete"), std::string::npos) << again.out;
+
+  Outcome manifest = run_agentsched("analyze manifest --json " + out);
+  ASSERT_EQ(manifest.exit_code, 0) << manifest.out;
+  bool config_hashed = false;
+  const boost::json::value m = boost::json::parse(manifest.out);
+  for (const auto& f : m.at("runs").at(0).at("files").as_array())
+    if (f.at("role").as_string() == "config_json")
+      config_hashed = f.at("present").as_bool() && f.at("sha256").as_string().size() == 64;
+  EXPECT_TRUE(config_hashed) << manifest.out;
+
+  // `timeout` turns a watch that never ends into exit status 124.
+  Outcome watch = run_agentsched("check --watch 0.2 --run-dir " + out, true, "timeout 60 ");
+  EXPECT_EQ(watch.exit_code, 0) << watch.out;
+  EXPECT_NE(watch.out.find("verdict: DONE"), std::string::npos) << watch.out;
+  EXPECT_NE(watch.out.find("before the run ended"), std::string::npos) << watch.out;
+  EXPECT_EQ(watch.out.find(" h ago"), std::string::npos) << watch.out;
 }
 
 }  // namespace

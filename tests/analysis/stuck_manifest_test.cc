@@ -111,7 +111,7 @@ TEST(Manifest, ListsFilesWithHashesAndSummary) {
   dir.write("run/kv_cache_timeseries.csv", "abc");  // 3 bytes, one line without '\n'
   auto manifest = build_manifest("r", dir.path() / "run");
   ASSERT_TRUE(manifest) << manifest.error().message;
-  ASSERT_EQ(manifest->files.size(), 4u);
+  ASSERT_EQ(manifest->files.size(), 5u);
   EXPECT_EQ(manifest->files[0].role, "driver_log");
   EXPECT_TRUE(manifest->files[0].present);
   EXPECT_EQ(manifest->files[0].lines, 1u);
@@ -121,6 +121,9 @@ TEST(Manifest, ListsFilesWithHashesAndSummary) {
   EXPECT_EQ(manifest->files[2].sha256,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_FALSE(manifest->files[3].present);
+  // agentsched/config.json (the run's provenance): absent from the reference's folders.
+  EXPECT_EQ(manifest->files[4].role, "config_json");
+  EXPECT_FALSE(manifest->files[4].present);
   ASSERT_TRUE(manifest->summary_line);
   EXPECT_EQ(*manifest->summary_line,
             "Global evaluation complete: ok=1 error=0 total=1 elapsed_s=1.0 tasks_per_min=60.00");

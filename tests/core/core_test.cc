@@ -5,6 +5,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "core/rng.h"
+#include "core/suggest.h"
 #include "core/time_format.h"
 
 namespace agentsched {
@@ -21,6 +22,19 @@ TEST(VirtualClock, AdvancesOnlyForward) {
 TEST(ScaledClock, RejectsNonPositiveScale) {
   EXPECT_THROW(ScaledClock(0.0), std::invalid_argument);
   EXPECT_EQ(ScaledClock(20.0).to_real(40.0), 2.0);
+}
+
+TEST(Suggest, NearestNameForTyposAndAbbreviations) {
+  EXPECT_EQ(edit_distance("sytem", "system"), 1u);
+  EXPECT_EQ(edit_distance("smi", "sim"), 1u);  // a transposition is one edit
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  const std::vector<std::string> commands{"sim", "analyze", "experiment", "engine"};
+  EXPECT_EQ(nearest_name("simm", commands), "sim");
+  EXPECT_EQ(nearest_name("exp", commands), "experiment");
+  EXPECT_EQ(nearest_name("e", commands), std::nullopt);  // prefix of two: no guess
+  EXPECT_EQ(nearest_name("zzzzzz", commands), std::nullopt);
+  EXPECT_EQ(did_you_mean("windw", {"window", "stuck"}), " (did you mean 'window'?)");
+  EXPECT_EQ(did_you_mean("quux", {"window", "stuck"}), "");
 }
 
 TEST(Rng, SameSeedSameStream) {

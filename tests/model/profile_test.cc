@@ -71,6 +71,26 @@ TEST(Profile, RefusesSizesThatGiveNoFiniteKvCapacity) {
   }
 }
 
+// An unknown key used to be ignored: `max_num_seq = 12` left max_num_seqs as it was.
+TEST(Profile, RefusesUnknownKeysNamingKeyFileAndLine) {
+  auto p = parse_profile(profile_text("max_num_seqs = 256", "max_num_seqs = 256\nmax_num_seq = 12"),
+                         "mine.toml");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().message,
+            "mine.toml:23: unknown key 'engine.max_num_seq' (did you mean 'engine.max_num_seqs'?)");
+
+  auto table = parse_profile(profile_text() + "[gpux]\nname = \"g\"\n", "mine.toml");
+  ASSERT_FALSE(table.ok());
+  EXPECT_NE(table.error().message.find("mine.toml:30: unknown key 'gpux'"), std::string::npos)
+      << table.error().message;
+
+  auto top = parse_profile("nmae = \"x\"\n" + profile_text(), "mine.toml");
+  ASSERT_FALSE(top.ok());
+  EXPECT_NE(top.error().message.find("mine.toml:1: unknown key 'nmae' (did you mean 'name'?)"),
+            std::string::npos)
+      << top.error().message;
+}
+
 // Integers beyond the field's range used to wrap around (layers = 2^32 + 36 read as 36).
 TEST(Profile, RefusesIntegersOutOfRange) {
   auto p = parse_profile(profile_text("layers = 36", "layers = 4294967332"), "t.toml");

@@ -197,6 +197,76 @@ TEST_F(CheckFixture, ReportNamesTheVerdictAndTimes) {
   EXPECT_NE(r.text.find("verdict: WAITING"), std::string::npos) << r.text;
 }
 
+// A finished run's ages used to be measured against the run's clock, which keeps running
+// after the end (20 times faster under --time-scale 20): "6.0 min ago" and 36 s later "35.8
+// min ago". They are now real seconds, counted to the run's end, and do not move.
+TEST_F(CheckFixture, FinishedRunAgesAreRealAndFrozen) {
+  write_log(std::string(kWaitingRemote) + kComplete);
+  std::ofstream(dir_ / "agentsched" / "config.json")
+      << R"({"tool":"agentsched drive","time_scale":20,"clock_origin_unix":)" << std::to_string(kT0)
+      << "}\n";
+  CheckOptions o;
+  o.run_dir = dir_;
+  o.real_now_unix = kT0 + 200;
+  const CheckReport first = run_check(o);
+  o.real_now_unix = kT0 + 236;
+  const CheckReport later = run_check(o);
+  ASSERT_TRUE(first.verdict);
+  EXPECT_EQ(first.verdict->kind, VerdictKind::kDone);
+  // Last task 10:05:00, end 10:30:00: 25 emulated minutes are 75 real seconds.
+  const std::string line =
+      "last task finished  2026-01-05 10:05:00 (75 s before the run ended; 25.0 min emulated) "
+      "retail:0\n";
+  EXPECT_NE(first.text.find(line), std::string::npos) << first.text;
+  EXPECT_NE(later.text.find(line), std::string::npos) << later.text;
+  EXPECT_NE(first.text.find("run ended           2026-01-05 10:30:00"), std::string::npos)
+      << first.text;
+}
+
+// A simulated run's timestamps are virtual (January 2026): measured against the wall clock
+// they gave "(7973.5 h ago)". It is over once written, so it is measured to its end.
+TEST_F(CheckFixture, SimulatedRunIsMeasuredToItsOwnEnd) {
+  std::ofstream(dir_ / "agentsched" / "config.json") << R"({"tool":"agentsched sim"})"
+                                                     << "\n";
+  write_log(std::string(kWaitingRemote) + kComplete);
+  CheckOptions o;
+  o.run_dir = dir_;
+  o.real_now_unix = kT0 + 1e8;
+  const CheckReport done = run_check(o);
+  EXPECT_EQ(done.verdict->kind, VerdictKind::kDone);
+  EXPECT_NE(done.text.find("(25.0 min before the run ended) retail:0"), std::string::npos)
+      << done.text;
+  EXPECT_NE(done.text.find("[simulated: log times are virtual]"), std::string::npos) << done.text;
+  EXPECT_NE(done.text.find("last step           2026-01-05 10:06:00 (24.0 min before the run "
+                           "ended)"),
+            std::string::npos)
+      << done.text;
+
+  // Without its closing line a simulated run failed: it will not go on.
+  write_log(kWaitingRemote);
+  const CheckReport failed = run_check(o);
+  EXPECT_EQ(failed.verdict->kind, VerdictKind::kStalled);
+  EXPECT_NE(failed.verdict->reason.find("ended without its closing line"), std::string::npos)
+      << failed.verdict->reason;
+  EXPECT_FALSE(failed.healthy);
+}
+
+// While a run goes on, ages are real seconds too: its log's clock runs `scale` times faster.
+TEST_F(CheckFixture, RunningRunAgesAreRealSeconds) {
+  write_log(kWaitingRemote);
+  std::ofstream(dir_ / "agentsched" / "config.json")
+      << R"({"tool":"agentsched drive","time_scale":20,"clock_origin_unix":)" << std::to_string(kT0)
+      << "}\n";
+  CheckOptions o;
+  o.run_dir = dir_;
+  // Real kT0 + 20 s is emulated 10:06:40: 100 emulated s, 5 real s after the 10:05:00 task.
+  o.real_now_unix = kT0 + 20;
+  const CheckReport r = run_check(o);
+  EXPECT_NE(r.text.find("2026-01-05 10:05:00 (5 s ago; 100 s emulated) retail:0"),
+            std::string::npos)
+      << r.text;
+}
+
 TEST_F(CheckFixture, ReadsTheRunFormatSamples) {
   const fs::path fixture = test_fixtures::path("run-format");
   ASSERT_TRUE(fs::exists(fixture / "driver.log")) << fixture;

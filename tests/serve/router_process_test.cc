@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -572,6 +573,48 @@ TEST(RouterProcess, AdminTokenGuardsReleaseAndLeavesReadingOpen) {
   EXPECT_EQ(
       metric_value(router_metrics(port), R"(agentsched_router_errors_total{kind="unauthorized"})"),
       6);
+  EXPECT_EQ(router->stop(), 0);
+}
+
+// The engine says its time scale in /version, and a router on another scale warns at start
+// (before it announces its port, so the warning is in the file once the port is known).
+TEST(RouterProcess, WarnsWhenTheEngineRunsOnAnotherTimeScale) {
+  const auto dir = temp_dir("time-scale");
+  auto engine = start_engine();  // time scale 200
+  ASSERT_GT(engine->port(), 0);
+  EXPECT_EQ(get_json(engine->port(), "/version").at("time_scale").to_number<double>(), 200.0);
+
+  const std::string err = (dir / "stderr").string();
+  auto router = start_router_logged({engine->url()}, {"--time-scale", "20"}, err);
+  ASSERT_GT(router->port(), 0);
+  EXPECT_EQ(router->stop(), 0);
+  const std::string warned = read_file(err);
+  EXPECT_NE(warned.find("agentsched: warning: the router runs at --time-scale 20 but the engine "
+                        "at " +
+                        engine->url() + " runs at 200"),
+            std::string::npos)
+      << warned;
+
+  router = start_router_logged({engine->url()}, {"--time-scale", "200"}, err);
+  ASSERT_GT(router->port(), 0);
+  EXPECT_EQ(router->stop(), 0);
+  EXPECT_EQ(read_file(err).find("warning"), std::string::npos) << read_file(err);
+}
+
+// Boost.JSON wrote "now_s":2.7941723483E2 and "total_held_s":0E0.
+TEST(RouterProcess, ProgramsJsonWritesPlainDecimals) {
+  auto engine = start_engine();
+  auto router = start_router({engine->url()});
+  ASSERT_GT(router->port(), 0);
+  auto reply =
+      call(router->port(), "POST", "/v1/chat/completions", chat_body(R"("job_id":"plain:1")", 3));
+  ASSERT_TRUE(reply && reply->status == 200);
+  for (const char* target : {"/programs", "/programs/plain:1"}) {
+    auto r = call(router->port(), "GET", target);
+    ASSERT_TRUE(r && r->status == 200);
+    EXPECT_NE(r->body.find("\"total_held_s\":0.0"), std::string::npos) << r->body;
+    EXPECT_FALSE(std::regex_search(r->body, std::regex("[0-9][eE][-+]?[0-9]"))) << r->body;
+  }
   EXPECT_EQ(router->stop(), 0);
 }
 

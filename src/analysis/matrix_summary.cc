@@ -119,10 +119,10 @@ Result<MatrixSummary> summarize_matrix(const std::vector<MatrixRun>& runs,
   auto table = [&](const std::string& title, auto window_field, auto whole_field, bool fallback,
                    int decimals, bool higher_better) {
     const bool marks = fallback && !summary.whole_run_rows.empty() && !all_whole;
-    md += fmt::format("\n### {}\n\n| C |", fallback && all_whole
-                                               ? title.substr(0, title.find(',')) +
-                                                     ", whole run (no run has an active window)"
-                                               : title);
+    // The title keeps its "active window" prefix, which readers of summary.md look for.
+    md +=
+        fmt::format("\n### {}\n\n| C |",
+                    fallback && all_whole ? title + " (no run has one: whole-run figures)" : title);
     for (const auto& s : systems) md += fmt::format(" {} |", s);
     md += " best |\n|---:|";
     for (std::size_t i = 0; i < systems.size(); ++i) md += "---:|";

@@ -49,6 +49,8 @@ class LatencyCollector final : public LogVisitor {
     }
   }
 
+  std::vector<double> take_llm_durations() { return std::move(llm_); }
+
   void fill(LatencyReport& report) {
     report.llm_call = compute_latency_stats(std::move(llm_));
     report.user_sim = compute_latency_stats(std::move(user_));
@@ -121,9 +123,10 @@ LatencyStats compute_latency_stats(std::vector<double> durations_ms) {
   return stats;
 }
 
-Result<LatencyReport> analyze_latencies_in(const std::filesystem::path& run_dir, double start_unix,
-                                           double end_unix) {
-  LatencyReport report;
+namespace {
+
+// The global log when it exists and holds something, else driver.log (with the reason).
+void choose_latency_source(const std::filesystem::path& run_dir, LatencyReport& report) {
   const auto global_log = run_layout::global_log(run_dir);
   std::error_code ec;
   const bool global_exists = std::filesystem::is_regular_file(global_log, ec);
@@ -137,6 +140,24 @@ Result<LatencyReport> analyze_latencies_in(const std::filesystem::path& run_dir,
     report.source_note =
         fmt::format("{} {}", global_log.string(), global_exists ? "is empty" : "is absent");
   }
+}
+
+}  // namespace
+
+Result<std::vector<double>> read_llm_call_durations(const std::filesystem::path& run_dir,
+                                                    double start_unix, double end_unix) {
+  LatencyReport source;
+  choose_latency_source(run_dir, source);
+  LatencyCollector collector(start_unix, end_unix);
+  auto scanned = scan_log(source.source_file, collector);
+  if (!scanned) return scanned.error();
+  return collector.take_llm_durations();
+}
+
+Result<LatencyReport> analyze_latencies_in(const std::filesystem::path& run_dir, double start_unix,
+                                           double end_unix) {
+  LatencyReport report;
+  choose_latency_source(run_dir, report);
   LatencyCollector collector(start_unix, end_unix);
   auto scanned = scan_log(report.source_file, collector);
   if (!scanned) return scanned.error();

@@ -64,6 +64,11 @@ struct LatencyReport {
 Result<LatencyReport> analyze_latencies(const std::filesystem::path& run_dir,
                                         double threshold_percent, LatencyScope scope);
 
+// Every llm_call duration (ms) whose line time lies in [start, end], from the same log as
+// analyze_latencies_in: the raw data of a latency distribution plot.
+Result<std::vector<double>> read_llm_call_durations(const std::filesystem::path& run_dir,
+                                                    double start_unix, double end_unix);
+
 // Same, for a window already computed (start/end inclusive, UTC seconds).
 Result<LatencyReport> analyze_latencies_in(const std::filesystem::path& run_dir, double start_unix,
                                            double end_unix);

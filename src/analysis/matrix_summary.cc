@@ -6,36 +6,18 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 
 #include "analysis/latency.h"
 #include "analysis/plot.h"
+#include "analysis/spread.h"
 #include "analysis/window.h"
 
 namespace agentsched::analysis {
 
 namespace {
-
-struct Spread {
-  double mean = NAN, min = NAN, max = NAN;
-  std::size_t n = 0;
-};
-
-Spread spread(const std::vector<double>& v) {
-  Spread s;
-  std::vector<double> finite;
-  for (double x : v)
-    if (std::isfinite(x)) finite.push_back(x);
-  s.n = finite.size();
-  if (finite.empty()) return s;
-  double sum = 0;
-  for (double x : finite) sum += x;
-  s.mean = sum / static_cast<double>(finite.size());
-  s.min = *std::min_element(finite.begin(), finite.end());
-  s.max = *std::max_element(finite.begin(), finite.end());
-  return s;
-}
 
 std::string cell(const Spread& s, int decimals, bool with_spread) {
   if (s.n == 0) return "n/a";
@@ -67,6 +49,8 @@ Result<MatrixSummary> summarize_matrix(const std::vector<MatrixRun>& runs,
     f.ok = true;
     f.has_window = window->has_window;
     f.window_s = window->window_seconds;
+    f.window_start_unix = window->window_start_unix;
+    f.window_end_unix = window->window_end_unix;
     f.tasks_per_min = window->has_window ? window->tasks_per_min : NAN;
     f.steps_per_s = window->has_window ? window->steps_per_s : NAN;
     if (window->whole_run) {
@@ -81,12 +65,33 @@ Result<MatrixSummary> summarize_matrix(const std::vector<MatrixRun>& runs,
         window->has_window
             ? analyze_latencies_in(run.dir, window->window_start_unix, window->window_end_unix)
             : analyze_latencies(run.dir, threshold_percent, LatencyScope::kWholeRun);
+    f.latency_whole_run = !window->has_window;
     if (latency) {
       f.llm_p50_ms = latency->llm_call.p50;
       f.llm_p90_ms = latency->llm_call.p90;
       f.llm_p99_ms = latency->llm_call.p99;
     }
     summary.runs.push_back(std::move(f));
+  }
+
+  // Rows without a window rate somewhere fall back to whole-run figures for every run.
+  for (const auto& f : summary.runs) {
+    if (!f.ok || (std::isfinite(f.tasks_per_min) && std::isfinite(f.steps_per_s))) continue;
+    if (!summary.row_whole_run(f.run.concurrency))
+      summary.whole_run_rows.push_back(f.run.concurrency);
+  }
+  for (auto& f : summary.runs) {
+    if (!f.ok || !summary.row_whole_run(f.run.concurrency)) continue;
+    if (f.latency_whole_run) {
+      f.whole_llm_p50_ms = f.llm_p50_ms;
+      f.whole_llm_p90_ms = f.llm_p90_ms;
+      f.whole_llm_p99_ms = f.llm_p99_ms;
+    } else if (auto whole =
+                   analyze_latencies(f.run.dir, threshold_percent, LatencyScope::kWholeRun)) {
+      f.whole_llm_p50_ms = whole->llm_call.p50;
+      f.whole_llm_p90_ms = whole->llm_call.p90;
+      f.whole_llm_p99_ms = whole->llm_call.p99;
+    }
   }
 
   // Tables: rows = concurrency, columns = systems (in the order given), last column winner.
@@ -100,57 +105,72 @@ Result<MatrixSummary> summarize_matrix(const std::vector<MatrixRun>& runs,
     seeds.insert(f.run.seed);
   }
   const bool many_seeds = seeds.size() > 1;
+  const bool all_whole =
+      !concurrencies.empty() && summary.whole_run_rows.size() == concurrencies.size();
   auto collect = [&](const std::string& system, int c, auto field) {
     std::vector<double> v;
     for (const auto& f : summary.runs)
       if (f.ok && f.run.system == system && f.run.concurrency == c) v.push_back(field(f));
-    return spread(v);
+    return spread_of(v);
   };
   std::string md;
-  auto table = [&](const std::string& title, auto field, int decimals, bool higher_better) {
-    md += fmt::format("\n### {}\n\n| C |", title);
+  // `window_field` is used in rows with a window rate everywhere; `whole_field` (when given) in
+  // the other rows, marked "(whole run)".
+  auto table = [&](const std::string& title, auto window_field, auto whole_field, bool fallback,
+                   int decimals, bool higher_better) {
+    const bool marks = fallback && !summary.whole_run_rows.empty() && !all_whole;
+    // The title keeps its "active window" prefix, which readers of summary.md look for.
+    md +=
+        fmt::format("\n### {}\n\n| C |",
+                    fallback && all_whole ? title + " (no run has one: whole-run figures)" : title);
     for (const auto& s : systems) md += fmt::format(" {} |", s);
     md += " best |\n|---:|";
     for (std::size_t i = 0; i < systems.size(); ++i) md += "---:|";
     md += "---|\n";
     for (int c : concurrencies) {
-      md += fmt::format("| {} |", c);
-      std::string best;
-      double best_value = NAN;
+      const bool whole = fallback && summary.row_whole_run(c);
+      md += whole && marks ? fmt::format("| {} (whole run) |", c) : fmt::format("| {} |", c);
+      std::vector<Candidate> candidates;
       for (const auto& s : systems) {
-        const Spread sp = collect(s, c, field);
+        const Spread sp = whole ? collect(s, c, whole_field) : collect(s, c, window_field);
         md += fmt::format(" {} |", cell(sp, decimals, many_seeds));
-        if (sp.n && (std::isnan(best_value) ||
-                     (higher_better ? sp.mean > best_value : sp.mean < best_value))) {
-          best_value = sp.mean;
-          best = s;
-        }
+        candidates.push_back({s, sp});
       }
-      md += fmt::format(" {} |\n", best.empty() ? "n/a" : best);
+      md += fmt::format(" {} |\n", decide_winner(candidates, higher_better, decimals).text("n/a"));
     }
+    if (marks)
+      md +=
+          "\n(whole run): some run of the row has no active window, so the row shows whole-run "
+          "figures for every run\n";
   };
+  const auto whole_tasks = [](const MatrixRunFigures& f) { return f.whole_tasks_per_min; };
+  const auto whole_steps = [](const MatrixRunFigures& f) { return f.whole_steps_per_s; };
   md += fmt::format("## Simulated comparison (active window: KV usage > {:g}%{})\n",
                     threshold_percent,
                     many_seeds ? fmt::format(", mean (min-max) over {} seeds", seeds.size()) : "");
+  md +=
+      "\nbest: a system wins only when its value beats the others and its seed range clears "
+      "theirs; otherwise \"tie\" (docs/analysis.md)\n";
   table(
-      "tasks/min, active window", [](const MatrixRunFigures& f) { return f.tasks_per_min; }, 2,
-      true);
+      "tasks/min, active window", [](const MatrixRunFigures& f) { return f.tasks_per_min; },
+      whole_tasks, true, 2, true);
   table(
-      "steps/s, active window", [](const MatrixRunFigures& f) { return f.steps_per_s; }, 2, true);
-  table(
-      "tasks/min, whole run", [](const MatrixRunFigures& f) { return f.whole_tasks_per_min; }, 2,
-      true);
-  table(
-      "steps/s, whole run", [](const MatrixRunFigures& f) { return f.whole_steps_per_s; }, 2, true);
+      "steps/s, active window", [](const MatrixRunFigures& f) { return f.steps_per_s; },
+      whole_steps, true, 2, true);
+  table("tasks/min, whole run", whole_tasks, whole_tasks, false, 2, true);
+  table("steps/s, whole run", whole_steps, whole_steps, false, 2, true);
   table(
       "llm_call p50 (s), active window",
-      [](const MatrixRunFigures& f) { return f.llm_p50_ms / 1e3; }, 1, false);
+      [](const MatrixRunFigures& f) { return f.llm_p50_ms / 1e3; },
+      [](const MatrixRunFigures& f) { return f.whole_llm_p50_ms / 1e3; }, true, 1, false);
   table(
       "llm_call p90 (s), active window",
-      [](const MatrixRunFigures& f) { return f.llm_p90_ms / 1e3; }, 1, false);
+      [](const MatrixRunFigures& f) { return f.llm_p90_ms / 1e3; },
+      [](const MatrixRunFigures& f) { return f.whole_llm_p90_ms / 1e3; }, true, 1, false);
   table(
       "llm_call p99 (s), active window",
-      [](const MatrixRunFigures& f) { return f.llm_p99_ms / 1e3; }, 1, false);
+      [](const MatrixRunFigures& f) { return f.llm_p99_ms / 1e3; },
+      [](const MatrixRunFigures& f) { return f.whole_llm_p99_ms / 1e3; }, true, 1, false);
   for (const auto& f : summary.runs) {
     if (!f.ok)
       md += fmt::format("\nrun {} failed: {}\n", f.run.dir.string(), f.error);
@@ -160,6 +180,11 @@ Result<MatrixSummary> summarize_matrix(const std::vector<MatrixRun>& runs,
   }
   summary.markdown = std::move(md);
   return summary;
+}
+
+bool MatrixSummary::row_whole_run(int concurrency) const {
+  return std::find(whole_run_rows.begin(), whole_run_rows.end(), concurrency) !=
+         whole_run_rows.end();
 }
 
 Status write_matrix_summary(const MatrixSummary& summary, const std::filesystem::path& dir) {
@@ -189,6 +214,7 @@ Status write_matrix_summary(const MatrixSummary& summary, const std::filesystem:
     o["llm_call_p50_ms"] = num(f.llm_p50_ms);
     o["llm_call_p90_ms"] = num(f.llm_p90_ms);
     o["llm_call_p99_ms"] = num(f.llm_p99_ms);
+    o["llm_call_scope"] = f.latency_whole_run ? "whole_run" : "active_window";
     runs.push_back(std::move(o));
   }
   boost::json::object root;
@@ -201,22 +227,91 @@ Status write_matrix_summary(const MatrixSummary& summary, const std::filesystem:
 }
 
 Status write_matrix_plots(const MatrixSummary& summary, const std::filesystem::path& dir) {
-  std::vector<std::pair<std::string, std::filesystem::path>> kv_runs;
-  std::vector<ThroughputRow> rows;
+  std::vector<std::string> systems;
+  std::vector<int> concurrencies;
+  std::vector<std::uint64_t> seeds;
   for (const auto& f : summary.runs) {
     if (!f.ok) continue;
-    kv_runs.emplace_back(f.run.dir.filename().string(), f.run.dir);
-    ThroughputRow row;
-    row.system = f.run.system;
-    row.concurrency = f.run.concurrency;
-    row.tasks_per_min = f.tasks_per_min;
-    row.steps_per_s = f.steps_per_s;
-    rows.push_back(row);
+    if (std::find(systems.begin(), systems.end(), f.run.system) == systems.end())
+      systems.push_back(f.run.system);
+    if (std::find(concurrencies.begin(), concurrencies.end(), f.run.concurrency) ==
+        concurrencies.end())
+      concurrencies.push_back(f.run.concurrency);
+    if (std::find(seeds.begin(), seeds.end(), f.run.seed) == seeds.end())
+      seeds.push_back(f.run.seed);
   }
-  if (auto st = write_kv_plot(kv_runs, summary.threshold_percent, dir / "kv_usage.svg"); !st)
+  if (systems.empty()) return make_error("no finished run to plot");
+  std::sort(concurrencies.begin(), concurrencies.end());
+  std::sort(seeds.begin(), seeds.end());
+  const bool many_seeds = seeds.size() > 1;
+
+  // KV grid: systems down, concurrency across, one line per seed.
+  std::vector<KvPlotRun> kv_runs;
+  for (const auto& system : systems)
+    for (int c : concurrencies)
+      for (auto seed : seeds)
+        for (const auto& f : summary.runs)
+          if (f.ok && f.run.system == system && f.run.concurrency == c && f.run.seed == seed)
+            kv_runs.push_back({system, fmt::format("C = {}", c),
+                               many_seeds ? fmt::format("seed {}", seed) : std::string(),
+                               f.run.dir});
+  KvPlotOptions kv_options;
+  kv_options.threshold_percent = summary.threshold_percent;
+  kv_options.title = "KV cache usage by system (rows) and concurrency (columns)";
+  if (auto st = write_kv_grid(kv_runs, kv_options, dir / "kv_usage.svg"); !st)
     return make_error("KV plot: " + st.error().message);
+
+  // Throughput: the means of the summary's tables, min-max over seeds.
+  std::vector<ThroughputRow> rows;
+  std::vector<LatencyBox> boxes;
+  for (int c : concurrencies) {
+    const bool whole = summary.row_whole_run(c);
+    for (const auto& system : systems) {
+      std::vector<double> tasks, steps;
+      LatencyBox box;
+      box.system = system;
+      box.concurrency = c;
+      box.whole_run = whole;
+      box.runs = 0;
+      for (const auto& f : summary.runs) {
+        if (!f.ok || f.run.system != system || f.run.concurrency != c) continue;
+        tasks.push_back(whole ? f.whole_tasks_per_min : f.tasks_per_min);
+        steps.push_back(whole ? f.whole_steps_per_s : f.steps_per_s);
+        const double start = whole ? -std::numeric_limits<double>::infinity() : f.window_start_unix;
+        const double end = whole ? std::numeric_limits<double>::infinity() : f.window_end_unix;
+        auto durations = read_llm_call_durations(f.run.dir, start, end);
+        if (!durations) return make_error("latency plot: " + durations.error().message);
+        box.durations_ms.insert(box.durations_ms.end(), durations->begin(), durations->end());
+        ++box.runs;
+      }
+      if (tasks.empty()) continue;
+      const Spread t = spread_of(tasks), s = spread_of(steps);
+      ThroughputRow row;
+      row.system = system;
+      row.concurrency = c;
+      row.tasks_per_min = t.mean;
+      row.steps_per_s = s.mean;
+      row.tasks_min = t.min;
+      row.tasks_max = t.max;
+      row.steps_min = s.min;
+      row.steps_max = s.max;
+      row.seeds = std::max(t.n, s.n);
+      row.whole_run = whole;
+      rows.push_back(row);
+      boxes.push_back(std::move(box));
+    }
+  }
   if (auto st = write_throughput_chart(rows, dir / "throughput.svg"); !st)
     return make_error("throughput chart: " + st.error().message);
+  const bool all_whole = summary.whole_run_rows.size() == concurrencies.size();
+  const std::string latency_title =
+      fmt::format("llm_call latency by concurrency, {}",
+                  all_whole ? "whole run (no run has an active window)"
+                  : summary.whole_run_rows.empty()
+                      ? fmt::format("active window (KV > {:g}%)", summary.threshold_percent)
+                      : "active window; (whole run) marks rows without one");
+  if (auto st = write_latency_plot(boxes, latency_title, dir / "latency.svg"); !st)
+    return make_error("latency plot: " + st.error().message);
   return Ok{};
 }
 

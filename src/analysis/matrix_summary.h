@@ -2,6 +2,8 @@
 // Summary of a matrix of runs (systems x concurrencies x seeds), computed from the run
 // folders with the same definitions as `analyze` -- never from simulator internals -- and
 // written as summary.md and summary.json.
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -23,6 +25,7 @@ struct MatrixRunFigures {
   std::string error;
   bool has_window = false;
   double window_s = 0;
+  double window_start_unix = 0, window_end_unix = 0;
   double tasks_per_min = 0;  // active window
   double steps_per_s = 0;    // active window
   double whole_tasks_per_min = 0;
@@ -30,20 +33,31 @@ struct MatrixRunFigures {
   double elapsed_s = 0;
   long tasks_ok = 0;
   long tasks_error = 0;
-  double llm_p50_ms = 0, llm_p90_ms = 0, llm_p99_ms = 0;  // inside the window
+  // Inside the window; over the whole run for a run without one (latency_whole_run).
+  double llm_p50_ms = 0, llm_p90_ms = 0, llm_p99_ms = 0;
+  bool latency_whole_run = false;
+  // Whole-run latencies, filled for every run of a row that shows whole-run figures.
+  double whole_llm_p50_ms = NAN, whole_llm_p90_ms = NAN, whole_llm_p99_ms = NAN;
 };
 
 struct MatrixSummary {
   double threshold_percent = 70;
   std::vector<MatrixRunFigures> runs;
+  // Concurrencies whose "active window" rows show whole-run figures: some run of the row has
+  // no window rate, and a row compares like with like.
+  std::vector<int> whole_run_rows;
   std::string markdown;  // the tables, as printed
+
+  bool row_whole_run(int concurrency) const;
 };
 
 Result<MatrixSummary> summarize_matrix(const std::vector<MatrixRun>& runs,
                                        double threshold_percent);
 // Writes <dir>/summary.md and <dir>/summary.json.
 Status write_matrix_summary(const MatrixSummary& summary, const std::filesystem::path& dir);
-// Writes <dir>/kv_usage.svg (every run's KV usage and window) and <dir>/throughput.svg.
+// Writes <dir>/kv_usage.svg (systems x concurrency grid of KV usage, seeds as lines),
+// <dir>/throughput.svg (means with min-max error bars over seeds) and <dir>/latency.svg
+// (llm_call distributions), each with its .csv.
 Status write_matrix_plots(const MatrixSummary& summary, const std::filesystem::path& dir);
 
 }  // namespace agentsched::analysis

@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 
+#include "analysis/latency.h"
 #include "analysis/window.h"
 #include "core/time_format.h"
 #include "record/driver_log_reader.h"
@@ -22,7 +23,12 @@ namespace {
 constexpr const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                     "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
 constexpr std::size_t kPaletteSize = sizeof(kPalette) / sizeof(kPalette[0]);
-constexpr const char* kFont = "font-family=\"sans-serif\"";
+constexpr const char* kThresholdColor = "#c00000";
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+const char* color(std::size_t i) {
+  return kPalette[i % kPaletteSize];
+}
 
 std::string escape_xml(std::string_view text) {
   std::string out;
@@ -48,6 +54,42 @@ std::string escape_xml(std::string_view text) {
   return out;
 }
 
+// CSV field: quoted when it holds a separator, quote or line break.
+std::string csv_field(std::string_view text) {
+  if (text.find_first_of(",\"\n") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string csv_number(double v) {
+  return std::isfinite(v) ? fmt::format("{}", v) : std::string();
+}
+
+std::string svg_open(int width, int height) {
+  return fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} "
+      "{1}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
+      "fill=\"white\"/>\n",
+      width, height);
+}
+
+std::string text(double x, double y, std::string_view content, std::string_view attributes = "") {
+  return fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\"{}{}>{}</text>\n", x, y,
+                     attributes.empty() ? "" : " ", attributes, escape_xml(content));
+}
+
+// Text turned 90 degrees anticlockwise, centred on (x, y): a y-axis title.
+std::string vertical_text(double x, double y, std::string_view content) {
+  return fmt::format(
+      "<text x=\"{0:.1f}\" y=\"{1:.1f}\" transform=\"rotate(-90 {0:.1f} {1:.1f})\" "
+      "text-anchor=\"middle\" fill=\"#222\">{2}</text>\n",
+      x, y, escape_xml(content));
+}
+
 // A "nice" tick step (1, 2 or 5 x 10^k) giving about `target` ticks over `span`.
 double nice_step(double span, int target) {
   if (!(span > 0)) return 1;
@@ -63,6 +105,20 @@ std::string format_tick(double value) {
   return fmt::format("{:g}", value);
 }
 
+// Axis from 0 (or lo) to a nice top above `hi`.
+struct LinearAxis {
+  double lo = 0, hi = 1, step = 1;
+};
+LinearAxis nice_axis(double lo, double hi, int target) {
+  if (!std::isfinite(lo) || !std::isfinite(hi)) return {};
+  if (hi <= lo) hi = lo + (lo == 0 ? 1 : std::fabs(lo) * 0.1);
+  LinearAxis axis;
+  axis.step = nice_step(hi - lo, target);
+  axis.lo = std::floor(lo / axis.step + 1e-9) * axis.step;
+  axis.hi = std::ceil(hi / axis.step - 1e-9) * axis.step;
+  return axis;
+}
+
 Status write_file(const std::filesystem::path& path, const std::string& content) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
@@ -74,6 +130,33 @@ Status write_file(const std::filesystem::path& path, const std::string& content)
   return Ok{};
 }
 
+// The SVG and, beside it, the CSV of what it draws.
+Status write_svg_and_csv(const std::filesystem::path& out_svg, const std::string& svg,
+                         const std::string& csv) {
+  if (auto st = write_file(out_svg, svg); !st) return st;
+  std::filesystem::path csv_path = out_svg;
+  csv_path.replace_extension(".csv");
+  return write_file(csv_path, csv);
+}
+
+// Legend entries laid out left to right from (x, y), wrapping at `max_x`; returns the y of
+// the last row. `swatch` draws a 16x10 sample at (x, y-9).
+struct LegendEntry {
+  std::string label;
+  std::string swatch;  // SVG with {x} and {y} placeholders already substituted by the caller
+};
+int legend_width(const std::string& label) {
+  return 24 + 7 * static_cast<int>(label.size()) + 18;
+}
+
+std::string line_swatch(double x, double y, const char* stroke, const char* dash = nullptr) {
+  return fmt::format(
+      "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" "
+      "stroke-width=\"2\"{}/>\n",
+      x, x + 18, y - 4, y - 4, stroke,
+      dash ? fmt::format(" stroke-dasharray=\"{}\"", dash) : std::string());
+}
+
 class FinishCollector final : public LogVisitor {
  public:
   FinishCollector() : LogVisitor(0) {}  // FINISHED lines only
@@ -81,14 +164,6 @@ class FinishCollector final : public LogVisitor {
     times.push_back(record.unix_time);
   }
   std::vector<double> times;
-};
-
-struct PanelData {
-  std::string label;
-  KvSeries series;
-  ActiveWindow window;
-  std::vector<double> finish_times;
-  std::string driver_note;  // why there are no task marks, if there are none
 };
 
 // At most two points (min and max) per pixel column, in time order, so a day of 0.5 s
@@ -115,229 +190,397 @@ std::vector<KvSample> decimate(std::vector<KvSample> samples, double t0, double 
   return out;
 }
 
+// Centred moving average over `seconds` (samples of one port, in time order).
+std::vector<KvSample> smooth(const std::vector<KvSample>& samples, double seconds) {
+  if (!(seconds > 0) || samples.size() < 3) return samples;
+  std::vector<KvSample> out = samples;
+  const double half = seconds / 2;
+  std::size_t lo = 0, hi = 0;
+  double sum = 0;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const double t = samples[i].unix_time;
+    while (hi < samples.size() && samples[hi].unix_time <= t + half) sum += samples[hi++].usage;
+    while (samples[lo].unix_time < t - half) sum -= samples[lo++].usage;
+    out[i].usage = sum / static_cast<double>(hi - lo);
+  }
+  return out;
+}
+
+struct KvRunData {
+  const KvPlotRun* run = nullptr;
+  KvSeries series;
+  ActiveWindow window;
+  std::vector<double> finish_times;
+  std::string driver_note;  // why there are no task marks, if there are none
+  double t0 = 0;            // the run's first sample or finished task
+  double t1 = 0;
+};
+
+std::vector<std::string> unique_in_order(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const auto& v : values)
+    if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  return out;
+}
+
 }  // namespace
+
+// ------------------------------------------------------------------------------ KV grid
+
+Status write_kv_grid(const std::vector<KvPlotRun>& runs, const KvPlotOptions& options,
+                     const std::filesystem::path& out_svg) {
+  if (runs.empty()) return make_error("no runs to plot");
+  std::vector<KvRunData> data;
+  std::vector<std::string> row_labels, column_labels, series_labels;
+  for (const KvPlotRun& run : runs) {
+    KvRunData d;
+    d.run = &run;
+    auto series = read_kv_csv(run_layout::kv_csv(run.dir));
+    if (!series) {
+      const std::string name = run.row + (run.column.empty() ? "" : " " + run.column) +
+                               (run.series.empty() ? "" : " " + run.series);
+      return make_error(fmt::format("{}: {}", name, series.error().message));
+    }
+    d.series = std::move(*series);
+    d.window = find_active_window(d.series.samples, options.threshold_percent);
+    FinishCollector finishes;
+    if (auto scanned = scan_log(run_layout::driver_log(run.dir), finishes); scanned)
+      d.finish_times = std::move(finishes.times);
+    else
+      d.driver_note = scanned.error().message;
+    d.t0 = kInf;
+    d.t1 = -kInf;
+    for (const auto& s : d.series.samples) {
+      d.t0 = std::min(d.t0, s.unix_time);
+      d.t1 = std::max(d.t1, s.unix_time);
+    }
+    for (double t : d.finish_times) {
+      d.t0 = std::min(d.t0, t);
+      d.t1 = std::max(d.t1, t);
+    }
+    row_labels.push_back(run.row);
+    column_labels.push_back(run.column);
+    data.push_back(std::move(d));
+  }
+  row_labels = unique_in_order(row_labels);
+  column_labels = unique_in_order(column_labels);
+
+  // Line labels: the run's series, plus the port when a run has several.
+  struct Line {
+    std::size_t run;
+    int port;
+    std::string label;
+  };
+  std::vector<Line> lines;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    for (int port : data[i].series.ports) {
+      std::string label = data[i].run->series;
+      if (data[i].series.ports.size() > 1)
+        label += (label.empty() ? "" : ", ") + fmt::format("port {}", port);
+      lines.push_back({i, port, label});
+      series_labels.push_back(label);
+    }
+  }
+  series_labels = unique_in_order(series_labels);
+  auto color_of = [&](const std::string& label) {
+    return color(static_cast<std::size_t>(
+        std::find(series_labels.begin(), series_labels.end(), label) - series_labels.begin()));
+  };
+  auto run_color = [&](std::size_t run) {
+    for (const Line& l : lines)
+      if (l.run == run) return color_of(l.label);
+    return color(0);
+  };
+
+  // Shared x axis: the longest run.
+  double span = 1;
+  for (const auto& d : data) span = std::max(span, d.t1 - d.t0);
+  const bool minutes = span > 1200;
+  const double unit = minutes ? 60.0 : 1.0;
+  const LinearAxis x_axis = nice_axis(0, span / unit, 6);
+  const double x_span = x_axis.hi * unit;  // seconds at the right edge
+
+  const int ncol = static_cast<int>(column_labels.size());
+  const int nrow = static_cast<int>(row_labels.size());
+  const int gap = 26;
+  const int pw = ncol == 1 ? 820 : std::clamp((880 - (ncol - 1) * gap) / ncol, 200, 320);
+  const int ph = nrow == 1 ? 200 : 140;
+  const int left = 72, right = 46;
+  const int header = 70;       // title, subtitle, legend
+  const int panel_title = 20;  // above each panel
+  const int row_pitch = panel_title + ph + 14;
+  const int width = left + ncol * pw + (ncol - 1) * gap + right;
+  const int grid_bottom = header + nrow * row_pitch;
+  const int height = grid_bottom + 44;
+
+  std::string svg = svg_open(width, height);
+  std::string csv = "row,column,series,port,kind,seconds,value\n";
+  svg += text(left, 20, options.title, "font-size=\"15\" font-weight=\"bold\"");
+  std::string subtitle =
+      fmt::format("active window: samples above {:g}% (shaded per run); axes shared by all panels",
+                  options.threshold_percent);
+  if (options.smooth_seconds > 0)
+    subtitle += fmt::format("; lines: moving average over {:g} s (window from raw samples)",
+                            options.smooth_seconds);
+  svg += text(left, 38, subtitle, "fill=\"#444\"");
+  csv += fmt::format(",,,,threshold_percent,,{}\n", options.threshold_percent);
+
+  // Legend.
+  {
+    double lx = left;
+    const double ly = 60;
+    for (const auto& label : series_labels) {
+      const std::string shown = label.empty() ? "KV usage" : label;
+      svg += line_swatch(lx, ly, color_of(label));
+      svg += text(lx + 24, ly, shown);
+      lx += legend_width(shown);
+    }
+    svg += line_swatch(lx, ly, kThresholdColor, "6 4");
+    const std::string threshold_label = fmt::format("threshold {:g}%", options.threshold_percent);
+    svg += text(lx + 24, ly, threshold_label);
+    lx += legend_width(threshold_label);
+    svg += fmt::format(
+        "<rect x=\"{:.1f}\" y=\"{}\" width=\"18\" height=\"10\" fill=\"#888\" "
+        "fill-opacity=\"0.25\"/>\n",
+        lx, ly - 9);
+    svg += text(lx + 24, ly, "active window");
+    lx += legend_width("active window");
+    svg += fmt::format("<path d=\"M{:.1f} {}v-10M{:.1f} {}v-10M{:.1f} {}v-10\" stroke=\"#444\"/>\n",
+                       lx + 3, ly, lx + 9, ly, lx + 15, ly);
+    svg += text(lx + 24, ly, "finished task");
+  }
+
+  for (int r = 0; r < nrow; ++r) {
+    for (int c = 0; c < ncol; ++c) {
+      const int px = left + c * (pw + gap);
+      const int py = header + r * row_pitch + panel_title;
+      std::vector<std::size_t> members;
+      for (std::size_t i = 0; i < data.size(); ++i)
+        if (data[i].run->row == row_labels[r] && data[i].run->column == column_labels[c])
+          members.push_back(i);
+      const std::string title =
+          column_labels[c].empty() ? row_labels[r] : row_labels[r] + ", " + column_labels[c];
+      svg += text(px, py - 6, title, "font-weight=\"bold\"");
+      auto x_of = [&](double seconds) { return px + seconds / x_span * pw; };
+      auto y_of = [&](double usage) { return py + (1.0 - usage) * ph; };
+
+      // Grid and ticks: y labels on the first column, x labels on the bottom row only.
+      for (int pct = 0; pct <= 100; pct += 25) {
+        const double y = y_of(pct / 100.0);
+        svg += fmt::format(
+            "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e4e4e4\"/>\n", px,
+            px + pw, y, y);
+        if (c == 0) svg += text(px - 6, y + 4, fmt::format("{}", pct), "text-anchor=\"end\"");
+      }
+      for (double v = 0; v <= x_axis.hi + 1e-9; v += x_axis.step) {
+        const double x = x_of(v * unit);
+        svg += fmt::format(
+            "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#e4e4e4\"/>\n", x,
+            py, py + ph);
+        svg += fmt::format(
+            "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#888\"/>\n", x,
+            py + ph, py + ph + 4);
+        if (r == nrow - 1) svg += text(x, py + ph + 17, format_tick(v), "text-anchor=\"middle\"");
+      }
+      if (members.empty()) {
+        svg += text(px + pw / 2.0, py + ph / 2.0, "no run", "text-anchor=\"middle\" fill=\"#888\"");
+      }
+
+      // Windows, shaded in the run's colour; their tooltip gives the figures of the tables.
+      bool any_window = false;
+      for (std::size_t i : members) {
+        const KvRunData& d = data[i];
+        std::size_t inside = 0;
+        for (double t : d.finish_times)
+          if (d.window.found && t >= d.window.start_unix && t <= d.window.end_unix) ++inside;
+        const std::string who = d.run->series.empty() ? title : d.run->series;
+        if (!d.window.found) continue;
+        any_window = true;
+        const double seconds = d.window.seconds();
+        const std::string tip =
+            fmt::format("active window, {}: {} .. {} UTC ({:.0f} s), {} tasks inside{}", who,
+                        format_datetime(d.window.start_unix), format_datetime(d.window.end_unix),
+                        seconds, inside,
+                        seconds > 0 ? fmt::format(", {:.2f} tasks/min", inside / (seconds / 60.0))
+                                    : std::string(", zero-length window"));
+        const double xa = x_of(d.window.start_unix - d.t0);
+        const double xb = x_of(d.window.end_unix - d.t0);
+        svg += fmt::format(
+            "<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"{}\" "
+            "fill-opacity=\"0.08\"><title>{}</title></rect>\n",
+            xa, py, std::max(xb - xa, 1.0), ph, run_color(i), escape_xml(tip));
+        csv += fmt::format("{},{},{},,window_start,{},\n", csv_field(d.run->row),
+                           csv_field(d.run->column), csv_field(d.run->series),
+                           d.window.start_unix - d.t0);
+        csv += fmt::format("{},{},{},,window_end,{},\n", csv_field(d.run->row),
+                           csv_field(d.run->column), csv_field(d.run->series),
+                           d.window.end_unix - d.t0);
+      }
+      if (!members.empty() && !any_window) {
+        // Below the threshold there is no data near the top edge: the note cannot cover a line.
+        svg += text(px + 6, py + 14,
+                    fmt::format("no window: no sample above {:g}%", options.threshold_percent),
+                    "fill=\"#666\"");
+      }
+
+      // Threshold, labelled in the right margin of the last column, clear of every line.
+      const double ty = y_of(options.threshold_percent / 100.0);
+      svg += fmt::format(
+          "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" "
+          "stroke-dasharray=\"6 4\"/>\n",
+          px, px + pw, ty, ty, kThresholdColor);
+      if (c == ncol - 1)
+        svg += text(px + pw + 4, ty + 4, fmt::format("{:g}%", options.threshold_percent),
+                    fmt::format("fill=\"{}\"", kThresholdColor));
+
+      // Lines.
+      for (const Line& line : lines) {
+        if (std::find(members.begin(), members.end(), line.run) == members.end()) continue;
+        const KvRunData& d = data[line.run];
+        std::vector<KvSample> samples;
+        for (const auto& s : d.series.samples)
+          if (s.port == line.port) samples.push_back(s);
+        std::stable_sort(samples.begin(), samples.end(), [](const KvSample& a, const KvSample& b) {
+          return a.unix_time < b.unix_time;
+        });
+        samples = decimate(smooth(samples, options.smooth_seconds), d.t0, x_span, pw);
+        std::string points;
+        points.reserve(samples.size() * 14);
+        for (const auto& s : samples) {
+          fmt::format_to(std::back_inserter(points), "{:.1f},{:.1f} ", x_of(s.unix_time - d.t0),
+                         y_of(s.usage));
+          csv += fmt::format("{},{},{},{},kv_usage_percent,{},{}\n", csv_field(d.run->row),
+                             csv_field(d.run->column), csv_field(d.run->series), line.port,
+                             s.unix_time - d.t0, s.usage * 100);
+        }
+        svg += fmt::format(
+            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.3\" "
+            "stroke-linejoin=\"round\" points=\"{}\"><title>{}port {}</title></polyline>\n",
+            color_of(line.label), points,
+            escape_xml(d.run->series.empty() ? std::string() : d.run->series + ", "), line.port);
+      }
+
+      // Finished tasks: ticks along the bottom edge, in the run's colour.
+      for (std::size_t i : members) {
+        const KvRunData& d = data[i];
+        if (d.finish_times.empty()) {
+          if (!d.driver_note.empty())
+            svg += fmt::format("<desc>no task marks: {}</desc>\n", escape_xml(d.driver_note));
+          continue;
+        }
+        std::string path;
+        for (double t : d.finish_times) {
+          fmt::format_to(std::back_inserter(path), "M{:.1f} {}v-7", x_of(t - d.t0), py + ph);
+          csv += fmt::format("{},{},{},,task_finished,{},\n", csv_field(d.run->row),
+                             csv_field(d.run->column), csv_field(d.run->series), t - d.t0);
+        }
+        svg += fmt::format(
+            "<path d=\"{}\" stroke=\"{}\" stroke-opacity=\"0.7\" stroke-width=\"1\"><title>{} "
+            "finished tasks</title></path>\n",
+            path, run_color(i), d.finish_times.size());
+      }
+      svg += fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#888\"/>\n",
+          px, py, pw, ph);
+    }
+  }
+  // Axis titles, once for the whole grid.
+  svg += vertical_text(16, header + nrow * row_pitch / 2.0, "KV cache usage (%)");
+  svg += text(
+      left + (ncol * pw + (ncol - 1) * gap) / 2.0, grid_bottom + 20,
+      minutes ? "minutes since the run's first sample" : "seconds since the run's first sample",
+      "text-anchor=\"middle\" fill=\"#222\"");
+  svg += "</svg>\n";
+  return write_svg_and_csv(out_svg, svg, csv);
+}
 
 Status write_kv_plot(const std::vector<std::pair<std::string, std::filesystem::path>>& runs,
                      double threshold_percent, const std::filesystem::path& out_svg) {
-  if (runs.empty()) return make_error("no runs to plot");
-  std::vector<PanelData> panels;
-  for (const auto& [label, dir] : runs) {
-    PanelData panel;
-    panel.label = label;
-    auto series = read_kv_csv(run_layout::kv_csv(dir));
-    if (!series) return make_error(fmt::format("{}: {}", label, series.error().message));
-    panel.series = std::move(*series);
-    panel.window = find_active_window(panel.series.samples, threshold_percent);
-    FinishCollector finishes;
-    auto scanned = scan_log(run_layout::driver_log(dir), finishes);
-    if (scanned) {
-      panel.finish_times = std::move(finishes.times);
-    } else {
-      panel.driver_note = scanned.error().message;
-    }
-    panels.push_back(std::move(panel));
-  }
-
-  const int width = 960;
-  const int panel_height = 250;
-  const int left = 60, right = 20, top = 44, bottom = 40;
-  const int plot_width = width - left - right;
-  const int plot_height = panel_height - top - bottom;
-  const int height = panel_height * static_cast<int>(panels.size()) + 24;
-  std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} "
-      "{}\" {} font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
-      width, height, width, height, kFont);
-
-  for (std::size_t p = 0; p < panels.size(); ++p) {
-    const PanelData& panel = panels[p];
-    const int y0 = static_cast<int>(p) * panel_height;
-    double t0 = std::numeric_limits<double>::infinity();
-    double t1 = -std::numeric_limits<double>::infinity();
-    for (const auto& s : panel.series.samples) {
-      t0 = std::min(t0, s.unix_time);
-      t1 = std::max(t1, s.unix_time);
-    }
-    for (double t : panel.finish_times) {
-      t0 = std::min(t0, t);
-      t1 = std::max(t1, t);
-    }
-    const double span = std::max(t1 - t0, 1.0);
-    const bool minutes = span > 1200;
-    const double unit = minutes ? 60.0 : 1.0;
-    auto x_of = [&](double t) { return left + (t - t0) / span * plot_width; };
-    auto y_of = [&](double usage) { return y0 + top + (1.0 - usage) * plot_height; };
-
-    // Title: the window and its throughput, as the tables define them.
-    std::size_t tasks_inside = 0;
-    for (double t : panel.finish_times) {
-      if (panel.window.found && t >= panel.window.start_unix && t <= panel.window.end_unix)
-        ++tasks_inside;
-    }
-    std::string subtitle;
-    if (!panel.window.found) {
-      subtitle = fmt::format("no sample above {}%", threshold_percent);
-    } else {
-      const double seconds = panel.window.seconds();
-      subtitle = fmt::format(
-          "window {} .. {} UTC ({:.0f} s), {} tasks inside{}",
-          format_datetime(panel.window.start_unix), format_datetime(panel.window.end_unix), seconds,
-          tasks_inside,
-          seconds > 0 ? fmt::format(", {:.2f} tasks/min", tasks_inside / (seconds / 60.0))
-                      : std::string(", zero-length window"));
-    }
-    if (!panel.driver_note.empty()) subtitle += " (no task marks: " + panel.driver_note + ")";
-    svg += fmt::format(
-        "<text x=\"{}\" y=\"{}\" font-size=\"14\" font-weight=\"bold\">{}</text>\n"
-        "<text x=\"{}\" y=\"{}\" fill=\"#444\">{}</text>\n",
-        left, y0 + 18, escape_xml(panel.label), left, y0 + 34, escape_xml(subtitle));
-
-    // Window, axes, grid, threshold.
-    if (panel.window.found) {
-      const double xa = x_of(panel.window.start_unix);
-      const double xb = x_of(panel.window.end_unix);
-      svg += fmt::format(
-          "<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"#f5c242\" "
-          "fill-opacity=\"0.25\" stroke=\"#d9a21b\" stroke-width=\"{}\"><title>active window "
-          "</title></rect>\n",
-          xa, y0 + top, std::max(xb - xa, 0.0), plot_height, xb - xa < 1 ? 1 : 0);
-    }
-    for (int pct = 0; pct <= 100; pct += 25) {
-      const double y = y_of(pct / 100.0);
-      svg += fmt::format(
-          "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n"
-          "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"#444\">{}%</text>\n",
-          left, left + plot_width, y, y, left - 6, y + 4, pct);
-    }
-    const double step = nice_step(span / unit, 8);
-    for (double v = 0; v <= span / unit + 1e-9; v += step) {
-      const double x = left + v * unit / span * plot_width;
-      svg += fmt::format(
-          "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{}\" y2=\"{}\" stroke=\"#888\"/>\n"
-          "<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\" fill=\"#444\">{}</text>\n",
-          x, x, y0 + top + plot_height, y0 + top + plot_height + 5, x, y0 + top + plot_height + 18,
-          format_tick(v));
-    }
-    svg += fmt::format(
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#444\">{} since {} UTC</text>\n",
-        left + plot_width / 2, y0 + top + plot_height + 34, minutes ? "minutes" : "seconds",
-        format_datetime(t0));
-    svg += fmt::format(
-        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#888\"/>\n",
-        left, y0 + top, plot_width, plot_height);
-    const double ty = y_of(threshold_percent / 100.0);
-    svg += fmt::format(
-        "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#d62728\" "
-        "stroke-dasharray=\"6 4\"/>\n<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\" "
-        "fill=\"#d62728\">threshold {}%</text>\n",
-        left, left + plot_width, ty, ty, left + plot_width - 4, ty - 4, threshold_percent);
-
-    // One line per port.
-    for (std::size_t k = 0; k < panel.series.ports.size(); ++k) {
-      const int port = panel.series.ports[k];
-      std::vector<KvSample> samples;
-      for (const auto& s : panel.series.samples) {
-        if (s.port == port) samples.push_back(s);
-      }
-      samples = decimate(std::move(samples), t0, span, plot_width);
-      std::string points;
-      points.reserve(samples.size() * 14);
-      for (const auto& s : samples)
-        fmt::format_to(std::back_inserter(points), "{:.1f},{:.1f} ", x_of(s.unix_time),
-                       y_of(s.usage));
-      const char* color = kPalette[k % kPaletteSize];
-      svg += fmt::format(
-          "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.2\" points=\"{}\"><title>port "
-          "{}</title></polyline>\n",
-          color, points, port);
-      if (panel.series.ports.size() > 1) {
-        svg +=
-            fmt::format("<text x=\"{}\" y=\"{}\" fill=\"{}\" text-anchor=\"end\">port {}</text>\n",
-                        left + plot_width, y0 + 18 + 14 * static_cast<int>(k), color, port);
-      }
-    }
-
-    // Finished tasks: ticks along the bottom edge.
-    if (!panel.finish_times.empty()) {
-      std::string path;
-      for (double t : panel.finish_times) {
-        fmt::format_to(std::back_inserter(path), "M{:.1f} {}v-8", x_of(t), y0 + top + plot_height);
-      }
-      svg += fmt::format(
-          "<path d=\"{}\" stroke=\"#2ca02c\" stroke-width=\"1\"><title>{} finished tasks"
-          "</title></path>\n",
-          path, panel.finish_times.size());
-    }
-  }
-  svg += fmt::format(
-      "<text x=\"{}\" y=\"{}\" fill=\"#444\">KV usage (kv_cache_usage_perc); shaded: active "
-      "window (samples above {}%); green ticks: finished tasks</text>\n</svg>\n",
-      left, height - 8, threshold_percent);
-  return write_file(out_svg, svg);
+  std::vector<KvPlotRun> grid;
+  for (const auto& [label, dir] : runs) grid.push_back({label, "", "", dir});
+  KvPlotOptions options;
+  options.threshold_percent = threshold_percent;
+  return write_kv_grid(grid, options, out_svg);
 }
+
+// ------------------------------------------------------------------------ throughput bars
 
 Status write_throughput_chart(const std::vector<ThroughputRow>& rows,
                               const std::filesystem::path& out_svg) {
   if (rows.empty()) return make_error("no throughput rows to chart");
   std::vector<std::string> systems;
   std::vector<int> concurrencies;
+  std::size_t max_seeds = 1;
+  bool any_whole = false, all_whole = true;
   for (const auto& row : rows) {
-    if (std::find(systems.begin(), systems.end(), row.system) == systems.end())
-      systems.push_back(row.system);
+    systems.push_back(row.system);
     if (std::find(concurrencies.begin(), concurrencies.end(), row.concurrency) ==
         concurrencies.end())
       concurrencies.push_back(row.concurrency);
+    max_seeds = std::max(max_seeds, row.seeds);
+    any_whole = any_whole || row.whole_run;
+    all_whole = all_whole && row.whole_run;
   }
+  systems = unique_in_order(systems);
   std::sort(concurrencies.begin(), concurrencies.end());
   auto find = [&](int c, const std::string& system) -> const ThroughputRow* {
-    for (const auto& row : rows) {
+    for (const auto& row : rows)
       if (row.concurrency == c && row.system == system) return &row;
-    }
     return nullptr;
+  };
+  auto whole_at = [&](int c) {
+    for (const auto& row : rows)
+      if (row.concurrency == c && row.whole_run) return true;
+    return false;
   };
 
   const int width = 960;
-  const int chart_height = 300;
-  const int left = 60, right = 20, top = 60, bottom = 44;
+  const int chart_height = 310;
+  const int left = 72, right = 20, top = 64, bottom = 50;
   const int plot_width = width - left - right;
   const int plot_height = chart_height - top - bottom;
-  const int height = 2 * chart_height + 30;
-  std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} "
-      "{}\" {} font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
-      width, height, width, height, kFont);
+  const int height = 2 * chart_height + 10;
+  std::string svg = svg_open(width, height);
+  std::string csv = "chart,concurrency,system,scope,mean,min,max,seeds\n";
+  const std::string scope = all_whole   ? "whole run (no run has an active window)"
+                            : any_whole ? "active window; (whole run) marks rows without one"
+                                        : "active window";
 
   for (int chart = 0; chart < 2; ++chart) {
     const bool steps = chart == 1;
+    const std::string metric = steps ? "steps/s" : "tasks/min";
     const int y0 = chart * chart_height;
     double max_value = 0;
     for (const auto& row : rows) {
       const double v = steps ? row.steps_per_s : row.tasks_per_min;
+      const double hi = steps ? row.steps_max : row.tasks_max;
       if (std::isfinite(v)) max_value = std::max(max_value, v);
+      if (std::isfinite(hi)) max_value = std::max(max_value, hi);
     }
-    const double step = nice_step(max_value > 0 ? max_value * 1.1 : 1.0, 5);
-    const double top_value = std::ceil((max_value > 0 ? max_value * 1.1 : 1.0) / step) * step;
-    auto y_of = [&](double v) { return y0 + top + (1.0 - v / top_value) * plot_height; };
+    const LinearAxis axis = nice_axis(0, max_value > 0 ? max_value * 1.12 : 1.0, 5);
+    auto y_of = [&](double v) { return y0 + top + (1.0 - v / axis.hi) * plot_height; };
 
-    svg += fmt::format(
-        "<text x=\"{}\" y=\"{}\" font-size=\"14\" font-weight=\"bold\">{} in the active "
-        "window, by concurrency</text>\n",
-        left, y0 + 20, steps ? "steps/s" : "tasks/min");
-    for (double v = 0; v <= top_value + 1e-9; v += step) {
+    svg += text(left, y0 + 20, fmt::format("{} by concurrency, {}", metric, scope),
+                "font-size=\"14\" font-weight=\"bold\"");
+    if (max_seeds > 1)
+      svg += text(
+          left, y0 + 37,
+          fmt::format("bars: mean over {} seeds; error bars: min-max over the seeds", max_seeds),
+          "fill=\"#444\"");
+    for (double v = 0; v <= axis.hi + 1e-9; v += axis.step) {
       const double y = y_of(v);
       svg += fmt::format(
-          "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n"
-          "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"#444\">{}</text>\n",
-          left, left + plot_width, y, y, left - 6, y + 4, format_tick(v));
+          "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e4e4e4\"/>\n", left,
+          left + plot_width, y, y);
+      svg += text(left - 6, y + 4, format_tick(v), "text-anchor=\"end\"");
     }
-    // Legend.
+    svg += vertical_text(18, y0 + top + plot_height / 2.0, metric);
     // Legend on its own row under the title, each entry as wide as its name.
     int lx = left;
     for (std::size_t s = 0; s < systems.size(); ++s) {
-      svg += fmt::format(
-          "<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" "
-          "y=\"{}\">{}</text>\n",
-          lx, y0 + 28, kPalette[s % kPaletteSize], lx + 16, y0 + 38, escape_xml(systems[s]));
+      svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/>\n", lx,
+                         y0 + 44, color(s));
+      svg += text(lx + 16, y0 + 54, systems[s]);
       lx += 16 + 8 * static_cast<int>(systems[s].size()) + 24;
     }
     const double group_width = static_cast<double>(plot_width) / concurrencies.size();
@@ -348,30 +591,338 @@ Status write_throughput_chart(const std::vector<ThroughputRow>& rows,
         const ThroughputRow* row = find(concurrencies[g], systems[s]);
         if (row == nullptr) continue;
         const double v = steps ? row->steps_per_s : row->tasks_per_min;
+        const double lo = steps ? row->steps_min : row->tasks_min;
+        const double hi = steps ? row->steps_max : row->tasks_max;
         const double x = gx + s * bar_width;
+        const bool ranged = row->seeds > 1 && std::isfinite(lo) && std::isfinite(hi);
+        csv += fmt::format("{},{},{},{},{},{},{},{}\n", steps ? "steps_per_s" : "tasks_per_min",
+                           concurrencies[g], csv_field(systems[s]),
+                           row->whole_run ? "whole_run" : "active_window", csv_number(v),
+                           ranged ? csv_number(lo) : "", ranged ? csv_number(hi) : "", row->seeds);
         if (!std::isfinite(v)) {
-          svg += fmt::format(
-              "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"#888\">n/a</text>\n",
-              x + bar_width / 2, y_of(0) - 4);
+          svg +=
+              text(x + bar_width / 2, y_of(0) - 4, "n/a", "text-anchor=\"middle\" fill=\"#888\"");
           continue;
         }
         const double y = y_of(v);
         svg += fmt::format(
             "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\">"
-            "<title>{} C={}: {:.2f}</title></rect>\n<text x=\"{:.1f}\" y=\"{:.1f}\" "
-            "text-anchor=\"middle\">{:.2f}</text>\n",
-            x + 1, y, std::max(bar_width - 2, 1.0), y_of(0) - y, kPalette[s % kPaletteSize],
-            escape_xml(systems[s]), concurrencies[g], v, x + bar_width / 2, y - 4, v);
+            "<title>{} C={}: {:.2f}</title></rect>\n",
+            x + 1, y, std::max(bar_width - 2, 1.0), y_of(0) - y, color(s), escape_xml(systems[s]),
+            concurrencies[g], v);
+        double label_y = y - 4;
+        if (ranged) {
+          const double cx = x + bar_width / 2, ya = y_of(lo), yb = y_of(hi);
+          const double cap = std::min(8.0, bar_width / 3);
+          svg += fmt::format(
+              "<path class=\"errorbar\" d=\"M{0:.1f} {1:.1f}V{2:.1f}M{3:.1f} {1:.1f}h{4:.1f}"
+              "M{3:.1f} {2:.1f}h{4:.1f}\" stroke=\"#222\" stroke-width=\"1.3\"><title>{5} C={6}: "
+              "min {7:.2f}, max {8:.2f} over {9} seeds</title></path>\n",
+              cx, ya, yb, cx - cap / 2, cap, escape_xml(systems[s]), concurrencies[g], lo, hi,
+              row->seeds);
+          label_y = std::min(label_y, yb - 4);
+        }
+        svg += text(x + bar_width / 2, label_y, fmt::format("{:.2f}", v), "text-anchor=\"middle\"");
       }
-      svg += fmt::format(
-          "<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\" fill=\"#444\">C = {}</text>\n",
-          left + g * group_width + group_width / 2, y0 + top + plot_height + 18, concurrencies[g]);
+      const double cx = left + g * group_width + group_width / 2;
+      svg += text(cx, y0 + top + plot_height + 18, fmt::format("C = {}", concurrencies[g]),
+                  "text-anchor=\"middle\"");
+      if (whole_at(concurrencies[g]) && !all_whole)
+        svg += text(cx, y0 + top + plot_height + 32, "(whole run)",
+                    "text-anchor=\"middle\" fill=\"#a05000\"");
     }
     svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#888\"/>\n",
                        left, left + plot_width, y_of(0), y_of(0));
+    svg += text(left + plot_width / 2.0, y0 + top + plot_height + 46, "concurrency",
+                "text-anchor=\"middle\" fill=\"#222\"");
   }
   svg += "</svg>\n";
-  return write_file(out_svg, svg);
+  return write_svg_and_csv(out_svg, svg, csv);
+}
+
+// ------------------------------------------------------------------- latency distributions
+
+Status write_latency_plot(const std::vector<LatencyBox>& boxes, const std::string& title,
+                          const std::filesystem::path& out_svg) {
+  if (boxes.empty()) return make_error("no latencies to plot");
+  struct Stats {
+    const LatencyBox* box;
+    double p10, p25, p50, p75, p90, p99, max;
+    std::size_t n;
+  };
+  std::vector<Stats> stats;
+  std::vector<std::string> systems;
+  std::vector<int> concurrencies;
+  double lo = kInf, hi = 0;
+  for (const auto& box : boxes) {
+    std::vector<double> s;
+    for (double ms : box.durations_ms)
+      if (std::isfinite(ms) && ms > 0) s.push_back(ms / 1e3);
+    std::sort(s.begin(), s.end());
+    Stats st{&box,
+             percentile_sorted(s, 0.10),
+             percentile_sorted(s, 0.25),
+             percentile_sorted(s, 0.50),
+             percentile_sorted(s, 0.75),
+             percentile_sorted(s, 0.90),
+             percentile_sorted(s, 0.99),
+             s.empty() ? NAN : s.back(),
+             s.size()};
+    if (!s.empty()) {
+      lo = std::min(lo, st.p10);
+      hi = std::max(hi, st.max);
+    }
+    stats.push_back(st);
+    systems.push_back(box.system);
+    if (std::find(concurrencies.begin(), concurrencies.end(), box.concurrency) ==
+        concurrencies.end())
+      concurrencies.push_back(box.concurrency);
+  }
+  systems = unique_in_order(systems);
+  std::sort(concurrencies.begin(), concurrencies.end());
+  if (!(hi > 0)) {
+    lo = 0.1;
+    hi = 1;
+  }
+  // Log axis over whole decades around the data.
+  const double d_lo = std::floor(std::log10(lo));
+  const double d_hi = std::max(std::ceil(std::log10(hi)), d_lo + 1);
+
+  const int width = 960, height = 420;
+  const int left = 72, right = 20, top = 72, bottom = 56;
+  const int pw = width - left - right, ph = height - top - bottom;
+  auto y_of = [&](double s) { return top + (1.0 - (std::log10(s) - d_lo) / (d_hi - d_lo)) * ph; };
+  std::string svg = svg_open(width, height);
+  std::string csv =
+      "concurrency,system,scope,runs,calls,p10_s,p25_s,p50_s,p75_s,p90_s,p99_s,max_s\n";
+  svg += text(left, 20, title, "font-size=\"14\" font-weight=\"bold\"");
+  svg += text(left, 37,
+              "box: p25-p75, bar: median; whiskers: p10-p90; dot: p99; cross: max (seeds pooled)",
+              "fill=\"#444\"");
+  int lx = left;
+  for (std::size_t s = 0; s < systems.size(); ++s) {
+    svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/>\n", lx, 46,
+                       color(s));
+    svg += text(lx + 16, 56, systems[s]);
+    lx += 16 + 8 * static_cast<int>(systems[s].size()) + 24;
+  }
+  for (double d = d_lo; d <= d_hi + 1e-9; d += 1) {
+    for (int m : {1, 2, 5}) {
+      const double v = m * std::pow(10.0, d);
+      if (std::log10(v) > d_hi + 1e-9) break;
+      const double y = y_of(v);
+      svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\"/>\n",
+                         left, left + pw, y, y, m == 1 ? "#d0d0d0" : "#efefef");
+      svg += text(left - 6, y + 4, format_tick(v), "text-anchor=\"end\"");
+    }
+  }
+  svg += vertical_text(18, top + ph / 2.0, "llm_call latency (s, log scale)");
+  const double group_width = static_cast<double>(pw) / concurrencies.size();
+  const double box_width = std::min(group_width * 0.8 / systems.size(), 60.0);
+  for (std::size_t g = 0; g < concurrencies.size(); ++g) {
+    const double gx = left + g * group_width + (group_width - box_width * systems.size()) / 2;
+    bool whole = false;
+    for (std::size_t s = 0; s < systems.size(); ++s) {
+      const Stats* st = nullptr;
+      for (const auto& x : stats)
+        if (x.box->concurrency == concurrencies[g] && x.box->system == systems[s]) st = &x;
+      if (st == nullptr) continue;
+      whole = whole || st->box->whole_run;
+      csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}\n", concurrencies[g],
+                         csv_field(systems[s]), st->box->whole_run ? "whole_run" : "active_window",
+                         st->box->runs, st->n, csv_number(st->p10), csv_number(st->p25),
+                         csv_number(st->p50), csv_number(st->p75), csv_number(st->p90),
+                         csv_number(st->p99), csv_number(st->max));
+      const double x = gx + s * box_width;
+      const double cx = x + box_width / 2;
+      if (st->n == 0) {
+        svg += text(cx, top + ph - 4, "n/a", "text-anchor=\"middle\" fill=\"#888\"");
+        continue;
+      }
+      const double w = box_width * 0.7;
+      svg += fmt::format(
+          "<g class=\"latency-box\"><title>{} C={}: {} calls, p10 {:.2f} s, p25 {:.2f} s, p50 "
+          "{:.2f} s, p75 {:.2f} s, p90 {:.2f} s, p99 {:.2f} s, max {:.2f} s</title>\n",
+          escape_xml(systems[s]), concurrencies[g], st->n, st->p10, st->p25, st->p50, st->p75,
+          st->p90, st->p99, st->max);
+      svg += fmt::format(
+          "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1:.1f}\" y2=\"{2:.1f}\" stroke=\"#333\"/>\n",
+          cx, y_of(st->p10), y_of(st->p90));
+      svg += fmt::format(
+          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" "
+          "stroke=\"#333\"/>\n",
+          cx - w / 2, y_of(st->p75), w, std::max(y_of(st->p25) - y_of(st->p75), 1.0), color(s));
+      svg += fmt::format(
+          "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"white\" "
+          "stroke-width=\"2.5\"/>\n",
+          cx - w / 2, cx + w / 2, y_of(st->p50), y_of(st->p50));
+      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"#111\"/>\n", cx,
+                         y_of(st->p99));
+      const double ym = y_of(st->max);
+      svg += fmt::format(
+          "<path d=\"M{:.1f} {:.1f}l7 7M{:.1f} {:.1f}l-7 7\" stroke=\"#111\" "
+          "stroke-width=\"1.5\"/>\n</g>\n",
+          cx - 3.5, ym - 3.5, cx + 3.5, ym - 3.5);
+    }
+    const double cx = left + g * group_width + group_width / 2;
+    svg +=
+        text(cx, top + ph + 18, fmt::format("C = {}", concurrencies[g]), "text-anchor=\"middle\"");
+    if (whole)
+      svg += text(cx, top + ph + 32, "(whole run)", "text-anchor=\"middle\" fill=\"#a05000\"");
+  }
+  svg += fmt::format(
+      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#888\"/>\n", left,
+      top, pw, ph);
+  svg +=
+      text(left + pw / 2.0, top + ph + 48, "concurrency", "text-anchor=\"middle\" fill=\"#222\"");
+  svg += "</svg>\n";
+  return write_svg_and_csv(out_svg, svg, csv);
+}
+
+// -------------------------------------------------------------------------- line charts
+
+Status write_line_chart(const LineChart& chart, const std::filesystem::path& out_svg) {
+  if (chart.panels.empty()) return make_error("no panels to plot");
+  std::vector<std::string> names;
+  double x_lo = kInf, x_hi = -kInf;
+  for (const auto& panel : chart.panels) {
+    for (const auto& series : panel.series) {
+      names.push_back(series.name);
+      for (const auto& p : series.points) {
+        if (!std::isfinite(p.x)) continue;
+        x_lo = std::min(x_lo, p.x);
+        x_hi = std::max(x_hi, p.x);
+      }
+    }
+  }
+  if (!std::isfinite(x_lo)) return make_error("no points to plot");
+  if (chart.marker_x) {
+    x_lo = std::min(x_lo, *chart.marker_x);
+    x_hi = std::max(x_hi, *chart.marker_x);
+  }
+  names = unique_in_order(names);
+  auto color_of = [&](const std::string& name) {
+    return color(
+        static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin()));
+  };
+  // Pad the x range by 4% so end points and their error bars are not on the frame.
+  const double pad = (x_hi > x_lo ? x_hi - x_lo : std::max(std::fabs(x_lo), 1.0)) * 0.04;
+  const LinearAxis x_axis = nice_axis(x_lo - pad, x_hi + pad, 8);
+
+  const int width = 960;
+  const int left = 80, right = 24, header = 76, panel_height = 230, panel_gap = 44;
+  const int pw = width - left - right;
+  const int np = static_cast<int>(chart.panels.size());
+  const int height = header + np * panel_height + (np - 1) * panel_gap + 50;
+  auto x_of = [&](double x) { return left + (x - x_axis.lo) / (x_axis.hi - x_axis.lo) * pw; };
+
+  std::string svg = svg_open(width, height);
+  std::string csv = "panel,series,x,y,y_min,y_max\n";
+  svg += text(left, 20, chart.title, "font-size=\"14\" font-weight=\"bold\"");
+  if (!chart.subtitle.empty()) svg += text(left, 37, chart.subtitle, "fill=\"#444\"");
+  double lx = left;
+  double ly = 60;
+  for (const auto& name : names) {
+    if (lx + legend_width(name) > width - right) {
+      lx = left;
+      ly += 16;  // the header has room for two legend rows
+    }
+    svg += line_swatch(lx, ly, color_of(name));
+    svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", lx + 9,
+                       ly - 4, color_of(name));
+    svg += text(lx + 24, ly, name);
+    lx += legend_width(name);
+  }
+
+  for (int p = 0; p < np; ++p) {
+    const LinePanel& panel = chart.panels[p];
+    const int py = header + p * (panel_height + panel_gap);
+    double y_lo = kInf, y_hi = -kInf;
+    for (const auto& series : panel.series) {
+      for (const auto& pt : series.points) {
+        for (double v : {pt.y, pt.y_min, pt.y_max}) {
+          if (!std::isfinite(v)) continue;
+          y_lo = std::min(y_lo, v);
+          y_hi = std::max(y_hi, v);
+        }
+      }
+    }
+    if (!std::isfinite(y_lo)) y_lo = 0, y_hi = 1;
+    // From zero when the data are positive: a sweep's effect reads as a share of the whole.
+    const LinearAxis y_axis = nice_axis(std::min(0.0, y_lo), y_hi * 1.05, 5);
+    auto y_of = [&](double y) {
+      return py + (1.0 - (y - y_axis.lo) / (y_axis.hi - y_axis.lo)) * panel_height;
+    };
+    for (double v = y_axis.lo; v <= y_axis.hi + 1e-9; v += y_axis.step) {
+      const double y = y_of(v);
+      svg += fmt::format(
+          "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e4e4e4\"/>\n", left,
+          left + pw, y, y);
+      svg += text(left - 6, y + 4, format_tick(v), "text-anchor=\"end\"");
+    }
+    for (double v = x_axis.lo; v <= x_axis.hi + 1e-9 * (x_axis.hi - x_axis.lo); v += x_axis.step) {
+      const double x = x_of(v);
+      svg += fmt::format(
+          "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#e4e4e4\"/>\n", x, py,
+          py + panel_height);
+      svg += text(x, py + panel_height + 16, format_tick(v), "text-anchor=\"middle\"");
+    }
+    svg += vertical_text(20, py + panel_height / 2.0, panel.y_label);
+    if (chart.marker_x) {
+      const double x = x_of(*chart.marker_x);
+      svg += fmt::format(
+          "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#777\" "
+          "stroke-dasharray=\"4 3\"/>\n",
+          x, py, py + panel_height);
+      if (!chart.marker_label.empty())
+        svg += text(x + 4, py + 12, chart.marker_label, "fill=\"#555\"");
+    }
+    for (const auto& series : panel.series) {
+      std::vector<LinePoint> points = series.points;
+      std::stable_sort(points.begin(), points.end(),
+                       [](const LinePoint& a, const LinePoint& b) { return a.x < b.x; });
+      const char* stroke = color_of(series.name);
+      std::string path;
+      bool pen_down = false;
+      for (const auto& pt : points) {
+        csv += fmt::format("{},{},{},{},{},{}\n", csv_field(panel.y_label), csv_field(series.name),
+                           csv_number(pt.x), csv_number(pt.y), csv_number(pt.y_min),
+                           csv_number(pt.y_max));
+        if (!std::isfinite(pt.y) || !std::isfinite(pt.x)) {
+          pen_down = false;
+          continue;
+        }
+        fmt::format_to(std::back_inserter(path), "{}{:.1f} {:.1f}", pen_down ? "L" : "M",
+                       x_of(pt.x), y_of(pt.y));
+        pen_down = true;
+      }
+      if (!path.empty())
+        svg += fmt::format(
+            "<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\"><title>{}</title>"
+            "</path>\n",
+            path, stroke, escape_xml(series.name));
+      for (const auto& pt : points) {
+        if (!std::isfinite(pt.y) || !std::isfinite(pt.x)) continue;
+        const double x = x_of(pt.x);
+        if (std::isfinite(pt.y_min) && std::isfinite(pt.y_max) && pt.y_min != pt.y_max) {
+          svg += fmt::format(
+              "<path class=\"errorbar\" d=\"M{0:.1f} {1:.1f}V{2:.1f}M{3:.1f} {1:.1f}h8M{3:.1f} "
+              "{2:.1f}h8\" stroke=\"{4}\" stroke-width=\"1.2\"/>\n",
+              x, y_of(pt.y_min), y_of(pt.y_max), x - 4, stroke);
+        }
+        svg += fmt::format(
+            "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"><title>{}: {:g} -&gt; "
+            "{:.3g}</title></circle>\n",
+            x, y_of(pt.y), stroke, escape_xml(series.name), pt.x, pt.y);
+      }
+    }
+    svg += fmt::format(
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#888\"/>\n",
+        left, py, pw, panel_height);
+  }
+  svg += text(left + pw / 2.0, height - 14, chart.x_label, "text-anchor=\"middle\" fill=\"#222\"");
+  svg += "</svg>\n";
+  return write_svg_and_csv(out_svg, svg, csv);
 }
 
 }  // namespace agentsched::analysis

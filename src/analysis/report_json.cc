@@ -350,15 +350,25 @@ json::object to_json(const CompareTable& t) {
   for (const auto& s : t.systems) systems.push_back(json::string(s));
   json::array rows;
   for (int c : t.concurrencies) {
-    json::object tasks, steps;
+    // Values are the cell means (the single value with one seed); ranges sit beside them.
+    json::object tasks, steps, tasks_range, steps_range;
+    auto range = [](const Spread& s) {
+      return json::object{{"min", json_number(s.min)}, {"max", json_number(s.max)}, {"n", s.n}};
+    };
     for (const auto& s : t.systems) {
-      const CompareEntry* e = t.find(c, s);
-      tasks[s] = e ? json_number(e->tasks_per_min) : nullptr;
-      steps[s] = e ? json_number(e->steps_per_s) : nullptr;
+      const bool present = t.find(c, s) != nullptr;
+      const Spread ts = t.cell(c, s, false), ss = t.cell(c, s, true);
+      tasks[s] = present ? json_number(ts.mean) : nullptr;
+      steps[s] = present ? json_number(ss.mean) : nullptr;
+      tasks_range[s] = present ? json::value(range(ts)) : nullptr;
+      steps_range[s] = present ? json::value(range(ss)) : nullptr;
     }
     rows.push_back(json::object{{"concurrency", c},
+                                {"scope", t.row_whole_run(c) ? "whole_run" : "active_window"},
                                 {"tasks_per_min", std::move(tasks)},
                                 {"steps_per_s", std::move(steps)},
+                                {"tasks_per_min_range", std::move(tasks_range)},
+                                {"steps_per_s_range", std::move(steps_range)},
                                 {"winner_tasks_per_min", t.winner(c, false)},
                                 {"winner_steps_per_s", t.winner(c, true)}});
   }
@@ -368,15 +378,19 @@ json::object to_json(const CompareTable& t) {
         {"name", e.name},
         {"system", e.system},
         {"concurrency", e.concurrency},
+        {"seed", e.seed ? json::value(*e.seed) : nullptr},
         {"run_dir", e.dir.string()},
         {"tasks_per_min", json_number(e.tasks_per_min)},
         {"steps_per_s", json_number(e.steps_per_s)},
+        {"whole_run_tasks_per_min", json_number(e.whole_tasks_per_min)},
+        {"whole_run_steps_per_s", json_number(e.whole_steps_per_s)},
         {"problem", e.problem.empty() ? json::value(nullptr) : json::value(e.problem)}};
     if (e.report) run["window"] = to_json(*e.report);
     runs.push_back(std::move(run));
   }
   return {{"threshold_percent", t.threshold_percent},
           {"systems", std::move(systems)},
+          {"seeds", t.seed_count},
           {"rows", std::move(rows)},
           {"runs", std::move(runs)}};
 }

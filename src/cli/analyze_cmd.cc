@@ -3,13 +3,17 @@
 // Definitions and choices: docs/analysis.md. Every subcommand takes --threshold and --json.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 
 #include "analysis/bottleneck.h"
 #include "analysis/compare.h"
+#include "analysis/latency.h"
 #include "analysis/manifest.h"
 #include "analysis/plot.h"
 #include "analysis/report_json.h"
@@ -18,6 +22,7 @@
 #include "analysis/window.h"
 #include "cli/command_registry.h"
 #include "core/time_format.h"
+#include "record/run_layout.h"
 
 namespace agentsched::cli {
 namespace {
@@ -31,13 +36,14 @@ struct CommonOptions {
   std::vector<std::string> runs;
 };
 
-void add_common(CLI::App* command, CommonOptions& options, const char* runs_help) {
+void add_common(CLI::App* command, CommonOptions& options, const char* runs_help,
+                const char* json_help = "Print JSON instead of tables") {
   command
       ->add_option("--threshold", options.threshold,
                    "KV usage in percent; the active window spans the samples strictly above it")
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
-  command->add_flag("--json", options.json, "Print JSON instead of tables");
+  command->add_flag("--json", options.json, json_help);
   command->add_option("runs", options.runs, runs_help)->required();
 }
 
@@ -94,6 +100,51 @@ json::object error_entry(const NamedRun& run, const std::string& message) {
   return {{"name", run.name}, {"run_dir", run.dir.string()}, {"error", message}};
 }
 
+// The run folders among the arguments. A shell glob such as runs/matrix/* also brings the
+// matrix's summary.md and SVGs: what is not a run folder is skipped with a warning. A path
+// that does not exist is an error, reported as such (not as a missing CSV inside it).
+struct RunSelection {
+  std::vector<NamedRun> runs;
+  std::vector<std::pair<NamedRun, std::string>> errors;  // the run and why
+};
+
+RunSelection select_runs(const std::vector<std::string>& arguments) {
+  RunSelection selection;
+  for (const auto& argument : arguments) {
+    const NamedRun run = parse_named_run(argument);
+    const bool named = argument.find('=') != std::string::npos && argument.front() != '=';
+    std::error_code ec;
+    const auto status = std::filesystem::status(run.dir, ec);
+    if (!std::filesystem::exists(status)) {
+      selection.errors.emplace_back(run, "no such folder: " + run.dir.string());
+      continue;
+    }
+    if (!std::filesystem::is_directory(status)) {
+      if (named)
+        selection.errors.emplace_back(run, "not a folder: " + run.dir.string());
+      else
+        warn(fmt::format("skipping {}: not a run folder (a file)", run.dir.string()));
+      continue;
+    }
+    if (!std::filesystem::exists(run_layout::kv_csv(run.dir), ec) &&
+        !std::filesystem::exists(run_layout::driver_log(run.dir), ec)) {
+      const std::string why = fmt::format("not a run folder (no {} and no {})",
+                                          run_layout::kv_csv(run.dir).filename().string(),
+                                          run_layout::driver_log(run.dir).filename().string());
+      if (named)
+        selection.errors.emplace_back(run, why);
+      else
+        warn(fmt::format("skipping {}: {}", run.dir.string(), why));
+      continue;
+    }
+    selection.runs.push_back(run);
+  }
+  for (const auto& [run, why] : selection.errors) report_error(run.name + ": " + why);
+  if (selection.runs.empty() && selection.errors.empty())
+    throw CommandFailure{"no run folder among the arguments"};
+  return selection;
+}
+
 // ---------------------------------------------------------------------------------- window
 
 void run_window(const CommonOptions& options) {
@@ -101,8 +152,12 @@ void run_window(const CommonOptions& options) {
                    "tasks/min", "steps/s", "<whole run"});
   json::array json_runs;
   std::size_t failures = 0;
-  for (const auto& argument : options.runs) {
-    const NamedRun run = parse_named_run(argument);
+  const RunSelection selection = select_runs(options.runs);
+  for (const auto& [run, why] : selection.errors) {
+    ++failures;
+    json_runs.push_back(error_entry(run, why));
+  }
+  for (const NamedRun& run : selection.runs) {
     auto report = analyze_window(run.dir, options.threshold);
     if (!report) {
       ++failures;
@@ -140,7 +195,7 @@ void run_window(const CommonOptions& options) {
   if (!options.json) {
     fmt::print("Active window: KV usage strictly above {}%\n{}", options.threshold, table.render());
   }
-  finish(options, json_runs, failures, options.runs.size());
+  finish(options, json_runs, failures, selection.runs.size() + selection.errors.size());
 }
 
 // ------------------------------------------------------------------------------- breakdown
@@ -171,8 +226,12 @@ void print_breakdown(const std::string& name, const WindowReport& r) {
 void run_breakdown(const CommonOptions& options) {
   json::array json_runs;
   std::size_t failures = 0;
-  for (const auto& argument : options.runs) {
-    const NamedRun run = parse_named_run(argument);
+  const RunSelection selection = select_runs(options.runs);
+  for (const auto& [run, why] : selection.errors) {
+    ++failures;
+    json_runs.push_back(error_entry(run, why));
+  }
+  for (const NamedRun& run : selection.runs) {
     auto report = analyze_window(run.dir, options.threshold);
     if (!report) {
       ++failures;
@@ -191,7 +250,7 @@ void run_breakdown(const CommonOptions& options) {
     entry["name"] = run.name;
     json_runs.push_back(std::move(entry));
   }
-  finish(options, json_runs, failures, options.runs.size());
+  finish(options, json_runs, failures, selection.runs.size() + selection.errors.size());
 }
 
 // ------------------------------------------------------------------------------ bottleneck
@@ -240,8 +299,12 @@ void print_bottleneck(const std::string& name, const BottleneckReport& r) {
 void run_bottleneck(const CommonOptions& options, bool whole_run) {
   json::array json_runs;
   std::size_t failures = 0;
-  for (const auto& argument : options.runs) {
-    const NamedRun run = parse_named_run(argument);
+  const RunSelection selection = select_runs(options.runs);
+  for (const auto& [run, why] : selection.errors) {
+    ++failures;
+    json_runs.push_back(error_entry(run, why));
+  }
+  for (const NamedRun& run : selection.runs) {
     auto report =
         analyze_bottleneck(run.dir, options.threshold,
                            whole_run ? LatencyScope::kWholeRun : LatencyScope::kActiveWindow);
@@ -263,15 +326,17 @@ void run_bottleneck(const CommonOptions& options, bool whole_run) {
     entry["name"] = run.name;
     json_runs.push_back(std::move(entry));
   }
-  finish(options, json_runs, failures, options.runs.size());
+  finish(options, json_runs, failures, selection.runs.size() + selection.errors.size());
 }
 
 // ---------------------------------------------------------------------------------- compare
 
 void run_compare(const CommonOptions& options, bool csv) {
-  std::vector<NamedRun> runs;
-  for (const auto& argument : options.runs) runs.push_back(parse_named_run(argument));
-  auto table = build_compare_table(runs, options.threshold);
+  const RunSelection selection = select_runs(options.runs);
+  if (!selection.errors.empty())
+    throw CommandFailure{fmt::format("{} of {} run(s) could not be read", selection.errors.size(),
+                                     selection.runs.size() + selection.errors.size())};
+  auto table = build_compare_table(selection.runs, options.threshold);
   if (!table) throw CommandFailure{table.error().message};
   std::size_t failures = 0;
   for (const auto& entry : table->entries) {
@@ -291,6 +356,9 @@ void run_compare(const CommonOptions& options, bool csv) {
                render_compare_markdown(*table, false));
     fmt::print("steps/s inside the active window (KV usage above {}%)\n\n{}", options.threshold,
                render_compare_markdown(*table, true));
+    fmt::print(
+        "\nwinner: the best mean, when its range over seeds clears the others' (one seed: "
+        "when no value shown equals it); otherwise a tie, and why\n");
   }
   if (failures > 0) {
     std::fflush(stdout);
@@ -354,9 +422,9 @@ void print_stuck(const StuckReport& r) {
   }
 }
 
-void run_stuck(const CommonOptions& options, std::optional<long> expected_total, double around) {
-  if (options.runs.size() != 1) throw CommandFailure{"stuck takes exactly one run folder"};
-  const NamedRun run = parse_named_run(options.runs.front());
+void run_stuck(const CommonOptions& options, const std::string& run_argument,
+               std::optional<long> expected_total, double around) {
+  const NamedRun run = parse_named_run(run_argument);
   auto report = analyze_stuck(run.dir, options.threshold, expected_total, around);
   if (!report) throw CommandFailure{fmt::format("{}: {}", run.name, report.error().message)};
   warn_about_inputs(run.name, report->driver_log);
@@ -375,8 +443,12 @@ void run_stuck(const CommonOptions& options, std::optional<long> expected_total,
 void run_manifest(const CommonOptions& options) {
   json::array json_runs;
   std::size_t failures = 0;
-  for (const auto& argument : options.runs) {
-    const NamedRun run = parse_named_run(argument);
+  const RunSelection selection = select_runs(options.runs);
+  for (const auto& [run, why] : selection.errors) {
+    ++failures;
+    json_runs.push_back(error_entry(run, why));
+  }
+  for (const NamedRun& run : selection.runs) {
     auto manifest = build_manifest(run.name, run.dir);
     if (!manifest) {
       ++failures;
@@ -427,41 +499,105 @@ void run_manifest(const CommonOptions& options) {
     }
     fmt::print("\n");
   }
-  finish(options, json_runs, failures, options.runs.size());
+  finish(options, json_runs, failures, selection.runs.size() + selection.errors.size());
 }
 
 // ------------------------------------------------------------------------------------- plot
 
-void run_plot(const CommonOptions& options, const std::string& out_dir) {
-  std::vector<std::pair<std::string, std::filesystem::path>> runs;
-  std::vector<NamedRun> named;
-  for (const auto& argument : options.runs) {
-    named.push_back(parse_named_run(argument));
-    runs.emplace_back(named.back().name, named.back().dir);
+struct PlotOptions {
+  double smooth_seconds = 0;
+  std::string out_dir = ".";
+};
+
+void run_plot(const CommonOptions& options, const PlotOptions& plot) {
+  const RunSelection selection = select_runs(options.runs);
+  if (!selection.errors.empty())
+    throw CommandFailure{fmt::format("{} of {} run(s) could not be read", selection.errors.size(),
+                                     selection.runs.size() + selection.errors.size())};
+  const std::filesystem::path dir(plot.out_dir);
+  const std::filesystem::path kv_svg = dir / "kv_usage.svg";
+  const std::filesystem::path throughput_svg = dir / "throughput.svg";
+  const std::filesystem::path latency_svg = dir / "latency.svg";
+  auto csv_of = [](std::filesystem::path p) { return p.replace_extension(".csv").string(); };
+  // With system and concurrency in the run names, the KV panels form a grid (seeds as lines);
+  // otherwise one panel per run.
+  auto table = build_compare_table(selection.runs, options.threshold);
+  KvPlotOptions kv_options;
+  kv_options.threshold_percent = options.threshold;
+  kv_options.smooth_seconds = plot.smooth_seconds;
+  std::vector<KvPlotRun> kv_runs;
+  if (table) {
+    for (const auto& system : table->systems)
+      for (int c : table->concurrencies)
+        for (const CompareEntry* e : table->cell_runs(c, system))
+          kv_runs.push_back(
+              {system, fmt::format("C = {}", c),
+               e->seed && table->seed_count > 1 ? fmt::format("seed {}", *e->seed) : std::string(),
+               e->dir});
+  } else {
+    for (const auto& run : selection.runs) kv_runs.push_back({run.name, "", "", run.dir});
   }
-  const std::filesystem::path kv_svg = std::filesystem::path(out_dir) / "kv_usage.svg";
-  const std::filesystem::path throughput_svg = std::filesystem::path(out_dir) / "throughput.svg";
-  if (auto written = write_kv_plot(runs, options.threshold, kv_svg); !written)
+  if (auto written = write_kv_grid(kv_runs, kv_options, kv_svg); !written)
     throw CommandFailure{written.error().message};
-  json::object out{{"threshold_percent", options.threshold}, {"kv_plot", kv_svg.string()}};
-  auto table = build_compare_table(named, options.threshold);
+  json::object out{{"threshold_percent", options.threshold},
+                   {"kv_plot", kv_svg.string()},
+                   {"kv_plot_csv", csv_of(kv_svg)}};
   if (table) {
     std::vector<ThroughputRow> rows;
-    for (const auto& e : table->entries)
-      rows.push_back({e.system, e.concurrency, e.tasks_per_min, e.steps_per_s});
+    std::vector<LatencyBox> boxes;
+    for (int c : table->concurrencies) {
+      const bool whole = table->row_whole_run(c);
+      for (const auto& system : table->systems) {
+        const auto runs = table->cell_runs(c, system);
+        if (runs.empty()) continue;
+        const Spread t = table->cell(c, system, false), s = table->cell(c, system, true);
+        ThroughputRow row{system, c,     t.mean,
+                          s.mean, t.min, t.max,
+                          s.min,  s.max, std::max<std::size_t>(runs.size(), 1),
+                          whole};
+        rows.push_back(row);
+        LatencyBox box{system, c, {}, runs.size(), whole};
+        for (const CompareEntry* e : runs) {
+          const WindowReport& w = *e->report;
+          const bool all = whole || !w.has_window;
+          auto durations = read_llm_call_durations(
+              e->dir, all ? -std::numeric_limits<double>::infinity() : w.window_start_unix,
+              all ? std::numeric_limits<double>::infinity() : w.window_end_unix);
+          if (!durations) throw CommandFailure{e->name + ": " + durations.error().message};
+          box.durations_ms.insert(box.durations_ms.end(), durations->begin(), durations->end());
+        }
+        boxes.push_back(std::move(box));
+      }
+    }
     if (auto written = write_throughput_chart(rows, throughput_svg); !written)
       throw CommandFailure{written.error().message};
+    const std::string title = fmt::format(
+        "llm_call latency by concurrency, {}",
+        table->concurrencies.size() == static_cast<std::size_t>(std::count_if(
+                                           table->concurrencies.begin(), table->concurrencies.end(),
+                                           [&](int c) { return table->row_whole_run(c); }))
+            ? "whole run (no active window)"
+            : fmt::format("active window (KV > {:g}%)", options.threshold));
+    if (auto written = write_latency_plot(boxes, title, latency_svg); !written)
+      throw CommandFailure{written.error().message};
     out["throughput_chart"] = throughput_svg.string();
+    out["throughput_chart_csv"] = csv_of(throughput_svg);
+    out["latency_plot"] = latency_svg.string();
+    out["latency_plot_csv"] = csv_of(latency_svg);
   } else {
-    warn("no throughput chart: " + table.error().message);
+    warn("no throughput or latency chart: " + table.error().message);
     out["throughput_chart"] = nullptr;
+    out["latency_plot"] = nullptr;
     out["throughput_error"] = table.error().message;
   }
   if (options.json) {
     std::fputs(pretty_json(out).c_str(), stdout);
   } else {
-    fmt::print("wrote {}\n", kv_svg.string());
-    if (table) fmt::print("wrote {}\n", throughput_svg.string());
+    fmt::print("wrote {} (and .csv)\n", kv_svg.string());
+    if (table) {
+      fmt::print("wrote {} (and .csv)\n", throughput_svg.string());
+      fmt::print("wrote {} (and .csv)\n", latency_svg.string());
+    }
   }
 }
 
@@ -510,12 +646,20 @@ const RegisterCommand registration(50, [](CLI::App& root) {
       [bottleneck_options, whole_run] { run_bottleneck(*bottleneck_options, *whole_run); });
 
   auto stuck_options = std::make_shared<CommonOptions>();
+  auto stuck_run = std::make_shared<std::string>();
   auto expected_total = std::make_shared<long>(-1);
   auto around = std::make_shared<double>(60.0);
   auto* stuck = analyze->add_subcommand(
       "stuck",
       "Tasks that never finished, last good task, KV usage around it and during the stall");
-  add_common(stuck, *stuck_options, "The run folder");
+  // One run, so one positional (`run TEXT REQUIRED`), not the other commands' list.
+  stuck
+      ->add_option("--threshold", stuck_options->threshold,
+                   "KV usage in percent; the active window spans the samples strictly above it")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  stuck->add_flag("--json", stuck_options->json, "Print JSON instead of tables");
+  stuck->add_option("run", *stuck_run, "The run folder, as PATH or NAME=PATH")->required();
   stuck
       ->add_option("--expected-total", *expected_total,
                    "Tasks the run should finish (default: the driver's total_tasks)")
@@ -523,8 +667,8 @@ const RegisterCommand registration(50, [](CLI::App& root) {
   stuck->add_option("--around", *around, "Seconds of KV samples shown around the last good task")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  stuck->callback([stuck_options, expected_total, around] {
-    run_stuck(*stuck_options,
+  stuck->callback([stuck_options, stuck_run, expected_total, around] {
+    run_stuck(*stuck_options, *stuck_run,
               *expected_total >= 0 ? std::optional<long>(*expected_total) : std::nullopt, *around);
   });
 
@@ -536,14 +680,22 @@ const RegisterCommand registration(50, [](CLI::App& root) {
   manifest->callback([manifest_options] { run_manifest(*manifest_options); });
 
   auto plot_options = std::make_shared<CommonOptions>();
-  auto out_dir = std::make_shared<std::string>(".");
+  auto plot_settings = std::make_shared<PlotOptions>();
   auto* plot = analyze->add_subcommand(
       "plot",
-      "Write kv_usage.svg (KV usage over time, window shaded, finished tasks marked) and "
-      "throughput.svg (bars per concurrency and system)");
-  add_common(plot, *plot_options, "Runs as NAME=PATH or PATH (named after the folder)");
-  plot->add_option("--out", *out_dir, "Folder for the SVG files")->capture_default_str();
-  plot->callback([plot_options, out_dir] { run_plot(*plot_options, *out_dir); });
+      "Write kv_usage.svg (KV usage over time: systems x concurrency grid, seeds as lines, "
+      "windows shaded), throughput.svg (mean bars, min-max error bars over seeds) and "
+      "latency.svg (llm_call distributions), each with a CSV of what it draws");
+  add_common(plot, *plot_options,
+             "Runs as NAME=PATH or PATH (named after the folder, e.g. baseline_c32_s1)",
+             "Print the written files as JSON");
+  plot->add_option("--out", plot_settings->out_dir, "Folder for the SVG and CSV files")
+      ->capture_default_str();
+  plot->add_option("--smooth", plot_settings->smooth_seconds,
+                   "Draw KV usage as a moving average over this many seconds (0: raw samples)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  plot->callback([plot_options, plot_settings] { run_plot(*plot_options, *plot_settings); });
 });
 
 }  // namespace

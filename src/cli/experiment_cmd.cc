@@ -275,7 +275,7 @@ void experiment_run(const ExperimentCli& c, CLI::App* root) {
   if (!markdown) throw CommandFailure{markdown.error().message};
   fmt::print("{}", *markdown);
   fmt::print("\nwritten: {}/summary.md, summary.json{}\n", cfg.out.string(),
-             cfg.plots ? ", kv_usage.svg, throughput.svg" : "");
+             cfg.plots ? ", kv_usage.svg, throughput.svg, latency.svg (each with .csv)" : "");
   if (failures)
     throw CommandFailure{
         fmt::format("{} of {} cells failed (their folders say why in "

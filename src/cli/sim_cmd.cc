@@ -298,7 +298,7 @@ void sim_matrix(const MatrixCliOptions& m) {
     if (auto st = analysis::write_matrix_plots(*summary, o.out); !st)
       fmt::print(stderr, "warning: plots not written: {}\n", st.error().message);
   fmt::print("\nwritten: {}/summary.md, summary.json{}\n", o.out.string(),
-             m.no_plots ? "" : ", kv_usage.svg, throughput.svg");
+             m.no_plots ? "" : ", kv_usage.svg, throughput.svg, latency.svg (each with .csv)");
   const double total_wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   if (m.timings) {

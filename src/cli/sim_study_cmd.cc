@@ -9,6 +9,7 @@
 
 #include "analysis/fidelity_report.h"
 #include "analysis/matrix_summary.h"
+#include "analysis/sweep_plot.h"
 #include "cli/command_registry.h"
 #include "model/profile.h"
 #include "sim/study.h"
@@ -189,7 +190,13 @@ void sim_sweep(const SweepCliOptions& s) {
   const double base_value = value_or_fail(knob_value(base, axis.knob));
   const std::string md = value_or_fail(
       analysis::write_sweep_summary(axis.knob, base_value, runs, s.study.threshold, out));
-  fmt::print("{}\nwritten: {}/sweep.md, sweep.json\n", md, out.string());
+  // The chart re-reads the run folders; a failure costs the picture, not the tables.
+  const auto plotted =
+      analysis::write_sweep_plot(axis.knob, base_value, runs, s.study.threshold, out);
+  if (!plotted)
+    fmt::print(stderr, "warning: sweep plot not written: {}\n", plotted.error().message);
+  fmt::print("{}\nwritten: {}/sweep.md, sweep.json{}\n", md, out.string(),
+             plotted ? ", sweep.svg, sweep.csv" : "");
   if (failures) throw CommandFailure{fmt::format("{} of {} runs failed", failures, cells)};
 }
 

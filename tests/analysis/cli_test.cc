@@ -128,14 +128,80 @@ TEST(Cli, PlotWritesBothCharts) {
   ASSERT_EQ(o.exit_code, 0) << o.out;
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "kv_usage.svg"));
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "throughput.svg"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "throughput.csv"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "latency.svg"));
+}
+
+TEST(Cli, WindowSkipsWhatIsNotARunFolder) {
+  // `analyze window runs/matrix/*` also names the matrix's summary.md and SVGs.
+  ScratchDir dir;
+  dir.copy_fixture("basic_run", "baseline_c4");
+  dir.write("summary.md", "# tables\n");
+  dir.write("kv_usage.svg", "<svg/>");
+  std::filesystem::create_directories(dir.path() / "notes");
+  Outcome o = run_agentsched("analyze window " + quoted(dir.path()) + "/*", true);
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  EXPECT_NE(o.out.find("summary.md: not a run folder (a file)"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("kv_usage.svg: not a run folder (a file)"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("notes: not a run folder (no kv_cache_timeseries.csv and no driver.log)"),
+            std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("baseline_c4 "), std::string::npos) << o.out;  // the run's table row
+
+  // Nothing left to analyse is an error, not an empty table.
+  Outcome none = run_agentsched("analyze window " + quoted(dir.path() / "summary.md"), true);
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.out.find("no run folder among the arguments"), std::string::npos) << none.out;
+  // A run named explicitly is never skipped silently.
+  Outcome named = run_agentsched("analyze window x=" + quoted(dir.path() / "summary.md"), true);
+  EXPECT_EQ(named.exit_code, 1);
+  EXPECT_NE(named.out.find("x: not a folder: "), std::string::npos) << named.out;
+}
+
+TEST(Cli, HelpSaysWhatEachCommandTakes) {
+  Outcome stuck = run_agentsched("analyze stuck --help");
+  EXPECT_NE(stuck.out.find("run TEXT REQUIRED"), std::string::npos) << stuck.out;
+  EXPECT_EQ(stuck.out.find("runs TEXT"), std::string::npos) << stuck.out;
+  Outcome two = run_agentsched(
+      "analyze stuck " + quoted(fixture("stuck_run")) + " " + quoted(fixture("basic_run")), true);
+  EXPECT_NE(two.exit_code, 0);
+  Outcome plot = run_agentsched("analyze plot --help");
+  EXPECT_NE(plot.out.find("Print the written files as JSON"), std::string::npos) << plot.out;
+  EXPECT_EQ(plot.out.find("instead of tables"), std::string::npos) << plot.out;
+}
+
+TEST(Cli, CompareAndPlotReadSeedFolders) {
+  ScratchDir dir;
+  dir.copy_fixture("basic_run", "baseline_c4_s1");
+  dir.copy_fixture("multiport_run", "baseline_c4_s2");
+  dir.copy_fixture("basic_run", "thunderreact_c4_s1");
+  dir.copy_fixture("basic_run", "thunderreact_c4_s2");
+  Outcome o = run_agentsched("analyze compare " + quoted(dir.path()) + "/*_s*");
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  EXPECT_NE(o.out.find("| C | baseline | thunderreact | winner |"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("tie (ranges overlap): baseline, thunderreact"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("baseline_c4_s"), std::string::npos) << o.out;  // not a system
+
+  const auto plots = dir.path() / "plots";
+  Outcome p = run_agentsched("analyze plot --json --out " + quoted(plots) + " " +
+                             quoted(dir.path()) + "/*_s*");
+  ASSERT_EQ(p.exit_code, 0) << p.out;
+  const boost::json::value doc = boost::json::parse(p.out);
+  EXPECT_EQ(doc.at("latency_plot").as_string(), (plots / "latency.svg").string());
+  const std::string svg = testing::read_file(plots / "throughput.svg");
+  EXPECT_NE(svg.find("class=\"errorbar\""), std::string::npos);
+  const std::string kv = testing::read_file(plots / "kv_usage.svg");
+  EXPECT_NE(kv.find(">baseline, C = 4</text>"), std::string::npos);
+  EXPECT_NE(kv.find(">seed 2</text>"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(plots / "kv_usage.csv"));
 }
 
 TEST(Cli, ClearErrors) {
   ScratchDir dir;
   Outcome missing = run_agentsched("analyze window " + quoted(dir.path() / "nope"), true);
   EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_NE(missing.out.find("agentsched: error: nope: "), std::string::npos) << missing.out;
-  EXPECT_NE(missing.out.find("no such file"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("agentsched: error: nope: no such folder: "), std::string::npos)
+      << missing.out;
 
   Outcome none =
       run_agentsched("analyze window --threshold 95 " + quoted(fixture("basic_run")), true);

@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "cli/command_registry.h"
+#include "workload/arrivals.h"
+#include "workload/shared_prefix.h"
 #include "workload/trace.h"
 #include "workload/workload_stats.h"
 
@@ -13,8 +15,11 @@ namespace {
 struct GenOptions {
   std::uint64_t seed = 1;
   std::string out;
+  std::string kind = "tau2";
   double turns_scale = 1.0;
   double wait_scale = 1.0;
+  SharedPrefixParams shared_prefix;
+  std::string stages = "8:600,20:600";
 };
 
 void print_distribution(std::string_view label, const Distribution& d, std::string_view unit) {
@@ -59,7 +64,15 @@ const RegisterCommand registration(30, [](CLI::App& root) {
 
   auto gen_opts = std::make_shared<GenOptions>();
   auto* gen =
-      cmd->add_subcommand("gen", "Generate the tau2 workload (278 programs) as a JSONL trace");
+      cmd->add_subcommand("gen",
+                          "Generate a workload as a JSONL trace: the tau2 programs (278 agentic "
+                          "tasks) or shared-prefix requests arriving open-loop");
+  gen->add_option("--kind", gen_opts->kind,
+                  "tau2: the agentic tasks of the reference study; shared-prefix: G groups x U "
+                  "users, each group a shared system prompt, each user a fixed question, "
+                  "single-turn requests cycling through the G x U prompts")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"tau2", "shared-prefix"}));
   gen->add_option("--seed", gen_opts->seed, "Random seed")->capture_default_str();
   gen->add_option("--out", gen_opts->out, "Output trace file (JSONL)")->required();
   gen->add_option("--turns-scale", gen_opts->turns_scale,
@@ -68,11 +81,44 @@ const RegisterCommand registration(30, [](CLI::App& root) {
   gen->add_option("--wait-scale", gen_opts->wait_scale,
                   "Multiply tool, expert and user latencies (e.g. 0.25 for 4x shorter waits)")
       ->capture_default_str();
-  gen->callback([gen_opts] {
-    Tau2Params params;
-    params.turns_scale = gen_opts->turns_scale;
-    params.wait_scale = gen_opts->wait_scale;
-    auto w = generate_tau2(params, gen_opts->seed);
+  SharedPrefixParams& sp = gen_opts->shared_prefix;
+  gen->add_option("--groups", sp.groups, "shared-prefix: groups (G)")->capture_default_str();
+  gen->add_option("--users", sp.users, "shared-prefix: users per group (U)")->capture_default_str();
+  gen->add_option("--system", sp.system_tokens, "shared-prefix: system prompt tokens (S)")
+      ->capture_default_str();
+  gen->add_option("--question", sp.question_tokens, "shared-prefix: question tokens (Q)")
+      ->capture_default_str();
+  gen->add_option("--output", sp.output_tokens, "shared-prefix: output tokens per request (O)")
+      ->capture_default_str();
+  gen->add_option("--early-stop-share", sp.early_stop_share,
+                  "shared-prefix: share of answers that end early, at a uniform length below O "
+                  "(0: all run to O)")
+      ->capture_default_str();
+  gen->add_option("--stages", gen_opts->stages,
+                  "shared-prefix: Poisson arrival stages RATE:SECONDS,... (requests per second)")
+      ->capture_default_str();
+  gen->callback([gen, gen_opts] {
+    const bool tau2 = gen_opts->kind == "tau2";
+    for (const char* name :
+         {"--groups", "--users", "--system", "--question", "--output", "--stages"})
+      if (tau2 && gen->count(name))
+        throw usage_error(fmt::format("{} applies to --kind shared-prefix", name));
+    for (const char* name : {"--turns-scale", "--wait-scale"})
+      if (!tau2 && gen->count(name))
+        throw usage_error(fmt::format("{} applies to --kind tau2", name));
+    Result<Workload> w = make_error("no workload");
+    if (tau2) {
+      Tau2Params params;
+      params.turns_scale = gen_opts->turns_scale;
+      params.wait_scale = gen_opts->wait_scale;
+      w = generate_tau2(params, gen_opts->seed);
+    } else {
+      auto stages = parse_arrival_stages(gen_opts->stages);
+      if (!stages) throw usage_error("--stages: " + stages.error().message);
+      SharedPrefixParams params = gen_opts->shared_prefix;
+      params.stages = *stages;
+      w = generate_shared_prefix(params, gen_opts->seed);
+    }
     if (!w) throw CommandFailure{w.error().message};
     const std::filesystem::path out(gen_opts->out);
     const std::filesystem::path tmp = out.string() + ".partial";

@@ -4,6 +4,7 @@
 // afterwards (tools, an expert model, the simulated user). The same scripts drive the
 // simulator and the live driver.
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,8 +49,16 @@ struct ProgramScript {
   std::int32_t head_tokens = 0;         // system prompt, domain policy and tool schemas
   std::int32_t tool_schema_tokens = 0;  // part of head_tokens
   double first_user_latency_s = 0;      // the user simulator's opening message
+  // Open-loop start time in seconds from the run's start; < 0: the program starts when a slot
+  // of the closed loop (C programs in flight) frees up.
+  double arrival_s = -1;
+  // Identity of the program's own content for the prefix cache: programs with equal keys send
+  // equal prompts (a user asking the same question again). Empty: the job_id, i.e. content
+  // nobody else sends.
+  std::string content_key;
   std::vector<AgentTurn> turns;
 
+  const std::string& content_identity() const { return content_key.empty() ? job_id : content_key; }
   std::int64_t llm_calls() const { return static_cast<std::int64_t>(turns.size()); }
   std::int64_t user_calls() const;
   std::int64_t expert_calls() const;
@@ -60,11 +69,20 @@ struct ProgramScript {
   bool fails() const;
 };
 
+// One stage of open-loop arrivals: a Poisson process at this rate for this long.
+struct ArrivalStage {
+  double rate_per_s = 0;  // mean arrivals per second
+  double duration_s = std::numeric_limits<double>::infinity();
+};
+
 struct Workload {
   std::string name;
   std::uint64_t seed = 0;
   std::int32_t prompt_cap_tokens = 23000;
   std::vector<ProgramScript> programs;  // in global round-robin start order
+  // Open-loop stages the programs' arrival times were drawn from (empty: closed loop).
+  std::vector<ArrivalStage> arrival_stages;
+  bool open_loop() const { return !arrival_stages.empty(); }
 };
 
 }  // namespace agentsched

@@ -1,5 +1,7 @@
 #include "workload/trace.h"
 
+#include "workload/arrivals.h"
+
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
@@ -102,6 +104,8 @@ Result<ProgramScript> parse_program(const json::value& v) {
   p.head_tokens = f.int32("head_tokens", 1);
   p.tool_schema_tokens = f.int32("tool_schema_tokens", 0, false);
   p.first_user_latency_s = f.number("first_user_latency_s");
+  if (f.find("arrival_s", false)) p.arrival_s = f.number("arrival_s");
+  if (f.find("content_key", false)) p.content_key = f.str("content_key");
   const json::value* turns = f.find("turns");
   if (!error.empty()) return make_error(error);
   if (!turns->is_array() || turns->as_array().empty())
@@ -168,11 +172,14 @@ Result<ProgramScript> parse_program(const json::value& v) {
 }  // namespace
 
 Status write_trace(const Workload& w, std::ostream& out) {
+  std::string stages;
+  if (w.open_loop())
+    stages = fmt::format(",\"arrivals\":{}", json_quote(format_arrival_stages(w.arrival_stages)));
   out << fmt::format(
       "{{\"format\":{},\"version\":{},\"name\":{},\"seed\":{},\"prompt_cap_tokens\":{},"
-      "\"programs\":{}}}\n",
+      "\"programs\":{}{}}}\n",
       json_quote(kTraceFormat), kTraceVersion, json_quote(w.name), w.seed, w.prompt_cap_tokens,
-      w.programs.size());
+      w.programs.size(), stages);
   std::string line;
   for (const auto& p : w.programs) {
     line.clear();
@@ -181,6 +188,13 @@ Status write_trace(const Workload& w, std::ostream& out) {
         "\"tool_schema_tokens\":{},\"first_user_latency_s\":{:.6f},\"turns\":[",
         json_quote(p.domain), json_quote(p.task_id), json_quote(p.job_id), p.head_tokens,
         p.tool_schema_tokens, p.first_user_latency_s);
+    if (p.arrival_s >= 0 || !p.content_key.empty()) {
+      line.resize(line.size() - std::string_view(",\"turns\":[").size());
+      if (p.arrival_s >= 0) line += fmt::format(",\"arrival_s\":{:.6f}", p.arrival_s);
+      if (!p.content_key.empty())
+        line += fmt::format(",\"content_key\":{}", json_quote(p.content_key));
+      line += ",\"turns\":[";
+    }
     for (std::size_t i = 0; i < p.turns.size(); ++i) {
       const AgentTurn& t = p.turns[i];
       if (i) line += ',';
@@ -249,6 +263,13 @@ Result<Workload> read_trace(std::istream& in, std::string_view origin) {
       w.seed = static_cast<std::uint64_t>(f.integer("seed", 0, false));
       w.prompt_cap_tokens = f.int32("prompt_cap_tokens", 1, false, 23000);
       declared = f.integer("programs", 0, false, -1);
+      if (error.empty() && f.find("arrivals", false)) {
+        auto stages = parse_arrival_stages(f.str("arrivals"));
+        if (!stages)
+          error = fmt::format("field 'arrivals': {}", stages.error().message);
+        else
+          w.arrival_stages = std::move(*stages);
+      }
       if (!error.empty()) return make_error(fmt::format("{}:{}: {}", origin, line_no, error));
       have_header = true;
       continue;
@@ -260,6 +281,27 @@ Result<Workload> read_trace(std::istream& in, std::string_view origin) {
   }
   if (!have_header) return make_error(fmt::format("{}: empty trace (no header line)", origin));
   if (w.programs.empty()) return make_error(fmt::format("{}: trace has no programs", origin));
+  if (w.open_loop()) {
+    for (std::size_t i = 0; i < w.programs.size(); ++i) {
+      const double t = w.programs[i].arrival_s;
+      if (t < 0)
+        return make_error(fmt::format(
+            "{}: program {} ('{}') has no arrival_s, but the header gives open-loop arrivals",
+            origin, i + 1, w.programs[i].job_id));
+      if (i > 0 && t < w.programs[i - 1].arrival_s)
+        return make_error(
+            fmt::format("{}: program {} ('{}') arrives at {} s, before the one above "
+                        "it: programs must be listed in arrival order",
+                        origin, i + 1, w.programs[i].job_id, t));
+    }
+  } else {
+    for (std::size_t i = 0; i < w.programs.size(); ++i)
+      if (w.programs[i].arrival_s >= 0)
+        return make_error(
+            fmt::format("{}: program {} ('{}') has arrival_s but the header gives no "
+                        "'arrivals' stages",
+                        origin, i + 1, w.programs[i].job_id));
+  }
   if (declared >= 0 && declared != static_cast<std::int64_t>(w.programs.size()))
     return make_error(fmt::format("{}: header declares {} programs but {} were read (truncated?)",
                                   origin, declared, w.programs.size()));

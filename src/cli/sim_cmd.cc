@@ -16,6 +16,7 @@
 #include "record/run_layout.h"
 #include "sim/matrix.h"
 #include "sim/simulation.h"
+#include "workload/arrivals.h"
 #include "workload/workload_stats.h"
 
 namespace agentsched::cli {
@@ -32,6 +33,7 @@ struct CommonOptions {
   std::int64_t kv_blocks = 0;
   double turns_scale = 1.0;
   double wait_scale = 1.0;
+  std::string arrivals;             // open-loop stages; empty: closed loop
   std::vector<std::string> params;  // key=value gateway policy parameters
   bool force = false;
   std::string out;
@@ -59,6 +61,11 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--wait-scale", o.wait_scale,
                   "With --workload tau2: multiply tool, expert and user latencies")
       ->capture_default_str();
+  cmd->add_option("--arrivals", o.arrivals,
+                  "Open loop: programs arrive by a Poisson process instead of C at a time. RATE "
+                  "(per second, until the workload runs out) or stages RATE:SECONDS,... (e.g. "
+                  "0.03:3600,0.06:1800); -c is then unused. A trace with its own arrivals keeps "
+                  "them unless this is given");
   cmd->add_option("--param", o.params,
                   "Gateway policy parameter as name=value (repeatable), e.g. --param "
                   "budget=98976; every policy's parameters are listed below");
@@ -81,6 +88,12 @@ std::shared_ptr<const Workload> load_workload_or_fail(const CommonOptions& o, st
     throw usage_error("--turns-scale and --wait-scale apply to --workload tau2 only");
   auto w = load_workload(o.workload, seed, params);
   if (!w) throw CommandFailure{w.error().message};
+  if (!o.arrivals.empty()) {
+    auto stages = parse_arrival_stages(o.arrivals);
+    if (!stages) throw usage_error("--arrivals: " + stages.error().message);
+    if (auto st = assign_arrivals(*w, *stages, seed); !st)
+      throw CommandFailure{"--arrivals: " + st.error().message};
+  }
   return std::make_shared<const Workload>(std::move(*w));
 }
 

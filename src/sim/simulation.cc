@@ -15,6 +15,7 @@
 #include "gateway/policies.h"
 #include "record/run_layout.h"
 #include "record/run_writer.h"
+#include "workload/arrivals.h"
 #include "workload/conversation.h"
 #include "workload/shared_head.h"
 
@@ -33,7 +34,8 @@ enum class EventType : std::uint8_t {
   kMetricsPoll,       // the gateway polls /metrics of backend a
   kMetricsDelivered,  // that poll's answer reaches the gateway
   kGatewayTimer,
-  kCallDeadline,  // the client's budget for call b of program a has run out
+  kCallDeadline,    // the client's budget for call b of program a has run out
+  kProgramArrival,  // open loop: program a arrives
 };
 
 constexpr double kStallLimitS = 30 * 86400.0;
@@ -113,7 +115,14 @@ class Simulation final : public GatewayDriver {
     if (gateway_ && wants_metrics())
       for (std::uint32_t b = 0; b < engines_.size(); ++b) push(0.0, EventType::kMetricsPoll, b);
     programs_.resize(static_cast<std::size_t>(total_));
-    while (next_program_ < total_ && running_programs_ < o_.concurrency) start_next_program();
+    if (o_.workload->open_loop()) {
+      // Programs arrive by the workload's Poisson stages, however many are in flight.
+      for (long i = 0; i < total_; ++i)
+        push(o_.workload->programs[static_cast<std::size_t>(i)].arrival_s,
+             EventType::kProgramArrival, static_cast<std::uint32_t>(i));
+    } else {
+      while (next_program_ < total_ && running_programs_ < o_.concurrency) start_next_program();
+    }
 
     while (finished_ < total_ && !events_.empty()) {
       const Event e = events_.top();
@@ -221,8 +230,9 @@ class Simulation final : public GatewayDriver {
     p.script = &o_.workload->programs[index];
     // Reference logs show Python thread ids; a stable per-slot number plays that role.
     p.thread = 140000000000000ULL + static_cast<std::uint64_t>(index % o_.concurrency);
-    p.conversation = std::make_unique<Conversation>(
-        stable_hash64(p.script->job_id), p.script->head_tokens, o_.workload->prompt_cap_tokens);
+    p.conversation =
+        std::make_unique<Conversation>(stable_hash64(p.script->content_identity()),
+                                       p.script->head_tokens, o_.workload->prompt_cap_tokens);
     p.started = clock_.now();
     ++running_programs_;
     push(clock_.now() + p.script->first_user_latency_s, EventType::kUserOpeningDone, index);
@@ -425,7 +435,7 @@ class Simulation final : public GatewayDriver {
     ++finished_;
     last_finish_ = clock_.now();
     if (o_.progress) o_.progress(finished_, total_);
-    if (next_program_ < total_) start_next_program();
+    if (!o_.workload->open_loop() && next_program_ < total_) start_next_program();
   }
 
   void finish_program(std::uint32_t index) {
@@ -505,6 +515,9 @@ class Simulation final : public GatewayDriver {
       case EventType::kMetricsDelivered:
         gateway_->update_metrics(e.a, metrics_snapshots_[e.a]);
         break;
+      case EventType::kProgramArrival:
+        start_next_program();  // arrivals come in program order (ties: in push order)
+        break;
       case EventType::kCallDeadline:
         on_call_deadline(e.a, e.b);
         break;
@@ -529,6 +542,8 @@ class Simulation final : public GatewayDriver {
     for (const auto& [k, v] : o_.system.gateway_params) params[k] = v;
     config["gateway_params"] = std::move(params);
     if (o_.call_timeout_s > 0) config["call_timeout_s"] = o_.call_timeout_s;
+    if (o_.workload->open_loop())
+      config["arrivals"] = format_arrival_stages(o_.workload->arrival_stages);
     config["concurrency"] = o_.concurrency;
     config["profile"] = o_.profile.name;
     config["num_gpu_blocks"] = engines_.front()->block_pool().num_blocks();

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "model/cost_model.h"
+#include "workload/arrivals.h"
 #include "workload/workload_stats.h"
 
 namespace agentsched {
@@ -55,6 +56,9 @@ std::vector<KnobInfo> knob_infos() {
   std::vector<KnobInfo> out = {
       {"kv-blocks", "KV capacity in blocks (0: derived from the profile's memory fields)"},
       {"shared-heads", "1: a domain's programs share their prompt head's cached blocks; 0: not"},
+      {"arrival-rate",
+       "open loop: programs arrive by a Poisson process at this rate per second, however many "
+       "are in flight (0: closed loop, C at a time)"},
       {"call-timeout",
        "the client's budget per LLM call in seconds, after which its task ends as an error (0: "
        "none)"},
@@ -78,6 +82,13 @@ Status set_knob(StudyConfig& c, std::string_view name, double value) {
     if (value != 0 && value != 1)
       return make_error(fmt::format("shared-heads must be 0 or 1, got {}", fmt_value(value)));
     c.share_heads = value == 1;
+    return Ok{};
+  }
+  if (name == "arrival-rate") {
+    if (value < 0)
+      return make_error(
+          fmt::format("arrival-rate must be >= 0 per second, got {}", fmt_value(value)));
+    c.arrival_rate = value;
     return Ok{};
   }
   if (name == "call-timeout") {
@@ -105,6 +116,7 @@ Result<double> knob_value(const StudyConfig& c, std::string_view name) {
     return static_cast<double>(c.kv_blocks > 0 ? c.kv_blocks : c.profile.num_gpu_blocks());
   if (name == "shared-heads") return c.share_heads ? 1.0 : 0.0;
   if (name == "call-timeout") return c.call_timeout_s;
+  if (name == "arrival-rate") return c.arrival_rate;
   if (const Tau2Knob* k = find_tau2_knob(name)) return c.tau2.*(k->field);
   return get_profile_field(c.profile, name);
 }
@@ -153,6 +165,9 @@ Result<MatrixOptions> matrix_options(const StudyConfig& config, const StudyMatri
   for (std::uint64_t seed : m.seeds) {
     auto w = load_workload(config.workload, seed, config.tau2);
     if (!w) return w.error();
+    if (config.arrival_rate > 0)
+      if (auto st = assign_arrivals(*w, {ArrivalStage{config.arrival_rate}}, seed); !st)
+        return st.error();
     o.workloads.push_back(std::make_shared<const Workload>(std::move(*w)));
   }
   o.base.profile = config.profile;

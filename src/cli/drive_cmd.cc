@@ -11,6 +11,7 @@
 #include "serve/admin_token.h"
 #include "serve/driver.h"
 #include "serve/process.h"
+#include "workload/arrivals.h"
 #include "workload/workload_stats.h"
 
 namespace agentsched::cli {
@@ -19,6 +20,7 @@ namespace {
 struct DriveCli {
   std::string endpoint;
   std::string workload = "tau2";
+  std::string arrivals;  // open-loop stages; empty: closed loop (or the trace's own)
   int concurrency = 0;
   std::string out;
   std::string model_config;
@@ -55,8 +57,18 @@ void drive(const DriveCli& c, const std::string& command_line) {
   o.endpoint = *endpoint;
   auto workload = load_workload(c.workload, c.seed);
   if (!workload) throw CommandFailure{workload.error().message};
+  if (!c.arrivals.empty()) {
+    auto stages = parse_arrival_stages(c.arrivals);
+    if (!stages) throw usage_error("--arrivals: " + stages.error().message);
+    if (auto st = assign_arrivals(*workload, *stages, c.seed); !st)
+      throw CommandFailure{"--arrivals: " + st.error().message};
+  }
   o.workload = std::make_shared<const Workload>(std::move(*workload));
-  o.concurrency = c.concurrency;
+  if (c.concurrency < 1 && !o.workload->open_loop())
+    throw usage_error("--concurrency is required (or open-loop arrivals: --arrivals, or a trace "
+                      "that has them)");
+  // Open loop: C only names the run's concurrency in its logs; every arrival starts at once.
+  o.concurrency = c.concurrency < 1 ? 1 : c.concurrency;
   o.max_programs = c.max_programs;
   o.duration_s = c.duration;
   o.out_dir = c.out;
@@ -121,10 +133,15 @@ const RegisterCommand registration(40, [](CLI::App& root) {
   cmd->add_option("--endpoint", c->endpoint,
                   "Base URL of the endpoint, e.g. http://127.0.0.1:8000 (or .../v1)")
       ->required();
+  cmd->add_option("--arrivals", c->arrivals,
+                  "Open loop: programs start by a Poisson process (emulated seconds) instead of "
+                  "-c at a time: RATE per second, or stages RATE:SECONDS,...; a trace with its "
+                  "own arrivals (workload gen --kind shared-prefix) keeps them unless this is "
+                  "given");
   cmd->add_option("--workload", c->workload, "'tau2' (built-in generator) or a JSONL trace file")
       ->capture_default_str();
-  cmd->add_option("--concurrency,-c", c->concurrency, "Programs in flight (C)")
-      ->required()
+  cmd->add_option("--concurrency,-c", c->concurrency,
+                  "Programs in flight (C); required unless programs arrive open-loop")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--out", c->out, "Run folder to write")->required();
   cmd->add_option("--model-config", c->model_config,

@@ -17,6 +17,7 @@
 #include "serve/process.h"
 #include "sim/simulation.h"
 #include "sim/systems.h"
+#include "workload/arrivals.h"
 #include "workload/workload_stats.h"
 
 namespace agentsched::cli {
@@ -31,6 +32,7 @@ struct ExperimentCli {
   std::string mode;
   std::string out;
   std::string workload;
+  std::string arrivals;
   std::uint64_t seed = 1;
   int max_programs = 0;
   std::string profile;
@@ -94,6 +96,10 @@ serve::ExperimentConfig merge(const ExperimentCli& c) {
   if (c.given("--workload")) cfg.workload = c.workload;
   if (c.given("--seed")) cfg.seed = c.seed;
   if (c.given("--max-programs")) cfg.max_programs = c.max_programs;
+  if (c.given("--arrivals")) cfg.arrivals = c.arrivals;
+  if (!cfg.arrivals.empty())
+    if (auto stages = parse_arrival_stages(cfg.arrivals); !stages)
+      throw usage_error("arrivals: " + stages.error().message);
   if (c.given("--profile")) cfg.profile = c.profile;
   if (c.given("--time-scale")) cfg.time_scale = c.time_scale;
   if (c.given("--threshold")) cfg.threshold = c.threshold;
@@ -165,6 +171,9 @@ std::vector<std::string> run_sim_cells(const serve::ExperimentConfig& cfg,
   if (!profile) throw CommandFailure{profile.error().message};
   auto workload = load_workload(cfg.workload, cfg.seed);
   if (!workload) throw CommandFailure{workload.error().message};
+  if (!cfg.arrivals.empty())
+    if (auto st = assign_arrivals(*workload, *parse_arrival_stages(cfg.arrivals), cfg.seed); !st)
+      throw CommandFailure{"arrivals: " + st.error().message};
   auto shared = std::make_shared<const Workload>(std::move(*workload));
   std::vector<std::string> errors(todo.size());
   std::atomic<std::size_t> next{0};
@@ -308,6 +317,11 @@ const RegisterCommand registration(45, [](CLI::App& root) {
   add("--workload",
       run->add_option("--workload", c->workload, "'tau2' (default) or a JSONL trace file"));
   add("--seed", run->add_option("--seed", c->seed, "Workload seed (default 1)"));
+  add("--arrivals",
+      run->add_option("--arrivals", c->arrivals,
+                      "Open loop: programs arrive by a Poisson process, RATE per second or "
+                      "stages RATE:SECONDS,... (default: closed loop, C in flight; C then only "
+                      "names the cells)"));
   add("--max-programs", run->add_option("--max-programs", c->max_programs,
                                         "Run only the first N programs of the workload "
                                         "(default 0: all)")

@@ -24,6 +24,7 @@
 #include "serve/live_clock.h"
 #include "serve/live_http.h"
 #include "serve/run_status.h"
+#include "workload/arrivals.h"
 #include "workload/conversation.h"
 #include "workload/shared_head.h"
 
@@ -66,7 +67,7 @@ struct SlotState {
 struct Program {
   Program(const ProgramScript& s, std::int32_t cap, bool share_head)
       : script(s),
-        salt(stable_hash64(s.job_id)),
+        salt(stable_hash64(s.content_identity())),
         head_salt(share_head ? shared_head_key(s.domain, s.head_tokens) : salt),
         conversation(salt, s.head_tokens, cap) {
     roles.push_back("system");
@@ -187,10 +188,16 @@ class Driver {
     start_ = clock_.now();
     if (auto st = write_config(); !st) return st.error();
     write_header();
-    slots_.resize(static_cast<std::size_t>(o_.concurrency));
-    const int workers = static_cast<int>(std::min<long>(o_.concurrency, total_));
-    workers_left_ = workers;
-    for (int slot = 0; slot < workers; ++slot) asio::co_spawn(io_, worker(slot), asio::detached);
+    if (o_.workload->open_loop()) {
+      // Every program its own slot: as many may be in flight as have arrived.
+      slots_.resize(static_cast<std::size_t>(total_));
+      asio::co_spawn(io_, open_loop_arrivals(), asio::detached);
+    } else {
+      slots_.resize(static_cast<std::size_t>(o_.concurrency));
+      const int workers = static_cast<int>(std::min<long>(o_.concurrency, total_));
+      workers_left_ = workers;
+      for (int slot = 0; slot < workers; ++slot) asio::co_spawn(io_, worker(slot), asio::detached);
+    }
     asio::co_spawn(io_, status_loop(), asio::detached);
     io_.run();
 
@@ -328,6 +335,8 @@ class Driver {
     c["workload_seed"] = o_.workload->seed;
     c["programs"] = total_;
     c["concurrency"] = o_.concurrency;
+    if (o_.workload->open_loop())
+      c["arrivals"] = format_arrival_stages(o_.workload->arrival_stages);
     c["time_scale"] = o_.time_scale;
     c["clock_origin_unix"] = clock_.origin_unix();
     c["start_unix"] = clock_.origin_unix() + start_;
@@ -659,20 +668,44 @@ class Driver {
       co_await run_program(index, slot, client);
       set_wait(slot, Wait::kIdle);
     }
-    if (--workers_left_ == 0) {
-      if (next_program_ < total_) {
-        // --duration closed the starts: the run is the programs started.
-        w_->driver_line(now(), fmt::format("Starts stopped after --duration {:g} s (real): {} of "
-                                           "{} programs started, all of them ended",
-                                           o_.duration_s, next_program_, total_));
-        total_ = next_program_;
-      }
-      all_done_ = true;
-      status_timer_.cancel();
-    }
+    if (--workers_left_ == 0) on_starts_over();
   }
 
-  // ---- status ----
+  // Open loop: each program starts at its arrival time (emulated seconds from the run's
+  // start), in its own slot and with its own connection, however many are in flight.
+  awaitable<void> open_loop_arrivals() {
+    ++workers_left_;  // this loop counts as one until it has started every program
+    for (long i = 0; i < total_ && !stopping_ && !starts_closed(); ++i) {
+      const auto index = static_cast<std::size_t>(i);
+      co_await sleep_until(start_ + o_.workload->programs[index].arrival_s);
+      if (stopping_ || starts_closed()) break;
+      ++next_program_;
+      ++workers_left_;
+      asio::co_spawn(io_, open_loop_program(index), asio::detached);
+    }
+    if (--workers_left_ == 0) on_starts_over();
+  }
+
+  awaitable<void> open_loop_program(std::size_t index) {
+    http::HttpClient client(io_.get_executor());
+    co_await run_program(index, static_cast<int>(index), client);
+    set_wait(static_cast<int>(index), Wait::kIdle);
+    if (--workers_left_ == 0) on_starts_over();
+  }
+
+  // No program runs and none will start: the run ends.
+  void on_starts_over() {
+    if (next_program_ < total_) {
+      // --duration closed the starts: the run is the programs started.
+      w_->driver_line(now(), fmt::format("Starts stopped after --duration {:g} s (real): {} of "
+                                         "{} programs started, all of them ended",
+                                         o_.duration_s, next_program_, total_));
+      total_ = next_program_;
+    }
+    all_done_ = true;
+    status_timer_.cancel();
+  }
+
   awaitable<void> status_loop() {
     const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(std::max(0.05, o_.status_interval_s)));

@@ -137,10 +137,11 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
   }
   ExperimentConfig c;
   TomlReader r(root, origin);
-  r.check_keys(root, "", {"mode",   "systems",      "concurrency", "out",       "workload",
-                          "seed",   "max_programs", "profile",     "threshold", "force",
-                          "plots",  "time_scale",   "host",        "base_port", "backends",
-                          "params", "engine",       "router",      "sampler",   "driver"});
+  r.check_keys(root, "",
+               {"mode",         "systems", "concurrency", "out",      "workload", "seed",
+                "max_programs", "profile", "threshold",   "force",    "arrivals", "plots",
+                "time_scale",   "host",    "base_port",   "backends", "params",   "engine",
+                "router",       "sampler", "driver"});
   for (const char* table : {"params", "engine", "router", "sampler", "driver"}) {
     const auto* t = root.get(table);
     if (t && !t->is_table()) r.fail(fmt::format("'{}' must be a table ([{}])", table, table));
@@ -190,6 +191,7 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
   r.get("workload", c.workload);
   r.get("seed", c.seed);
   r.get("max_programs", c.max_programs);
+  r.get("arrivals", c.arrivals);
   r.get("profile", c.profile);
   r.get("threshold", c.threshold);
   r.get("force", c.force);
@@ -476,6 +478,10 @@ LiveCellOutcome run_live_cell(const ExperimentConfig& cfg, const ExperimentCell&
                                           "--max-attempts",
                                           std::to_string(cfg.max_attempts),
                                           "--no-progress"};
+  if (!cfg.arrivals.empty()) {
+    driver_argv.push_back("--arrivals");
+    driver_argv.push_back(cfg.arrivals);
+  }
   if (cfg.max_programs > 0) {
     driver_argv.push_back("--max-programs");
     driver_argv.push_back(std::to_string(cfg.max_programs));

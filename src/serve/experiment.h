@@ -36,6 +36,8 @@ struct ExperimentConfig {
   std::string workload = "tau2";
   std::uint64_t seed = 1;
   int max_programs = 0;
+  // Open-loop arrival stages (as `sim --arrivals`); "": closed loop, C programs in flight.
+  std::string arrivals;
   std::string profile;  // "" = the default profile
   double threshold = 70;
   bool force = false;

@@ -171,6 +171,7 @@ out = "runs/live"
 workload = "tau2"
 seed = 7
 max_programs = 30
+arrivals = "0.05:600,0.1:600"
 profile = "h100-qwen3-8b"
 threshold = 65.0
 force = true
@@ -204,6 +205,7 @@ extra_args = "--user-model gpt-4o"
   EXPECT_EQ(c->out, fs::path("runs/live"));
   EXPECT_EQ(c->seed, 7u);
   EXPECT_EQ(c->max_programs, 30);
+  EXPECT_EQ(c->arrivals, "0.05:600,0.1:600");
   EXPECT_EQ(c->profile, "h100-qwen3-8b");
   EXPECT_DOUBLE_EQ(c->threshold, 65.0);
   EXPECT_TRUE(c->force);

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -24,6 +25,7 @@
 #include "serve/process.h"
 #include "serve/run_status.h"
 #include "serve/test_files.h"
+#include "workload/shared_prefix.h"
 #include "workload/workload_stats.h"
 
 namespace agentsched::serve {
@@ -457,6 +459,54 @@ TEST(LiveE2E, DurationStopsStartsAndLetsProgramsInFlightFinish) {
             std::string::npos)
       << log;
   EXPECT_NE(log.find("total=" + std::to_string(r->total) + " "), std::string::npos) << log;
+  fs::remove_all(out.parent_path());
+}
+
+// Open loop: each program starts at its arrival time (emulated), not when one of C slots frees.
+// With C = 1 and calls answered at once, a closed loop would run the 40-odd programs back to
+// back from time 0; here the k-th call leaves at the k-th arrival.
+TEST(LiveE2E, OpenLoopProgramsStartAtTheirArrivals) {
+  FlakyServer server(0);  // every call succeeds at once
+  const fs::path out = temp_dir("open_loop") / "run";
+  DriverOptions o = flaky_options(server, out);
+  SharedPrefixParams p;
+  p.groups = 2;
+  p.users = 2;
+  p.system_tokens = 40;
+  p.question_tokens = 30;
+  p.output_tokens = 5;
+  p.stages = {{20, 2}};
+  auto w = generate_shared_prefix(p, 3);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  o.workload = std::make_shared<const Workload>(std::move(*w));
+  o.max_programs = 0;
+  o.concurrency = 1;
+  o.time_scale = 10;
+  auto r = run_driver(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const long n = static_cast<long>(o.workload->programs.size());
+  EXPECT_EQ(r->ok, n);
+  std::map<std::string, double> arrival;
+  for (const auto& prog : o.workload->programs)
+    arrival[prog.domain + ":" + prog.task_id] = prog.arrival_s;
+  std::ifstream calls(out / "agentsched" / "calls.csv");
+  std::string line;
+  std::getline(calls, line);
+  long rows = 0;
+  while (std::getline(calls, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+    ASSERT_GE(cells.size(), 5u) << line;
+    // A late timer moves a start later, never earlier; half an emulated second is 50 ms real.
+    const double submitted = std::stod(cells[4]), due = arrival.at(cells[0]);
+    EXPECT_GE(submitted + 1e-3, due) << line;
+    EXPECT_LE(submitted, due + 0.5) << line;
+    ++rows;
+  }
+  EXPECT_EQ(rows, n);
+  const std::string config = read_file(out / "agentsched" / "config.json");
+  EXPECT_NE(config.find("\"arrivals\":\"20:2\""), std::string::npos) << config;
   fs::remove_all(out.parent_path());
 }
 

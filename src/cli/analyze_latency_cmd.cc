@@ -1,5 +1,6 @@
 // `agentsched analyze latency RUN [--json]`: TTFT, E2E and TPOT per arrival stage, as serving
-// benchmarks report them (analysis/request_latency.h).
+// benchmarks report them (analysis/request_latency.h); `analyze tasks RUN...`: task completion
+// time (analysis/task_time.h).
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
@@ -7,6 +8,7 @@
 
 #include "analysis/report_json.h"
 #include "analysis/request_latency.h"
+#include "analysis/task_time.h"
 #include "cli/command_registry.h"
 
 namespace agentsched::cli {
@@ -61,6 +63,44 @@ void run(const std::string& run_dir, bool as_json) {
         s.ttft_p90_ms, s.ttft_p99_ms, s.e2e_mean_ms, s.e2e_p90_ms, s.e2e_p99_ms, s.tpot_mean_ms);
 }
 
+void run_tasks(const std::vector<std::string>& runs, double threshold, bool as_json) {
+  boost::json::array out;
+  if (!as_json)
+    fmt::print("{:<40} {:>5} {:>6} | {:>34} | {:>34}\n", "run", "ok", "failed",
+               "whole run: p50 / p90 / p99 / max s", "in the window: p50 / p90 / p99 / max s");
+  for (const auto& run : runs) {
+    auto r = analysis::analyze_task_times(run, threshold);
+    if (!r) throw CommandFailure{r.error().message};
+    auto figures = [](const analysis::TaskTimeStats& s) {
+      boost::json::object o;
+      o["tasks"] = s.n;
+      o["mean_s"] = number_or_null(s.mean_s);
+      o["p50_s"] = number_or_null(s.p50_s);
+      o["p90_s"] = number_or_null(s.p90_s);
+      o["p99_s"] = number_or_null(s.p99_s);
+      o["max_s"] = number_or_null(s.max_s);
+      return o;
+    };
+    if (as_json) {
+      boost::json::object o;
+      o["run"] = run;
+      o["failed"] = r->failed;
+      o["unmeasured"] = r->unmeasured;
+      o["whole_run"] = figures(r->whole_run);
+      o["window"] =
+          r->has_window ? boost::json::value(figures(r->window)) : boost::json::value(nullptr);
+      out.push_back(std::move(o));
+      continue;
+    }
+    auto line = [](const analysis::TaskTimeStats& s) {
+      return fmt::format("{:>7.0f} {:>7.0f} {:>7.0f} {:>8.0f}", s.p50_s, s.p90_s, s.p99_s, s.max_s);
+    };
+    fmt::print("{:<40} {:>5} {:>6} | {:>34} | {:>34}\n", run, r->whole_run.n, r->failed,
+               line(r->whole_run), r->has_window ? line(r->window) : std::string("no window"));
+  }
+  if (as_json) fmt::print("{}\n", analysis::pretty_json(out));
+}
+
 // After `analyze` itself (order 50) exists.
 const RegisterCommand registration(51, [](CLI::App& root) {
   CLI::App* analyze = root.get_subcommand("analyze");
@@ -73,6 +113,21 @@ const RegisterCommand registration(51, [](CLI::App& root) {
   cmd->add_option("run", *dir, "Run folder")->required();
   cmd->add_flag("--json", *as_json, "Print JSON (one object per stage)");
   cmd->callback([dir, as_json] { run(*dir, *as_json); });
+
+  auto runs = std::make_shared<std::vector<std::string>>();
+  auto tasks_json = std::make_shared<bool>(false);
+  auto threshold = std::make_shared<double>(70);
+  auto* tasks = analyze->add_subcommand(
+      "tasks",
+      "Task completion time per run (first request to FINISHED SIMULATION, holds and waits "
+      "included): p50, p90, p99 and max over the whole run and in the active window, from "
+      "driver.log alone");
+  tasks->add_option("runs", *runs, "Run folders")->required();
+  tasks->add_option("--threshold", *threshold, "Active-window KV usage threshold, percent")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
+  tasks->add_flag("--json", *tasks_json, "Print JSON");
+  tasks->callback([runs, threshold, tasks_json] { run_tasks(*runs, *threshold, *tasks_json); });
 });
 
 }  // namespace

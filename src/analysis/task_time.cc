@@ -1,0 +1,105 @@
+#include "analysis/task_time.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "analysis/latency.h"
+#include "analysis/window.h"
+#include "record/driver_log_reader.h"
+
+namespace agentsched::analysis {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Task {
+  double start = INFINITY;
+  double finished = NAN;
+  bool failed = false;
+};
+
+class TaskVisitor final : public LogVisitor {
+ public:
+  std::unordered_map<std::string, Task> tasks;
+
+  void on_profile(const ProfileRecord& r) override {
+    if (r.task.empty()) return;
+    const double duration_s = std::isfinite(r.duration_ms) ? r.duration_ms / 1e3 : 0.0;
+    Task& t = tasks[std::string(r.task)];
+    t.start = std::min(t.start, r.unix_time - duration_s);
+  }
+  void on_task_finished(const TaskFinishedRecord& r) override {
+    if (r.domain.empty() || r.task_id.empty()) return;
+    Task& t = tasks[std::string(r.domain) + ":" + std::string(r.task_id)];
+    if (std::isnan(t.finished)) t.finished = r.unix_time;
+  }
+  void on_task_complete(const TaskCompleteRecord& r) override {
+    if (r.status == "error")
+      tasks[std::string(r.domain) + ":" + std::string(r.task_id)].failed = true;
+  }
+};
+
+TaskTimeStats stats_of(std::vector<double> seconds) {
+  TaskTimeStats s;
+  s.n = seconds.size();
+  if (seconds.empty()) {
+    s.mean_s = s.p50_s = s.p90_s = s.p99_s = s.max_s = NAN;
+    return s;
+  }
+  std::sort(seconds.begin(), seconds.end());
+  double sum = 0;
+  for (double x : seconds) sum += x;
+  s.mean_s = sum / static_cast<double>(seconds.size());
+  s.p50_s = percentile_sorted(seconds, 0.50);
+  s.p90_s = percentile_sorted(seconds, 0.90);
+  s.p99_s = percentile_sorted(seconds, 0.99);
+  s.max_s = seconds.back();
+  return s;
+}
+
+}  // namespace
+
+Result<TaskTimeReport> analyze_task_times(const fs::path& run_dir, double threshold_percent) {
+  if (!fs::is_directory(run_dir))
+    return make_error(fmt::format("{}: no such folder", run_dir.string()));
+  TaskVisitor visitor;
+  auto scanned = scan_log(run_dir / "driver.log", visitor);
+  if (!scanned) return scanned.error();
+  TaskTimeReport report;
+  ActiveWindow window;
+  if (fs::exists(run_dir / "kv_cache_timeseries.csv")) {
+    auto kv = read_kv_window(run_dir, threshold_percent);
+    if (kv && kv->has_window) {
+      window.found = true;
+      window.start_unix = kv->window_start_unix;
+      window.end_unix = kv->window_end_unix;
+    }
+  }
+  report.has_window = window.found;
+  std::vector<double> all, inside;
+  for (const auto& [name, t] : visitor.tasks) {
+    if (t.failed) {
+      ++report.failed;
+      continue;
+    }
+    if (std::isnan(t.finished) || !std::isfinite(t.start)) {
+      ++report.unmeasured;
+      continue;
+    }
+    const double seconds = std::max(0.0, t.finished - t.start);
+    all.push_back(seconds);
+    if (window.found && t.finished >= window.start_unix && t.finished <= window.end_unix)
+      inside.push_back(seconds);
+  }
+  report.whole_run = stats_of(std::move(all));
+  report.window = stats_of(std::move(inside));
+  return report;
+}
+
+}  // namespace agentsched::analysis

@@ -45,21 +45,16 @@ class TaskVisitor final : public LogVisitor {
   }
 };
 
+// The figures of compute_latency_stats (unit-agnostic: seconds in, seconds out).
 TaskTimeStats stats_of(std::vector<double> seconds) {
+  const LatencyStats l = compute_latency_stats(std::move(seconds));
   TaskTimeStats s;
-  s.n = seconds.size();
-  if (seconds.empty()) {
-    s.mean_s = s.p50_s = s.p90_s = s.p99_s = s.max_s = NAN;
-    return s;
-  }
-  std::sort(seconds.begin(), seconds.end());
-  double sum = 0;
-  for (double x : seconds) sum += x;
-  s.mean_s = sum / static_cast<double>(seconds.size());
-  s.p50_s = percentile_sorted(seconds, 0.50);
-  s.p90_s = percentile_sorted(seconds, 0.90);
-  s.p99_s = percentile_sorted(seconds, 0.99);
-  s.max_s = seconds.back();
+  s.n = l.n;
+  s.mean_s = l.mean;
+  s.p50_s = l.p50;
+  s.p90_s = l.p90;
+  s.p99_s = l.p99;
+  s.max_s = l.max;
   return s;
 }
 

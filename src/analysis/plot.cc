@@ -784,10 +784,20 @@ Status write_latency_plot(const std::vector<LatencyBox>& boxes, const std::strin
 Status write_line_chart(const LineChart& chart, const std::filesystem::path& out_svg) {
   if (chart.panels.empty()) return make_error("no panels to plot");
   std::vector<std::string> names;
+  // Legend entries: each name once, dashed when its series is a reference line.
+  std::vector<std::pair<std::string, bool>> legend;
+  // Series drawn in another series' colour.
+  std::vector<std::pair<std::string, std::string>> colour_alias;
   double x_lo = kInf, x_hi = -kInf;
   for (const auto& panel : chart.panels) {
     for (const auto& series : panel.series) {
-      names.push_back(series.name);
+      if (series.color_as.empty())
+        names.push_back(series.name);
+      else
+        colour_alias.emplace_back(series.name, series.color_as);
+      if (std::none_of(legend.begin(), legend.end(),
+                       [&](const auto& l) { return l.first == series.name; }))
+        legend.emplace_back(series.name, series.dashed);
       for (const auto& p : series.points) {
         if (!std::isfinite(p.x)) continue;
         x_lo = std::min(x_lo, p.x);
@@ -801,7 +811,12 @@ Status write_line_chart(const LineChart& chart, const std::filesystem::path& out
     x_hi = std::max(x_hi, *chart.marker_x);
   }
   names = unique_in_order(names);
-  auto color_of = [&](const std::string& name) {
+  for (const auto& [name, as] : colour_alias)
+    if (std::find(names.begin(), names.end(), as) == names.end()) names.push_back(as);
+  auto color_of = [&](const std::string& series_name) {
+    std::string name = series_name;
+    for (const auto& [alias, as] : colour_alias)
+      if (alias == series_name) name = as;
     return color(
         static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin()));
   };
@@ -822,14 +837,15 @@ Status write_line_chart(const LineChart& chart, const std::filesystem::path& out
   if (!chart.subtitle.empty()) svg += text(left, 37, chart.subtitle, "fill=\"#444\"");
   double lx = left;
   double ly = 60;
-  for (const auto& name : names) {
+  for (const auto& [name, dashed] : legend) {
     if (lx + legend_width(name) > width - right) {
       lx = left;
       ly += 16;  // the header has room for two legend rows
     }
-    svg += line_swatch(lx, ly, color_of(name));
-    svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", lx + 9,
-                       ly - 4, color_of(name));
+    svg += line_swatch(lx, ly, color_of(name), dashed ? "5 3" : nullptr);
+    if (!dashed)
+      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", lx + 9,
+                         ly - 4, color_of(name));
     svg += text(lx + 24, ly, name);
     lx += legend_width(name);
   }
@@ -898,9 +914,11 @@ Status write_line_chart(const LineChart& chart, const std::filesystem::path& out
       }
       if (!path.empty())
         svg += fmt::format(
-            "<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\"><title>{}</title>"
+            "<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\"{}><title>{}</title>"
             "</path>\n",
-            path, stroke, escape_xml(series.name));
+            path, stroke, series.dashed ? " stroke-dasharray=\"6 4\"" : "",
+            escape_xml(series.name));
+      if (series.dashed) continue;  // a reference line: no markers
       for (const auto& pt : points) {
         if (!std::isfinite(pt.y) || !std::isfinite(pt.x)) continue;
         const double x = x_of(pt.x);

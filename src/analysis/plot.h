@@ -89,6 +89,11 @@ struct LinePoint {
 struct LineSeries {
   std::string name;
   std::vector<LinePoint> points;  // drawn in x order
+  // A reference line (a bound, a ceiling): dashed, without point markers.
+  bool dashed = false;
+  // Draw in the colour of the series of this name (e.g. a ceiling beside its curve); empty:
+  // a colour of its own.
+  std::string color_as;
 };
 struct LinePanel {
   std::string y_label;

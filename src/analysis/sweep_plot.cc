@@ -84,7 +84,7 @@ Result<LineChart> sweep_line_chart(const std::string& knob, double base_value,
   auto panel = [&](const std::string& label, std::map<Key, std::vector<LinePoint>>& data) {
     LinePanel p;
     p.y_label = label;
-    for (const auto& k : order) p.series.push_back({name(k), std::move(data[k])});
+    for (const auto& k : order) p.series.push_back({name(k), std::move(data[k]), false, {}});
     chart.panels.push_back(std::move(p));
   };
   panel("tasks/min, active window", tasks);

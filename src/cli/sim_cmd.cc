@@ -335,7 +335,8 @@ const RegisterCommand registration(10, [](CLI::App& root) {
   auto r = std::make_shared<RunOptions>();
   auto* run = sim->add_subcommand(
       "run", "Simulate one system at one concurrency; writes a run folder in the reference format");
-  run->add_option("--system", r->system, "baseline, continuum, thunderreact or ours")->required();
+  run->add_option("--system", r->system, "baseline, continuum, thunderreact, ours or cap")
+      ->required();
   run->add_option("--concurrency,-c", r->concurrency, "Programs in flight (C)")->required();
   run->add_option("--seed", r->common.seed, "Workload seed")->capture_default_str();
   run->add_flag("--no-gateway", r->no_gateway,

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "gateway/admit.h"
+#include "gateway/cap.h"
 #include "gateway/passthrough.h"
 #include "gateway/thunderreact.h"
 
@@ -38,6 +39,10 @@ std::vector<GatewayPolicyInfo> gateway_policy_infos() {
                    "admission control: new programs start only while the backend has KV room; "
                    "admitted programs are never held; waiting bounded by max_wait_s",
                    AdmitParams::describe()});
+  infos.push_back({"cap",
+                   "the admission bound: at most `cap` programs active per backend; new ones "
+                   "admitted first come, first served as active ones end; nothing else",
+                   CapParams::describe()});
   return infos;
 }
 
@@ -52,6 +57,11 @@ Result<std::unique_ptr<GatewayPolicy>> make_gateway_policy(std::string_view name
       auto p = AdmitParams::from(params);
       if (!p) return p.error();
       return std::unique_ptr<GatewayPolicy>(std::make_unique<AdmitPolicy>(*p));
+    }
+    if (name == "cap") {
+      auto p = CapParams::from(params);
+      if (!p) return p.error();
+      return std::unique_ptr<GatewayPolicy>(std::make_unique<CapPolicy>(*p));
     }
     if (name == "thunderreact") {
       auto p = ThunderReactParams::from(params);

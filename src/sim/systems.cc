@@ -18,6 +18,7 @@ std::vector<SystemSpec> builtin_systems() {
       {"continuum", "continuum", "passthrough", {}, "vLLM fork: program FCFS + 2 s KV pins"},
       {"thunderreact", "fcfs", "thunderreact", {}, "pause/resume router in front of vLLM"},
       {"ours", "fcfs", "admit", {}, "agentsched admission-control gateway in front of vLLM"},
+      {"cap", "fcfs", "cap", {}, "at most `cap` programs active per backend, FIFO admission"},
   };
   std::vector<SystemSpec> available;
   for (auto& s : all)
@@ -37,7 +38,7 @@ Result<SystemSpec> find_system(std::string_view name) {
 std::vector<std::string> default_matrix_systems() {
   std::vector<std::string> names;
   for (const auto& s : builtin_systems())
-    if (s.name != "ours") names.push_back(s.name);
+    if (s.name != "ours" && s.name != "cap") names.push_back(s.name);
   return names;
 }
 

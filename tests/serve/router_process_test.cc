@@ -287,6 +287,31 @@ TEST(RouterProcess, HeldCallsWaitReleaseAndDisconnect) {
   EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos) << answer;
 }
 
+TEST(RouterProcess, CapHoldsANewProgramUntilAnActiveOneIsReleased) {
+  // The `cap` policy live: with cap=1, a second program waits in the router until the first
+  // one ends, whatever the engine's load.
+  auto engine = start_engine();
+  auto router = start_router({engine->url()}, {"--policy", "cap", "--param", "cap=1"});
+  ASSERT_GT(router->port(), 0);
+  auto first =
+      call(router->port(), "POST", "/v1/chat/completions", chat_body(R"("job_id":"cap:a")"));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  RawSocket s(router->port());
+  ASSERT_TRUE(s.send_all(post_request(chat_body(R"("job_id":"cap:b")"))));
+  ASSERT_TRUE(wait_until([&] { return state_of(router->port(), "cap:b") == "held"; }));
+  // The active program's next call passes although b is waiting.
+  auto again =
+      call(router->port(), "POST", "/v1/chat/completions", chat_body(R"("job_id":"cap:a")"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(state_of(router->port(), "cap:b"), "held");
+  auto rel = call(router->port(), "POST", "/programs/release", R"({"job_id":"cap:a"})");
+  EXPECT_EQ(rel->body, R"({"released":true,"job_id":"cap:a"})");
+  const std::string answer = s.read_until("\"total_tokens\"");
+  EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos) << answer;
+}
+
 TEST(RouterProcess, BoundedWaitIsDrivenByThePolicyTimer) {
   auto engine = start_engine();
   auto router = start_router({engine->url()}, {"--policy", "admit", "--param", "high_water=0.0001",

@@ -1,0 +1,194 @@
+// `agentsched sim limit`: the admission bound (system `cap` swept over cap values) and the
+// ceiling (KV that never runs out) per concurrency, and the given systems as fractions of
+// both (docs/sim.md, "Limits").
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+
+#include "analysis/limit_report.h"
+#include "cli/command_registry.h"
+#include "model/profile.h"
+#include "record/run_layout.h"
+#include "sim/limit.h"
+#include "sim/study.h"
+#include "sim/systems.h"
+
+namespace agentsched::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct LimitCliOptions {
+  std::string profile = std::string(kDefaultProfile);
+  std::string workload = "tau2";
+  std::vector<std::string> settings;  // knob=value
+  std::string concurrency = "32,64,128";
+  std::string seeds = "1,2,3";
+  std::string caps = "4,8,12,16,20,24,32,48";
+  std::string systems = "baseline,continuum,thunderreact";
+  int max_programs = 0;
+  int jobs = 0;
+  double threshold = 70.0;
+  bool force = false;
+  std::string out = "runs/limit";
+};
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
+  return out;
+}
+
+std::vector<long> positive_list(const std::string& text, const char* what) {
+  std::vector<long> out;
+  for (const auto& item : split(text)) {
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v < 1 || v > 1000000)
+      throw usage_error(
+          fmt::format("{} '{}': expected positive integers separated by commas", what, text));
+    if (std::find(out.begin(), out.end(), v) != out.end())
+      throw usage_error(fmt::format("{} '{}': {} given twice", what, text, v));
+    out.push_back(v);
+  }
+  if (out.empty()) throw usage_error(fmt::format("{} is empty", what));
+  return out;
+}
+
+void sim_limit(const LimitCliOptions& o) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  LimitPlan plan;
+  auto profile = load_profile(o.profile);
+  if (!profile) throw CommandFailure{profile.error().message};
+  plan.config.profile = *profile;
+  plan.config.workload = o.workload;
+  for (const auto& s : o.settings) {
+    auto setting = parse_knob_setting(s);
+    if (!setting) throw usage_error("--set: " + setting.error().message);
+    if (auto st = set_knob(plan.config, setting->first, setting->second); !st)
+      throw usage_error("--set: " + st.error().message);
+  }
+  for (long c : positive_list(o.concurrency, "--concurrency"))
+    plan.concurrency.push_back(static_cast<int>(c));
+  for (long s : positive_list(o.seeds, "--seeds"))
+    plan.seeds.push_back(static_cast<std::uint64_t>(s));
+  for (long c : positive_list(o.caps, "--caps")) plan.caps.push_back(static_cast<int>(c));
+  for (const auto& name : split(o.systems)) {
+    if (name.empty()) continue;
+    auto s = find_system(name);
+    if (!s) throw usage_error("--systems: " + s.error().message);
+    plan.systems.push_back(*s);
+  }
+  plan.max_programs = o.max_programs;
+  plan.jobs = o.jobs;
+  plan.overwrite = o.force;
+
+  const fs::path out = o.out;
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec || !fs::is_directory(out))
+    throw CommandFailure{fmt::format("cannot create output folder '{}': {}", out.string(),
+                                     ec ? ec.message() : "not a directory")};
+  // Refused before anything runs, so that a study is never half old, half new.
+  if (!o.force) {
+    for (const auto& part : fs::directory_iterator(out, ec)) {
+      if (!part.is_directory()) continue;
+      const std::string name = part.path().filename().string();
+      if (name != "ceiling" && name != "systems" && !name.starts_with("cap=")) continue;
+      for (const auto& run : fs::directory_iterator(part.path(), ec))
+        if (run_layout::holds_run(run.path()))
+          throw CommandFailure{fmt::format(
+              "'{}' already holds runs of a limit study (e.g. {}); pass --force to replace them "
+              "or choose another --out",
+              out.string(), run.path().string())};
+    }
+  }
+  const std::size_t total = limit_run_count(plan);
+  fmt::print(stderr,
+             "sim limit: ({} caps + ceiling + {} systems) x {} concurrencies x {} seed(s) = {} "
+             "runs on profile {}, workload {}, into {}\n",
+             plan.caps.size(), plan.systems.size(), plan.concurrency.size(), plan.seeds.size(),
+             total, plan.config.profile.name, plan.config.workload, out.string());
+  std::size_t done = 0;
+  plan.progress = [&](const MatrixCell& cell, bool finished, long, long) {
+    if (!finished) return;
+    fmt::print(stderr, "  [{}/{}] {} done\n", ++done, total,
+               fs::relative(cell.dir, out, ec).string());
+  };
+  auto runs = run_limit(plan, out);
+  if (!runs) throw CommandFailure{runs.error().message};
+
+  int failures = 0;
+  auto finished = [&](const std::vector<MatrixCellOutcome>& cells) {
+    std::vector<analysis::MatrixRun> list;
+    for (const auto& c : cells) {
+      if (!c.ok) {
+        ++failures;
+        fmt::print(stderr, "run {} failed: {} (its folder is incomplete)\n", c.cell.dir.string(),
+                   c.error);
+        continue;
+      }
+      list.push_back({c.cell.system.name, c.cell.concurrency, c.cell.seed, c.cell.dir});
+    }
+    return list;
+  };
+  analysis::LimitInput in;
+  for (const auto& [cap, cells] : runs->caps) in.caps.emplace_back(cap, finished(cells));
+  in.ceiling = finished(runs->ceiling);
+  in.ceiling_kv_blocks = runs->ceiling_blocks;
+  in.systems = finished(runs->systems);
+  in.threshold_percent = o.threshold;
+  in.command = fmt::format("agentsched sim limit -c {} --seeds {} --caps {} --systems {}{}{}",
+                           o.concurrency, o.seeds, o.caps, o.systems,
+                           o.profile != kDefaultProfile ? " --profile " + o.profile : "",
+                           o.max_programs ? fmt::format(" --max-programs {}", o.max_programs) : "");
+  auto report = analysis::make_limit_report(in);
+  if (!report) throw CommandFailure{report.error().message};
+  if (auto st = analysis::write_limit_report(*report, out); !st)
+    throw CommandFailure{st.error().message};
+  fmt::print("{}\nwritten: {}/limit.md, limit.json, limit.svg, limit.csv ({:.0f} s)\n",
+             report->markdown, out.string(),
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count());
+  if (failures) throw CommandFailure{fmt::format("{} of {} runs failed", failures, total)};
+}
+
+const RegisterCommand registration(12, [](CLI::App& root) {
+  CLI::App* sim = root.get_subcommand("sim");
+  auto o = std::make_shared<LimitCliOptions>();
+  auto* cmd = sim->add_subcommand(
+      "limit",
+      "Two reference lines per concurrency: the best admission bound (system cap swept over "
+      "--caps) and the ceiling (baseline with KV that never runs out); the given systems as "
+      "fractions of both. Writes limit.md, limit.json, limit.csv and limit.svg");
+  cmd->add_option("--concurrency,-c", o->concurrency, "Comma-separated concurrencies")
+      ->capture_default_str();
+  cmd->add_option("--seeds", o->seeds, "Comma-separated workload seeds")->capture_default_str();
+  cmd->add_option("--caps", o->caps, "Comma-separated cap values (programs active per backend)")
+      ->capture_default_str();
+  cmd->add_option("--systems", o->systems,
+                  "Comma-separated systems to compare against both lines (empty: none)")
+      ->capture_default_str();
+  cmd->add_option("--profile", o->profile, "Hardware/model profile: built-in name or .toml path")
+      ->capture_default_str();
+  cmd->add_option("--workload", o->workload, "'tau2' (built-in generator) or a JSONL trace file")
+      ->capture_default_str();
+  cmd->add_option("--set", o->settings,
+                  "Change the base configuration: knob=value (repeatable; knobs as for sim sweep)");
+  cmd->add_option("--max-programs", o->max_programs,
+                  "Run only the first N programs of the workload (0: all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--jobs,-j", o->jobs, "Parallel runs (default: one per core)");
+  cmd->add_option("--threshold", o->threshold, "Active-window KV usage threshold, percent")
+      ->capture_default_str();
+  cmd->add_flag("--force", o->force, "Replace run folders that already hold a run");
+  cmd->add_option("--out", o->out, "Output folder: cap=<N>/, ceiling/, systems/, limit.*")
+      ->capture_default_str();
+  cmd->callback([o] { sim_limit(*o); });
+});
+
+}  // namespace
+}  // namespace agentsched::cli

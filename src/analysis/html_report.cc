@@ -66,6 +66,7 @@ section.run { border-top: 1px solid #e2e4e8; margin-top: 1.4em; }
   table, figure, dl.facts { break-inside: avoid; }
   h2, h3, .caption { break-after: avoid; }
   section.run { break-before: page; border-top: none; }
+  section.run:first-of-type { break-before: auto; }  /* stays with the "Runs" heading */
   td.tie, th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 )css";

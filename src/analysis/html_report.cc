@@ -500,7 +500,9 @@ Result<HtmlReport> collect_matrix_report(const MatrixSummary& summary,
   }
   if (keys.empty())
     report.conditions.push_back(
-        {"provenance", "none recorded (agentsched/config.json absent: e.g. the reference's runs)"});
+        {"provenance",
+         "none recorded in the runs' agentsched/config.json (the reference's runs "
+         "have no such file)"});
 
   report.comparison = tables_from_markdown(
       input.summary_markdown.empty() ? summary.markdown : input.summary_markdown,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -107,6 +108,9 @@ void append_table(std::string& html, const HtmlTable& table) {
         cls = starts_with(row[i], "tie") ? "verdict tie" : "verdict";
       else if (starts_with(row[i], "tie"))
         cls = "tie";
+      else if (i > 0 && !row[i].empty() && std::isalpha(static_cast<unsigned char>(row[i][0])) &&
+               row[i] != "n/a")
+        cls = "text";  // words (a task id, a call name) read better from the left
       html += fmt::format("<td{}>{}</td>", cls.empty() ? "" : " class=\"" + cls + "\"",
                           escape_html(row[i]));
     }

@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
 ./build/agentsched sim matrix --out runs/matrix --force "$@"
+# Last line: the page that shows the whole comparison (opens offline in any browser).
+echo "report: $(pwd)/runs/matrix/report.html"

@@ -3,7 +3,10 @@
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config libboost1.81-dev libboost-json1.81-dev libcli11-dev libfmt-dev
-          libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev curl)
+          libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev curl
+          # The browser tests of report.html (tests/analysis/browser/): headless chromium and a
+          # font for it to lay text out with.
+          chromium fonts-dejavu-core)
 # --fuzz: also clang, libFuzzer and llvm-symbolizer for scripts/fuzz.sh (the tests need none).
 if [[ ${1:-} == --fuzz ]]; then
   packages+=(clang-14 libclang-rt-14-dev llvm-14)

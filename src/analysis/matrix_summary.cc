@@ -226,7 +226,7 @@ Status write_matrix_summary(const MatrixSummary& summary, const std::filesystem:
   return Ok{};
 }
 
-Status write_matrix_plots(const MatrixSummary& summary, const std::filesystem::path& dir) {
+Result<MatrixPlots> render_matrix_plots(const MatrixSummary& summary) {
   std::vector<std::string> systems;
   std::vector<int> concurrencies;
   std::vector<std::uint64_t> seeds;
@@ -258,8 +258,11 @@ Status write_matrix_plots(const MatrixSummary& summary, const std::filesystem::p
   KvPlotOptions kv_options;
   kv_options.threshold_percent = summary.threshold_percent;
   kv_options.title = "KV cache usage by system (rows) and concurrency (columns)";
-  if (auto st = write_kv_grid(kv_runs, kv_options, dir / "kv_usage.svg"); !st)
-    return make_error("KV plot: " + st.error().message);
+  MatrixPlots plots;
+  if (auto kv = render_kv_grid(kv_runs, kv_options); kv)
+    plots.kv_usage = std::move(*kv);
+  else
+    return make_error("KV plot: " + kv.error().message);
 
   // Throughput: the means of the summary's tables, min-max over seeds.
   std::vector<ThroughputRow> rows;
@@ -301,8 +304,10 @@ Status write_matrix_plots(const MatrixSummary& summary, const std::filesystem::p
       boxes.push_back(std::move(box));
     }
   }
-  if (auto st = write_throughput_chart(rows, dir / "throughput.svg"); !st)
-    return make_error("throughput chart: " + st.error().message);
+  if (auto chart = render_throughput_chart(rows); chart)
+    plots.throughput = std::move(*chart);
+  else
+    return make_error("throughput chart: " + chart.error().message);
   const bool all_whole = summary.whole_run_rows.size() == concurrencies.size();
   const std::string latency_title =
       fmt::format("llm_call latency by concurrency, {}",
@@ -310,8 +315,27 @@ Status write_matrix_plots(const MatrixSummary& summary, const std::filesystem::p
                   : summary.whole_run_rows.empty()
                       ? fmt::format("active window (KV > {:g}%)", summary.threshold_percent)
                       : "active window; (whole run) marks rows without one");
-  if (auto st = write_latency_plot(boxes, latency_title, dir / "latency.svg"); !st)
-    return make_error("latency plot: " + st.error().message);
+  if (auto chart = render_latency_plot(boxes, latency_title); chart)
+    plots.latency = std::move(*chart);
+  else
+    return make_error("latency plot: " + chart.error().message);
+  return plots;
+}
+
+Status write_matrix_plots(const MatrixSummary& summary, const std::filesystem::path& dir) {
+  auto plots = render_matrix_plots(summary);
+  if (!plots) return plots.error();
+  for (const auto& [name, chart] :
+       {std::pair{"kv_usage", &plots->kv_usage}, std::pair{"throughput", &plots->throughput},
+        std::pair{"latency", &plots->latency}}) {
+    for (const auto& [extension, text] :
+         {std::pair{".svg", &chart->svg}, std::pair{".csv", &chart->csv}}) {
+      const std::filesystem::path path = dir / (std::string(name) + extension);
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out << *text;
+      if (!out) return make_error(fmt::format("cannot write '{}'", path.string()));
+    }
+  }
   return Ok{};
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/plot.h"
 #include "core/result.h"
 
 namespace agentsched::analysis {
@@ -55,6 +56,11 @@ Result<MatrixSummary> summarize_matrix(const std::vector<MatrixRun>& runs,
                                        double threshold_percent);
 // Writes <dir>/summary.md and <dir>/summary.json.
 Status write_matrix_summary(const MatrixSummary& summary, const std::filesystem::path& dir);
+// The three charts of a matrix, in memory (see write_matrix_plots).
+struct MatrixPlots {
+  SvgChart kv_usage, throughput, latency;
+};
+Result<MatrixPlots> render_matrix_plots(const MatrixSummary& summary);
 // Writes <dir>/kv_usage.svg (systems x concurrency grid of KV usage, seeds as lines),
 // <dir>/throughput.svg (means with min-max error bars over seeds) and <dir>/latency.svg
 // (llm_call distributions), each with its .csv.

@@ -227,8 +227,7 @@ std::vector<std::string> unique_in_order(const std::vector<std::string>& values)
 
 // ------------------------------------------------------------------------------ KV grid
 
-Status write_kv_grid(const std::vector<KvPlotRun>& runs, const KvPlotOptions& options,
-                     const std::filesystem::path& out_svg) {
+Result<SvgChart> render_kv_grid(const std::vector<KvPlotRun>& runs, const KvPlotOptions& options) {
   if (runs.empty()) return make_error("no runs to plot");
   std::vector<KvRunData> data;
   std::vector<std::string> row_labels, column_labels, series_labels;
@@ -491,7 +490,7 @@ Status write_kv_grid(const std::vector<KvPlotRun>& runs, const KvPlotOptions& op
       minutes ? "minutes since the run's first sample" : "seconds since the run's first sample",
       "text-anchor=\"middle\" fill=\"#222\"");
   svg += "</svg>\n";
-  return write_svg_and_csv(out_svg, svg, csv);
+  return SvgChart{std::move(svg), std::move(csv)};
 }
 
 Status write_kv_plot(const std::vector<std::pair<std::string, std::filesystem::path>>& runs,
@@ -505,8 +504,7 @@ Status write_kv_plot(const std::vector<std::pair<std::string, std::filesystem::p
 
 // ------------------------------------------------------------------------ throughput bars
 
-Status write_throughput_chart(const std::vector<ThroughputRow>& rows,
-                              const std::filesystem::path& out_svg) {
+Result<SvgChart> render_throughput_chart(const std::vector<ThroughputRow>& rows) {
   if (rows.empty()) return make_error("no throughput rows to chart");
   std::vector<std::string> systems;
   std::vector<int> concurrencies;
@@ -637,13 +635,13 @@ Status write_throughput_chart(const std::vector<ThroughputRow>& rows,
                 "text-anchor=\"middle\" fill=\"#222\"");
   }
   svg += "</svg>\n";
-  return write_svg_and_csv(out_svg, svg, csv);
+  return SvgChart{std::move(svg), std::move(csv)};
 }
 
 // ------------------------------------------------------------------- latency distributions
 
-Status write_latency_plot(const std::vector<LatencyBox>& boxes, const std::string& title,
-                          const std::filesystem::path& out_svg) {
+Result<SvgChart> render_latency_plot(const std::vector<LatencyBox>& boxes,
+                                     const std::string& title) {
   if (boxes.empty()) return make_error("no latencies to plot");
   struct Stats {
     const LatencyBox* box;
@@ -776,12 +774,12 @@ Status write_latency_plot(const std::vector<LatencyBox>& boxes, const std::strin
   svg +=
       text(left + pw / 2.0, top + ph + 48, "concurrency", "text-anchor=\"middle\" fill=\"#222\"");
   svg += "</svg>\n";
-  return write_svg_and_csv(out_svg, svg, csv);
+  return SvgChart{std::move(svg), std::move(csv)};
 }
 
 // -------------------------------------------------------------------------- line charts
 
-Status write_line_chart(const LineChart& chart, const std::filesystem::path& out_svg) {
+Result<SvgChart> render_line_chart(const LineChart& chart) {
   if (chart.panels.empty()) return make_error("no panels to plot");
   std::vector<std::string> names;
   // Legend entries: each name once, dashed when its series is a reference line.
@@ -940,7 +938,35 @@ Status write_line_chart(const LineChart& chart, const std::filesystem::path& out
   }
   svg += text(left + pw / 2.0, height - 14, chart.x_label, "text-anchor=\"middle\" fill=\"#222\"");
   svg += "</svg>\n";
-  return write_svg_and_csv(out_svg, svg, csv);
+  return SvgChart{std::move(svg), std::move(csv)};
+}
+
+// ------------------------------------------------------------------------------ writers
+
+namespace {
+Status write_chart(const Result<SvgChart>& chart, const std::filesystem::path& out_svg) {
+  if (!chart) return chart.error();
+  return write_svg_and_csv(out_svg, chart->svg, chart->csv);
+}
+}  // namespace
+
+Status write_kv_grid(const std::vector<KvPlotRun>& runs, const KvPlotOptions& options,
+                     const std::filesystem::path& out_svg) {
+  return write_chart(render_kv_grid(runs, options), out_svg);
+}
+
+Status write_throughput_chart(const std::vector<ThroughputRow>& rows,
+                              const std::filesystem::path& out_svg) {
+  return write_chart(render_throughput_chart(rows), out_svg);
+}
+
+Status write_latency_plot(const std::vector<LatencyBox>& boxes, const std::string& title,
+                          const std::filesystem::path& out_svg) {
+  return write_chart(render_latency_plot(boxes, title), out_svg);
+}
+
+Status write_line_chart(const LineChart& chart, const std::filesystem::path& out_svg) {
+  return write_chart(render_line_chart(chart), out_svg);
 }
 
 }  // namespace agentsched::analysis

@@ -13,6 +13,14 @@
 
 namespace agentsched::analysis {
 
+// A chart in memory: the SVG text and the CSV of exactly what it draws. The render_* functions
+// return it (for pages that inline the SVG, analysis/html_report.h); the write_* functions
+// write it as <name>.svg and <name>.csv.
+struct SvgChart {
+  std::string svg;
+  std::string csv;
+};
+
 // ------------------------------------------------------------------------- KV usage grid
 
 // One run of the KV grid. Panels are laid out rows x columns (systems x concurrency), in the
@@ -37,6 +45,7 @@ struct KvPlotOptions {
 // the threshold dashed, each run's active window shaded in its colour, finished tasks as
 // ticks along the bottom. Fails when a run's CSV is unusable; a run without a window is drawn
 // without shading and its panel says so.
+Result<SvgChart> render_kv_grid(const std::vector<KvPlotRun>& runs, const KvPlotOptions& options);
 Status write_kv_grid(const std::vector<KvPlotRun>& runs, const KvPlotOptions& options,
                      const std::filesystem::path& out_svg);
 
@@ -60,6 +69,7 @@ struct ThroughputRow {
 
 // Two grouped bar charts (tasks/min and steps/s): one group per concurrency, one bar per
 // system, the mean written above each bar and, with several seeds, a min-max error bar.
+Result<SvgChart> render_throughput_chart(const std::vector<ThroughputRow>& rows);
 Status write_throughput_chart(const std::vector<ThroughputRow>& rows,
                               const std::filesystem::path& out_svg);
 
@@ -76,6 +86,8 @@ struct LatencyBox {
 // llm_call latency per system and concurrency on a log axis: box p25-p75, line at the median,
 // whiskers p10-p90, a dot at p99 and a cross at the maximum, so the p50-vs-p99 gap reads at
 // a glance.
+Result<SvgChart> render_latency_plot(const std::vector<LatencyBox>& boxes,
+                                     const std::string& title);
 Status write_latency_plot(const std::vector<LatencyBox>& boxes, const std::string& title,
                           const std::filesystem::path& out_svg);
 
@@ -110,6 +122,7 @@ struct LineChart {
 
 // Lines with point markers and optional min-max error bars; one colour per series name across
 // panels. For `sim sweep` (one point per knob value) and anything else drawn against a number.
+Result<SvgChart> render_line_chart(const LineChart& chart);
 Status write_line_chart(const LineChart& chart, const std::filesystem::path& out_svg);
 
 }  // namespace agentsched::analysis

@@ -283,7 +283,7 @@ void experiment_run(const ExperimentCli& c, CLI::App* root) {
   auto markdown = serve::write_experiment_summary(cfg, cells);
   if (!markdown) throw CommandFailure{markdown.error().message};
   fmt::print("{}", *markdown);
-  fmt::print("\nwritten: {}/summary.md, summary.json{}\n", cfg.out.string(),
+  fmt::print("\nwritten: {}/summary.md, summary.json{}, report.html\n", cfg.out.string(),
              cfg.plots ? ", kv_usage.svg, throughput.svg, latency.svg (each with .csv)" : "");
   if (failures)
     throw CommandFailure{

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "analysis/html_report.h"
 #include "analysis/matrix_summary.h"
 #include "cli/command_registry.h"
 #include "cli/policy_help.h"
@@ -139,6 +140,21 @@ void check_output_dir(const fs::path& dir) {
 }
 
 // The git commit, command line and input hashes in the run's config.json (cli/provenance.h).
+// <out>/report.html (analysis/html_report.h); a failure costs the page, not the run.
+bool write_matrix_report(const analysis::MatrixSummary& summary, const fs::path& out,
+                         const std::string& title, bool charts) {
+  analysis::HtmlReportInput input;
+  input.title = title;
+  input.subtitle = "agentsched sim matrix, written to " + out.string();
+  input.matrix_charts = charts;
+  auto report = analysis::collect_matrix_report(summary, input);
+  if (report)
+    if (auto st = analysis::write_html_report(*report, out / "report.html"); st) return true;
+  fmt::print(stderr, "warning: report.html not written: {}\n",
+             report ? "cannot write " + (out / "report.html").string() : report.error().message);
+  return false;
+}
+
 void record_run_provenance(const fs::path& run_dir, const CommonOptions& o,
                            const Workload& workload) {
   auto provenance = describe_provenance({o.profile, o.workload, &workload});
@@ -310,8 +326,11 @@ void sim_matrix(const MatrixCliOptions& m) {
   if (!m.no_plots)
     if (auto st = analysis::write_matrix_plots(*summary, o.out); !st)
       fmt::print(stderr, "warning: plots not written: {}\n", st.error().message);
-  fmt::print("\nwritten: {}/summary.md, summary.json{}\n", o.out.string(),
-             m.no_plots ? "" : ", kv_usage.svg, throughput.svg, latency.svg (each with .csv)");
+  const bool report_written =
+      write_matrix_report(*summary, o.out, "Simulated comparison", !m.no_plots);
+  fmt::print("\nwritten: {}/summary.md, summary.json{}{}\n", o.out.string(),
+             m.no_plots ? "" : ", kv_usage.svg, throughput.svg, latency.svg (each with .csv)",
+             report_written ? ", report.html" : "");
   const double total_wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   if (m.timings) {

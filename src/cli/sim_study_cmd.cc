@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "analysis/fidelity_report.h"
+#include "analysis/html_report.h"
 #include "analysis/matrix_summary.h"
 #include "analysis/sweep_plot.h"
 #include "cli/command_registry.h"
@@ -160,6 +161,39 @@ std::string knob_list() {
   return out;
 }
 
+// <out>/report.html: the sweep's tables and chart, and a section per run; a failure costs
+// the page, not the sweep.
+bool write_sweep_report(const std::string& knob, double base_value,
+                        const std::vector<analysis::SweepPointRuns>& points, double threshold,
+                        const std::string& markdown, const fs::path& out) {
+  std::vector<analysis::MatrixRun> all_runs;
+  for (const auto& p : points) all_runs.insert(all_runs.end(), p.runs.begin(), p.runs.end());
+  analysis::HtmlReportInput input;
+  input.title = "Sweep of " + knob;
+  input.subtitle = "agentsched sim sweep, written to " + out.string();
+  input.conditions.push_back({"swept knob", fmt::format("{} (base value {:g})", knob, base_value)});
+  input.summary_markdown = markdown;
+  input.matrix_charts = false;  // the points share systems and seeds: one grid would mix them
+  input.run_names_relative_to = out;
+  if (auto chart = analysis::sweep_line_chart(knob, base_value, points, threshold); chart)
+    if (auto svg = analysis::render_line_chart(*chart); svg)
+      input.extra_figures.push_back({"fig-sweep", "Sweep of " + knob, std::move(svg->svg), ""});
+  auto summary = analysis::summarize_matrix(all_runs, threshold);
+  std::string problem;
+  if (summary) {
+    if (auto report = analysis::collect_matrix_report(*summary, input); report) {
+      if (analysis::write_html_report(*report, out / "report.html")) return true;
+      problem = "cannot write " + (out / "report.html").string();
+    } else {
+      problem = report.error().message;
+    }
+  } else {
+    problem = summary.error().message;
+  }
+  fmt::print(stderr, "warning: report.html not written: {}\n", problem);
+  return false;
+}
+
 // ---------------------------------------------------------------------------------------
 struct SweepCliOptions {
   StudyCliOptions study;
@@ -195,8 +229,10 @@ void sim_sweep(const SweepCliOptions& s) {
       analysis::write_sweep_plot(axis.knob, base_value, runs, s.study.threshold, out);
   if (!plotted)
     fmt::print(stderr, "warning: sweep plot not written: {}\n", plotted.error().message);
-  fmt::print("{}\nwritten: {}/sweep.md, sweep.json{}\n", md, out.string(),
-             plotted ? ", sweep.svg, sweep.csv" : "");
+  const bool report_written =
+      write_sweep_report(axis.knob, base_value, runs, s.study.threshold, md, out);
+  fmt::print("{}\nwritten: {}/sweep.md, sweep.json{}{}\n", md, out.string(),
+             plotted ? ", sweep.svg, sweep.csv" : "", report_written ? ", report.html" : "");
   if (failures) throw CommandFailure{fmt::format("{} of {} runs failed", failures, cells)};
 }
 

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "analysis/html_report.h"
 #include "analysis/matrix_summary.h"
 #include "core/time_format.h"
 #include "model/profile.h"
@@ -580,6 +581,16 @@ Result<std::string> write_experiment_summary(const ExperimentConfig& cfg,
   if (auto st = analysis::write_matrix_summary(*summary, cfg.out); !st) return st.error();
   if (cfg.plots)
     if (auto st = analysis::write_matrix_plots(*summary, cfg.out); !st) return st.error();
+  analysis::HtmlReportInput input;
+  input.title = cfg.mode == "live"
+                    ? fmt::format("Live comparison at time scale {:g}", cfg.time_scale)
+                    : std::string("Simulated comparison");
+  input.subtitle = "agentsched experiment run, written to " + cfg.out.string();
+  input.matrix_charts = cfg.plots;
+  auto report = analysis::collect_matrix_report(*summary, input);
+  if (!report) return make_error("report.html: " + report.error().message);
+  if (auto st = analysis::write_html_report(*report, cfg.out / "report.html"); !st)
+    return st.error();
   return summary->markdown;
 }
 

@@ -196,6 +196,41 @@ TEST(Cli, CompareAndPlotReadSeedFolders) {
   EXPECT_TRUE(std::filesystem::exists(plots / "kv_usage.csv"));
 }
 
+// analyze report: seeds folded into cells, a NAME=PATH name kept (and escaped), the page's path
+// printed; a glob's stray file skipped, a missing folder an error, two runs of one cell refused.
+TEST(Cli, AnalyzeReportWritesOnePageForAnyRuns) {
+  ScratchDir dir;
+  dir.copy_fixture("basic_run", "baseline_c4_s1");
+  dir.copy_fixture("multiport_run", "baseline_c4_s2");
+  dir.copy_fixture("basic_run", "thunderreact_c4_s1");
+  dir.write("notes.txt", "not a run");
+  const auto page = dir.path() / "out.html";
+  Outcome o = run_agentsched("analyze report --out " + quoted(page) + " " + quoted(dir.path()) +
+                             "/*_s* " + quoted(dir.path() / "notes.txt") + " '<b>_c8='" +
+                             quoted(dir.path() / "thunderreact_c4_s1"));
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  EXPECT_EQ(o.out, page.string() + "\n");
+  const std::string html = testing::read_file(page);
+  EXPECT_NE(html.find("<h3>baseline_c4_s2</h3>"), std::string::npos);
+  EXPECT_NE(html.find("<h3>&lt;b&gt;_c8</h3>"), std::string::npos);
+  EXPECT_EQ(html.find("<b>_c8"), std::string::npos);
+  EXPECT_NE(html.find("id=\"run-4\""), std::string::npos);
+  EXPECT_EQ(html.find("id=\"run-5\""), std::string::npos);  // notes.txt skipped
+  EXPECT_NE(html.find("<th>baseline</th><th>thunderreact</th>"), std::string::npos);
+
+  Outcome missing = run_agentsched(
+      "analyze report --out " + quoted(page) + " " + quoted(dir.path() / "nope"), true);
+  EXPECT_EQ(missing.exit_code, 1) << missing.out;
+  EXPECT_NE(missing.out.find("no such folder"), std::string::npos) << missing.out;
+  Outcome twice = run_agentsched("analyze report --out " + quoted(page) +
+                                     " a_c4_s1=" + quoted(dir.path() / "baseline_c4_s1") +
+                                     " a_c4_s1=" + quoted(dir.path() / "baseline_c4_s2"),
+                                 true);
+  EXPECT_EQ(twice.exit_code, 1) << twice.out;
+  EXPECT_NE(twice.out.find("a second run of system a, concurrency 4, seed 1"), std::string::npos)
+      << twice.out;
+}
+
 TEST(Cli, ClearErrors) {
   ScratchDir dir;
   Outcome missing = run_agentsched("analyze window " + quoted(dir.path() / "nope"), true);

@@ -5,8 +5,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
+#include "analysis/html_report.h"
 #include "analysis/limit_report.h"
 #include "cli/command_registry.h"
 #include "model/profile.h"
@@ -56,6 +58,41 @@ std::vector<long> positive_list(const std::string& text, const char* what) {
   }
   if (out.empty()) throw usage_error(fmt::format("{} is empty", what));
   return out;
+}
+
+// report.html: the limit tables and curve, then a section per run of the given systems and the
+// ceiling (the cap sweep's own runs would make the page several megabytes; their figures are
+// in the tables).
+bool write_limit_page(const analysis::LimitReport& report, const analysis::LimitInput& in,
+                      const fs::path& out) {
+  analysis::HtmlReportInput input;
+  input.title = "Limits: the admission bound and the ceiling";
+  input.subtitle = "agentsched sim limit, written to " + out.string();
+  input.conditions.push_back({"command", in.command});
+  input.conditions.push_back({"ceiling KV blocks", std::to_string(in.ceiling_kv_blocks)});
+  input.summary_markdown = report.markdown;
+  input.matrix_charts = false;
+  input.run_names_relative_to = out;
+  std::ifstream svg_file(out / "limit.svg");
+  std::stringstream svg;
+  svg << svg_file.rdbuf();
+  if (svg_file)
+    input.extra_figures.push_back({"fig-limit", "Throughput against cap", svg.str(), ""});
+  std::vector<analysis::MatrixRun> runs = in.systems;
+  runs.insert(runs.end(), in.ceiling.begin(), in.ceiling.end());
+  std::string problem;
+  if (auto summary = analysis::summarize_matrix(runs, in.threshold_percent); summary) {
+    if (auto page = analysis::collect_matrix_report(*summary, input); page) {
+      if (analysis::write_html_report(*page, out / "report.html")) return true;
+      problem = "cannot write " + (out / "report.html").string();
+    } else {
+      problem = page.error().message;
+    }
+  } else {
+    problem = summary.error().message;
+  }
+  fmt::print(stderr, "warning: report.html not written: {}\n", problem);
+  return false;
 }
 
 void sim_limit(const LimitCliOptions& o) {
@@ -149,8 +186,9 @@ void sim_limit(const LimitCliOptions& o) {
   if (!report) throw CommandFailure{report.error().message};
   if (auto st = analysis::write_limit_report(*report, out); !st)
     throw CommandFailure{st.error().message};
-  fmt::print("{}\nwritten: {}/limit.md, limit.json, limit.svg, limit.csv ({:.0f} s)\n",
-             report->markdown, out.string(),
+  const bool html = write_limit_page(*report, in, out);
+  fmt::print("{}\nwritten: {}/limit.md, limit.json, limit.svg, limit.csv{} ({:.0f} s)\n",
+             report->markdown, out.string(), html ? ", report.html" : "",
              std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count());
   if (failures) throw CommandFailure{fmt::format("{} of {} runs failed", failures, total)};
 }

@@ -27,6 +27,7 @@
 #include "http/vllm_metrics.h"
 #include "serve/admin_token.h"
 #include "serve/byte_buffer.h"
+#include "serve/dashboard_page.h"
 #include "serve/endpoint.h"
 #include "serve/live_http.h"
 #include "serve/router_profile.h"
@@ -761,7 +762,8 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
       return;
     }
     if (path == "/health" || path == "/programs" || path == "/backends" || path == "/metrics" ||
-        path == "/programs/release" || path.starts_with("/programs/")) {
+        path == "/status" || path == "/dashboard" || path == "/programs/release" ||
+        path.starts_with("/programs/")) {
       call->route = "router";
       ++requests_by_route[call->route];
       const bool post = path == "/programs/release";
@@ -774,6 +776,11 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
       if (path == "/backends") return respond(call, 200, backends_json());
       if (path == "/metrics")
         return respond(call, 200, metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
+      if (path == "/status") return respond(call, 200, status_json());
+      // Static: nothing of the request or of the options is written into the page.
+      if (path == "/dashboard")
+        return respond(call, 200, std::string(dashboard_page()), "text/html; charset=utf-8",
+                       dashboard_headers());
       if (post) return release_request(call);
       const std::string id = url_decode(path.substr(std::string_view("/programs/").size()));
       return respond_program(call, id);
@@ -1554,6 +1561,82 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     return analysis::compact_json(out);
   }
 
+  // The error counters by kind, as /metrics and /status name them.
+  std::vector<std::pair<std::string_view, std::uint64_t>> error_counts() const {
+    const auto& e = errors;
+    return {{"bad_request", e.bad_request},
+            {"too_large", e.too_large},
+            {"timeout", e.timeout},
+            {"client_disconnect", e.client_disconnect},
+            {"upstream_connect", e.upstream_connect},
+            {"upstream_io", e.upstream_io},
+            {"retried", e.retried},
+            {"no_backend", e.no_backend},
+            {"connection_limit", e.connection_limit},
+            {"unauthorized", e.unauthorized}};
+  }
+
+  // GET /status: the policy with its effective parameters, the router's settings and its
+  // request and error counters, for the dashboard. `requests` and `error_responses` count the
+  // LLM routes only: the router's own endpoints (the dashboard polling them included) and
+  // other proxied paths (a browser's /favicon.ico) would otherwise blur the LLM traffic.
+  static bool llm_route(std::string_view route) {
+    return route == "chat_completions" || route == "completions";
+  }
+
+  std::string status_json() const {
+    json::object policy;
+    policy["name"] = gw->policy().name();
+    json::array params;
+    for (const auto& info : gateway_policy_infos()) {
+      if (info.name != gw->policy().name()) continue;
+      policy["summary"] = info.summary;
+      for (const auto& [name, default_value, meaning] : info.params) {
+        const auto given = opt.policy_params.find(name);
+        json::object p;
+        p["name"] = name;
+        p["value"] = given == opt.policy_params.end() ? default_value : given->second;
+        p["default"] = default_value;
+        p["meaning"] = meaning;
+        params.push_back(std::move(p));
+      }
+    }
+    if (!policy.contains("summary")) policy["summary"] = "";
+    policy["params"] = std::move(params);
+
+    std::uint64_t requests = 0, error_responses = 0;
+    json::object by_route, by_status;
+    for (const auto& [route, n] : requests_by_route) {
+      by_route[route] = n;
+      if (llm_route(route)) requests += n;
+    }
+    std::map<int, std::uint64_t> status_totals;  // over all routes
+    for (const auto& [key, n] : responses) {
+      status_totals[key.second] += n;
+      if (llm_route(key.first) && key.second >= 400) error_responses += n;
+    }
+    for (const auto& [code, n] : status_totals) by_status[std::to_string(code)] = n;
+    json::object errors_out;
+    for (const auto& [kind, n] : error_counts()) errors_out[kind] = n;
+
+    json::object out;
+    out["policy"] = std::move(policy);
+    out["backend_type"] = opt.backend_type == BackendType::kSglang ? "sglang" : "vllm";
+    out["now_s"] = clock->now();
+    out["time_scale"] = opt.time_scale;
+    out["metrics_interval_s"] = opt.metrics_interval_s;
+    out["program_ttl_s"] = opt.program_ttl_s;
+    out["requests"] = requests;
+    out["error_responses"] = error_responses;
+    out["requests_by_route"] = std::move(by_route);
+    out["responses_by_status"] = std::move(by_status);
+    out["errors"] = std::move(errors_out);
+    out["held_calls"] = gw->held_calls();
+    out["programs"] = gw->programs().size();
+    out["connections"] = conns.size();
+    return analysis::compact_json(out);
+  }
+
   std::string metrics_text() const {
     http::PrometheusWriter w;
     std::vector<std::pair<http::Labels, double>> values;
@@ -1567,17 +1650,9 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     w.counter("agentsched_router_responses",
               "Responses, by route and HTTP status (499: the client went away first).", values,
               created_unix);
-    const auto& e = errors;
-    values = {{{{"kind", "bad_request"}}, double(e.bad_request)},
-              {{{"kind", "too_large"}}, double(e.too_large)},
-              {{{"kind", "timeout"}}, double(e.timeout)},
-              {{{"kind", "client_disconnect"}}, double(e.client_disconnect)},
-              {{{"kind", "upstream_connect"}}, double(e.upstream_connect)},
-              {{{"kind", "upstream_io"}}, double(e.upstream_io)},
-              {{{"kind", "retried"}}, double(e.retried)},
-              {{{"kind", "no_backend"}}, double(e.no_backend)},
-              {{{"kind", "connection_limit"}}, double(e.connection_limit)},
-              {{{"kind", "unauthorized"}}, double(e.unauthorized)}};
+    values.clear();
+    for (const auto& [kind, n] : error_counts())
+      values.push_back({{{"kind", std::string(kind)}}, static_cast<double>(n)});
     w.counter("agentsched_router_errors", "Errors and retries, by kind.", values, created_unix);
     w.gauge("agentsched_router_held_requests", "Calls held in the router by the policy now.", {},
             static_cast<double>(gw->held_calls()));

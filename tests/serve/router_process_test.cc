@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <filesystem>
@@ -599,6 +601,111 @@ TEST(RouterProcess, AdminTokenGuardsReleaseAndLeavesReadingOpen) {
       metric_value(router_metrics(port), R"(agentsched_router_errors_total{kind="unauthorized"})"),
       6);
   EXPECT_EQ(router->stop(), 0);
+}
+
+// ------------------------------------------------------------------ dashboard
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// GET /dashboard is a static page: open like the other reads, served with no caching and a CSP
+// that forbids loads from elsewhere, and carrying neither the admin token nor the Authorization
+// header of the request, nor any way to post to the guarded release endpoint.
+TEST(RouterProcess, DashboardIsStaticOpenAndCarriesNoSecretOrAction) {
+  auto engine = start_engine();
+  const std::string token = "adm-dashboard-0123456789";
+  auto router = start_router({engine->url()}, {"--admin-token", token});
+  const int port = router->port();
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(call(port, "POST", "/v1/chat/completions", chat_body(R"("job_id":"dash:1")"))->status,
+            200);
+
+  const std::string client_secret = "client-secret-abcdef987";
+  for (const http::Headers& headers :
+       {http::Headers{}, bearer(token),
+        http::Headers{{"Authorization", "Bearer " + client_secret}}}) {
+    auto r = call(port, "GET", "/dashboard", {}, headers);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->header("content-type"), "text/html; charset=utf-8");
+    EXPECT_EQ(r->header("cache-control"), "no-store");
+    const std::string csp(r->header("content-security-policy"));
+    EXPECT_NE(csp.find("default-src 'none'"), std::string::npos) << csp;
+    EXPECT_NE(csp.find("connect-src 'self'"), std::string::npos) << csp;
+    EXPECT_NE(csp.find("form-action 'none'"), std::string::npos) << csp;
+    EXPECT_EQ(csp.find("http"), std::string::npos) << csp;  // no other origin allowed
+    const std::string& page = r->body;
+    EXPECT_NE(page.find("</html>"), std::string::npos);
+    // Nothing secret: not the token, not the client's header.
+    EXPECT_EQ(page.find(token), std::string::npos);
+    EXPECT_EQ(page.find(client_secret), std::string::npos);
+    EXPECT_EQ(page.find("Bearer"), std::string::npos);
+    EXPECT_EQ(page.find("Authorization"), std::string::npos);
+    EXPECT_EQ(page.find("authorization"), std::string::npos);
+    // No action: no form, no button, no POST, no mention of the release endpoint.
+    EXPECT_EQ(page.find("<form"), std::string::npos);
+    EXPECT_EQ(page.find("<button"), std::string::npos);
+    EXPECT_EQ(page.find("POST"), std::string::npos);
+    EXPECT_EQ(page.find("release"), std::string::npos);
+    // No external asset: every fetch is one of the router's own read-only endpoints.
+    EXPECT_EQ(page.find("http://"), std::string::npos);
+    EXPECT_EQ(page.find("https://"), std::string::npos);
+    EXPECT_EQ(page.find("src="), std::string::npos);
+    EXPECT_EQ(occurrences(page, "href="), 1u);  // the empty icon, so no /favicon.ico request
+    EXPECT_NE(page.find(R"(<link rel="icon" href="data:,">)"), std::string::npos);
+    EXPECT_EQ(occurrences(page, "getJson(\"/"), 3u);
+    for (const char* endpoint :
+         {"getJson(\"/status\")", "getJson(\"/backends\")", "getJson(\"/programs\")"})
+      EXPECT_NE(page.find(endpoint), std::string::npos) << endpoint;
+  }
+  // Only GET.
+  EXPECT_EQ(call(port, "POST", "/dashboard", "{}")->status, 405);
+  EXPECT_EQ(program_count(port), 1);
+}
+
+// GET /status: the policy with its effective parameters (overrides and defaults), the
+// router's settings and its counters; the router's own endpoints are left out of `requests`.
+TEST(RouterProcess, StatusReportsPolicyParametersAndCounters) {
+  auto engine = start_engine();
+  auto router = start_router({engine->url()}, {"--policy", "cap", "--param", "cap=3"});
+  const int port = router->port();
+  ASSERT_GT(port, 0);
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(call(port, "POST", "/v1/chat/completions",
+                   chat_body(fmt::format(R"("job_id":"status:{}")", i)))
+                  ->status,
+              200);
+  ASSERT_EQ(call(port, "POST", "/v1/chat/completions", "{not json")->status, 400);
+  ASSERT_EQ(call(port, "GET", "/programs")->status, 200);
+
+  const json::value status = get_json(port, "/status");
+  ASSERT_TRUE(status.is_object());
+  const auto& policy = status.at("policy").as_object();
+  EXPECT_EQ(policy.at("name").as_string(), "cap");
+  EXPECT_FALSE(policy.at("summary").as_string().empty());
+  const auto& params = policy.at("params").as_array();
+  ASSERT_EQ(params.size(), 1u) << json::serialize(status);
+  EXPECT_EQ(params[0].at("name").as_string(), "cap");
+  EXPECT_EQ(params[0].at("value").to_number<double>(), 3);
+  EXPECT_FALSE(params[0].at("meaning").as_string().empty());
+  EXPECT_EQ(status.at("requests").to_number<int>(), 3);  // the /programs read is not counted
+  EXPECT_EQ(status.at("error_responses").to_number<int>(), 1);
+  EXPECT_EQ(status.at("responses_by_status").at("200").to_number<int>(),
+            3);  // two chats, /programs
+  EXPECT_EQ(status.at("errors").at("bad_request").to_number<int>(), 1);
+  EXPECT_EQ(status.at("programs").to_number<int>(), 2);
+  EXPECT_EQ(status.at("backend_type").as_string(), "vllm");
+  EXPECT_GE(status.at("now_s").to_number<double>(), 0);
+
+  // A policy without parameters has an empty list.
+  auto plain = start_router({engine->url()});
+  const json::value plain_status = get_json(plain->port(), "/status");
+  ASSERT_TRUE(plain_status.is_object());
+  EXPECT_EQ(plain_status.at("policy").at("name").as_string(), "passthrough");
+  EXPECT_TRUE(plain_status.at("policy").at("params").as_array().empty());
 }
 
 // The engine says its time scale in /version, and a router on another scale warns at start

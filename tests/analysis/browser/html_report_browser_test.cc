@@ -15,6 +15,7 @@
 
 #include "analysis/html_report.h"
 #include "analysis/test_support.h"
+#include "browser_support.h"
 
 namespace agentsched::analysis {
 namespace {
@@ -23,39 +24,12 @@ namespace fs = std::filesystem;
 using testing::read_file;
 using testing::ScratchDir;
 
-constexpr const char* kChromium = "/usr/bin/chromium";
-
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-};
-
-Outcome run(const std::string& command) {
-  Outcome outcome;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return outcome;
-  char buffer[4096];
-  std::size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) outcome.out.append(buffer, got);
-  const int status = ::pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return outcome;
-}
-
-std::string quoted(const fs::path& path) {
-  std::string text = "'";
-  text += path.string();
-  text += "'";
-  return text;
-}
-
-std::size_t count(const std::string& haystack, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto pos = haystack.find(needle); pos != std::string::npos;
-       pos = haystack.find(needle, pos + needle.size()))
-    ++n;
-  return n;
-}
+using browser::count;
+using browser::kChromium;
+using browser::Outcome;
+using browser::png_size;
+using browser::quoted;
+using browser::run;
 
 // One matrix (2 systems x 2 concurrencies x 2 seeds, a short workload) and its page, shared by
 // the tests of this file: simulating it once keeps them quick.
@@ -75,9 +49,7 @@ class BrowserReport : public ::testing::Test {
   }
 
   void SetUp() override {
-    ASSERT_TRUE(fs::exists(kChromium))
-        << kChromium << " is missing: run scripts/setup.sh, which installs Debian's chromium "
-        << "for the browser tests";
+    ASSERT_TRUE(fs::exists(kChromium)) << browser::missing_chromium_message();
     ASSERT_EQ(matrix_run_.exit_code, 0) << matrix_run_.out;
     ASSERT_TRUE(fs::exists(matrix_ / "report.html")) << matrix_run_.out;
   }
@@ -85,18 +57,11 @@ class BrowserReport : public ::testing::Test {
   // chromium, headless, on the page; `arguments` pick what it does (dump the DOM, screenshot).
   // Its own diagnostics go to `log`.
   static Outcome chromium(const std::string& arguments, const fs::path& log) {
-    return run(fmt::format(
-        "timeout 120 {} --headless=new --no-sandbox --disable-gpu --hide-scrollbars "
-        "--no-first-run --user-data-dir={} --enable-logging=stderr --v=0 {} file://{} 2>{}",
-        kChromium, quoted(scratch_->path() / "profile"), arguments, quoted(matrix_ / "report.html"),
-        quoted(log)));
+    return browser::chromium("file://" + (matrix_ / "report.html").string(), arguments,
+                             scratch_->path() / "profile", log);
   }
 
-  static fs::path output_dir() {
-    const fs::path dir = fs::path(AGENTSCHED_BUILD_DIR) / "browser";
-    fs::create_directories(dir);
-    return dir;
-  }
+  static fs::path output_dir() { return browser::output_dir(AGENTSCHED_BUILD_DIR); }
 
   static std::size_t run_folders() {
     std::size_t n = 0;
@@ -179,18 +144,6 @@ TEST_F(BrowserReport, RenderedDomHasTheTablesChartsAndSections) {
   const std::string console = read_file(log);
   EXPECT_EQ(console.find("Uncaught"), std::string::npos) << console;
   EXPECT_EQ(console.find(":CONSOLE("), std::string::npos) << console;
-}
-
-// PNG: 8-byte signature, then the IHDR chunk with width and height (big-endian).
-std::pair<unsigned, unsigned> png_size(const std::string& png) {
-  auto be32 = [&](std::size_t at) {
-    return (static_cast<unsigned>(static_cast<unsigned char>(png[at])) << 24) |
-           (static_cast<unsigned>(static_cast<unsigned char>(png[at + 1])) << 16) |
-           (static_cast<unsigned>(static_cast<unsigned char>(png[at + 2])) << 8) |
-           static_cast<unsigned>(static_cast<unsigned char>(png[at + 3]));
-  };
-  if (png.size() < 24 || png.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0) return {0, 0};
-  return {be32(16), be32(20)};
 }
 
 TEST_F(BrowserReport, ScreenshotAndPrintAreWritten) {

@@ -30,7 +30,8 @@ table { border-collapse: collapse; background: #fff; border: 1px solid #d8dde6; 
 th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #eceff3; text-align: left; white-space: nowrap; }
 th { background: #f1f3f7; font-weight: 600; }
 td.num { text-align: right; }
-td.wrap { white-space: normal; max-width: 28em; }
+td.wrap { white-space: normal; min-width: 10em; max-width: 28em; }
+td.job-id { max-width: 22em; overflow: hidden; text-overflow: ellipsis; }
 .up { color: #067647; font-weight: 600; }
 .down { color: #b42318; font-weight: 600; }
 .state-held { color: #b54708; font-weight: 600; }
@@ -59,7 +60,7 @@ polyline { fill: none; stroke-width: 1.5; }
 <svg id="error-plot" width="220" height="40" viewBox="0 0 220 40" role="img" aria-label="error rate"><polyline id="error-line" stroke="#f04438" points=""/></svg><div class="muted scale" id="error-line-top"></div></div>
 <div class="card"><div class="muted">totals</div><div id="totals">&ndash;</div></div>
 </div>
-<p class="muted">Rates over the last refresh interval; the lines show the last <span id="history-length">0</span> intervals. Requests and errors count the LLM routes (/v1/chat/completions, /v1/completions); errors are responses with status 400 and above (499: the client went away).</p>
+<p class="muted">Rates per real second over the last refresh interval; the lines show the last <span id="history-length">0</span> intervals. Requests and errors count the LLM routes (/v1/chat/completions, /v1/completions); errors are responses with status 400 and above (499: the client went away).</p>
 </section>
 
 <section id="backends">
@@ -159,7 +160,9 @@ function renderStatus(s) {
       " client connection(s) open";
   fill("errors-table", Object.entries(s.errors), (tr, [kind, n]) => { cell(tr, kind); cell(tr, n, "num"); });
 
-  const t = performance.now() / 1000;
+  // The router's real seconds, not the browser's: a throttled or virtual-time browser polls
+  // irregularly, the counters do not care.
+  const t = s.uptime_real_s;
   if (previous && t > previous.t) {
     const dt = t - previous.t;
     requestHistory.push(Math.max(0, s.requests - previous.requests) / dt);
@@ -209,7 +212,7 @@ function whyHeld(p, backends) {
   const b = p.backend === null ? null : backends[p.backend];
   if (p.held_calls > 0 && b && !b.up) reasons.push("backend " + b.url + " is down");
   if (p.paused) reasons.push("paused by the policy");
-  else if (p.pause_requested) reasons.push("pause requested (after the call in flight)");
+  else if (p.pause_requested) reasons.push("pause requested");
   if (p.held_calls > 0 && reasons.length === 0) reasons.push("held by the policy");
   return reasons.join("; ");
 }
@@ -223,7 +226,7 @@ function renderPrograms(p, backends) {
       "(" + p.count + " tracked, " + p.held_calls + " calls held" +
       (shown.length < list.length ? ", showing the first " + shown.length : "") + ")";
   fill("programs-table", shown, (tr, x) => {
-    cell(tr, x.id, "job-id");
+    cell(tr, x.id, "job-id").setAttribute("title", x.id);  // the whole id when cut short
     cell(tr, x.state, "state-" + x.state);
     const b = x.backend === null ? null : backends[x.backend];
     cell(tr, b ? b.url : "-");

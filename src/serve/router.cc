@@ -388,6 +388,7 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
   bool stopped = false;
   std::function<void()> on_done;
   double created_unix = 0;
+  SteadyTime started_real = steady_now();  // for the real seconds in /status
 
   // Counters for /metrics.
   std::map<std::string, std::uint64_t> requests_by_route;
@@ -1623,6 +1624,9 @@ struct Router::Impl : GatewayDriver, std::enable_shared_from_this<Router::Impl> 
     out["policy"] = std::move(policy);
     out["backend_type"] = opt.backend_type == BackendType::kSglang ? "sglang" : "vllm";
     out["now_s"] = clock->now();
+    // Real seconds since the router started: what the dashboard divides counter deltas by, so
+    // that its rates hold whatever the time scale and however often a browser polls.
+    out["uptime_real_s"] = std::chrono::duration<double>(steady_now() - started_real).count();
     out["time_scale"] = opt.time_scale;
     out["metrics_interval_s"] = opt.metrics_interval_s;
     out["program_ttl_s"] = opt.program_ttl_s;

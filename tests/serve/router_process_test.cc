@@ -699,6 +699,7 @@ TEST(RouterProcess, StatusReportsPolicyParametersAndCounters) {
   EXPECT_EQ(status.at("programs").to_number<int>(), 2);
   EXPECT_EQ(status.at("backend_type").as_string(), "vllm");
   EXPECT_GE(status.at("now_s").to_number<double>(), 0);
+  EXPECT_GT(status.at("uptime_real_s").to_number<double>(), 0);
 
   // A policy without parameters has an empty list.
   auto plain = start_router({engine->url()});

@@ -74,7 +74,7 @@ polyline { fill: none; stroke-width: 1.5; }
 <section id="programs">
 <h2>Programs <span class="muted" id="programs-count"></span></h2>
 <table id="programs-table">
-<thead><tr><th>job_id</th><th>state</th><th>backend</th><th>steps</th><th>context tokens</th><th>held calls</th><th>held total s</th><th>idle s</th><th>why held</th></tr></thead>
+<thead><tr><th>job_id</th><th>state</th><th>backend</th><th>steps</th><th>context tokens</th><th>held calls</th><th>held total s</th><th>last activity s ago</th><th>why held</th></tr></thead>
 <tbody></tbody>
 </table>
 </section>

@@ -93,8 +93,9 @@ const RegisterCommand registration(35, [](CLI::App& root) {
   a->admin_token_opt = cmd->add_option(
       "--admin-token", a->admin_token,
       "Bearer token that state-changing management endpoints (POST /programs/release) "
-      "require (401 without it); GET /programs, /health, /metrics, /backends and the proxied "
-      "/v1 calls stay open. Visible in `ps`: prefer --admin-token-file or the "
+      "require (401 without it); GET /programs, /health, /metrics, /backends, /status, "
+      "/dashboard and the proxied /v1 calls stay open. Visible in `ps`: prefer --admin-token-file "
+      "or the "
       "AGENTSCHED_ADMIN_TOKEN environment variable (used when neither option is given)");
   a->admin_token_opt->type_name("TOKEN");
   a->admin_token_file_opt = cmd->add_option(

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <utility>
+#include "command_runner.h"
 
 namespace agentsched::browser {
 
@@ -31,15 +32,8 @@ struct Outcome {
 
 // Runs `command` with sh, collecting its stdout.
 inline Outcome run(const std::string& command) {
-  Outcome outcome;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return outcome;
-  char buffer[4096];
-  std::size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) outcome.out.append(buffer, got);
-  const int status = ::pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return outcome;
+  const auto r = test_commands::run_shell(command);
+  return Outcome{r.exit_code, r.out};
 }
 
 // `path` in single quotes for sh (the paths the tests make hold no quote).

@@ -30,30 +30,6 @@ const char* color(std::size_t i) {
   return kPalette[i % kPaletteSize];
 }
 
-std::string escape_xml(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // CSV field: quoted when it holds a separator, quote or line break.
 std::string csv_field(std::string_view text) {
   if (text.find_first_of(",\"\n") == std::string_view::npos) return std::string(text);
@@ -79,7 +55,7 @@ std::string svg_open(int width, int height) {
 
 std::string text(double x, double y, std::string_view content, std::string_view attributes = "") {
   return fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\"{}{}>{}</text>\n", x, y,
-                     attributes.empty() ? "" : " ", attributes, escape_xml(content));
+                     attributes.empty() ? "" : " ", attributes, escape_markup(content));
 }
 
 // Text turned 90 degrees anticlockwise, centred on (x, y): a y-axis title.
@@ -87,7 +63,7 @@ std::string vertical_text(double x, double y, std::string_view content) {
   return fmt::format(
       "<text x=\"{0:.1f}\" y=\"{1:.1f}\" transform=\"rotate(-90 {0:.1f} {1:.1f})\" "
       "text-anchor=\"middle\" fill=\"#222\">{2}</text>\n",
-      x, y, escape_xml(content));
+      x, y, escape_markup(content));
 }
 
 // A "nice" tick step (1, 2 or 5 x 10^k) giving about `target` ticks over `span`.
@@ -407,7 +383,7 @@ Result<SvgChart> render_kv_grid(const std::vector<KvPlotRun>& runs, const KvPlot
         svg += fmt::format(
             "<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"{}\" "
             "fill-opacity=\"0.08\"><title>{}</title></rect>\n",
-            xa, py, std::max(xb - xa, 1.0), ph, run_color(i), escape_xml(tip));
+            xa, py, std::max(xb - xa, 1.0), ph, run_color(i), escape_markup(tip));
         csv += fmt::format("{},{},{},,window_start,{},\n", csv_field(d.run->row),
                            csv_field(d.run->column), csv_field(d.run->series),
                            d.window.start_unix - d.t0);
@@ -456,7 +432,7 @@ Result<SvgChart> render_kv_grid(const std::vector<KvPlotRun>& runs, const KvPlot
             "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.3\" "
             "stroke-linejoin=\"round\" points=\"{}\"><title>{}port {}</title></polyline>\n",
             color_of(line.label), points,
-            escape_xml(d.run->series.empty() ? std::string() : d.run->series + ", "), line.port);
+            escape_markup(d.run->series.empty() ? std::string() : d.run->series + ", "), line.port);
       }
 
       // Finished tasks: ticks along the bottom edge, in the run's colour.
@@ -464,7 +440,7 @@ Result<SvgChart> render_kv_grid(const std::vector<KvPlotRun>& runs, const KvPlot
         const KvRunData& d = data[i];
         if (d.finish_times.empty()) {
           if (!d.driver_note.empty())
-            svg += fmt::format("<desc>no task marks: {}</desc>\n", escape_xml(d.driver_note));
+            svg += fmt::format("<desc>no task marks: {}</desc>\n", escape_markup(d.driver_note));
           continue;
         }
         std::string path;
@@ -606,8 +582,8 @@ Result<SvgChart> render_throughput_chart(const std::vector<ThroughputRow>& rows)
         svg += fmt::format(
             "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\">"
             "<title>{} C={}: {:.2f}</title></rect>\n",
-            x + 1, y, std::max(bar_width - 2, 1.0), y_of(0) - y, color(s), escape_xml(systems[s]),
-            concurrencies[g], v);
+            x + 1, y, std::max(bar_width - 2, 1.0), y_of(0) - y, color(s),
+            escape_markup(systems[s]), concurrencies[g], v);
         double label_y = y - 4;
         if (ranged) {
           const double cx = x + bar_width / 2, ya = y_of(lo), yb = y_of(hi);
@@ -616,7 +592,7 @@ Result<SvgChart> render_throughput_chart(const std::vector<ThroughputRow>& rows)
               "<path class=\"errorbar\" d=\"M{0:.1f} {1:.1f}V{2:.1f}M{3:.1f} {1:.1f}h{4:.1f}"
               "M{3:.1f} {2:.1f}h{4:.1f}\" stroke=\"#222\" stroke-width=\"1.3\"><title>{5} C={6}: "
               "min {7:.2f}, max {8:.2f} over {9} seeds</title></path>\n",
-              cx, ya, yb, cx - cap / 2, cap, escape_xml(systems[s]), concurrencies[g], lo, hi,
+              cx, ya, yb, cx - cap / 2, cap, escape_markup(systems[s]), concurrencies[g], lo, hi,
               row->seeds);
           label_y = std::min(label_y, yb - 4);
         }
@@ -741,7 +717,7 @@ Result<SvgChart> render_latency_plot(const std::vector<LatencyBox>& boxes,
       svg += fmt::format(
           "<g class=\"latency-box\"><title>{} C={}: {} calls, p10 {:.2f} s, p25 {:.2f} s, p50 "
           "{:.2f} s, p75 {:.2f} s, p90 {:.2f} s, p99 {:.2f} s, max {:.2f} s</title>\n",
-          escape_xml(systems[s]), concurrencies[g], st->n, st->p10, st->p25, st->p50, st->p75,
+          escape_markup(systems[s]), concurrencies[g], st->n, st->p10, st->p25, st->p50, st->p75,
           st->p90, st->p99, st->max);
       svg += fmt::format(
           "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1:.1f}\" y2=\"{2:.1f}\" stroke=\"#333\"/>\n",
@@ -915,7 +891,7 @@ Result<SvgChart> render_line_chart(const LineChart& chart) {
             "<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\"{}><title>{}</title>"
             "</path>\n",
             path, stroke, series.dashed ? " stroke-dasharray=\"6 4\"" : "",
-            escape_xml(series.name));
+            escape_markup(series.name));
       if (series.dashed) continue;  // a reference line: no markers
       for (const auto& pt : points) {
         if (!std::isfinite(pt.y) || !std::isfinite(pt.x)) continue;
@@ -929,7 +905,7 @@ Result<SvgChart> render_line_chart(const LineChart& chart) {
         svg += fmt::format(
             "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"><title>{}: {:g} -&gt; "
             "{:.3g}</title></circle>\n",
-            x, y_of(pt.y), stroke, escape_xml(series.name), pt.x, pt.y);
+            x, y_of(pt.y), stroke, escape_markup(series.name), pt.x, pt.y);
       }
     }
     svg += fmt::format(
@@ -967,6 +943,33 @@ Status write_latency_plot(const std::vector<LatencyBox>& boxes, const std::strin
 
 Status write_line_chart(const LineChart& chart, const std::filesystem::path& out_svg) {
   return write_chart(render_line_chart(chart), out_svg);
+}
+
+std::string escape_markup(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace agentsched::analysis

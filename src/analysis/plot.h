@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -124,5 +125,8 @@ struct LineChart {
 // panels. For `sim sweep` (one point per knob value) and anything else drawn against a number.
 Result<SvgChart> render_line_chart(const LineChart& chart);
 Status write_line_chart(const LineChart& chart, const std::filesystem::path& out_svg);
+
+// Text made safe inside SVG and HTML elements and quoted attributes (& < > " ').
+std::string escape_markup(std::string_view text);
 
 }  // namespace agentsched::analysis

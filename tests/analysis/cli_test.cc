@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "command_runner.h"
 #include "test_support.h"
 
 namespace agentsched::analysis {
@@ -32,15 +33,8 @@ Outcome run_agentsched(const std::string& arguments, bool merge_stderr = false,
   command += "' ";
   command += arguments;
   command += merge_stderr ? " 2>&1" : " 2>/dev/null";
-  Outcome outcome;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return outcome;
-  char buffer[4096];
-  std::size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) outcome.out.append(buffer, got);
-  const int status = ::pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return outcome;
+  const auto r = test_commands::run_shell(command);
+  return Outcome{r.exit_code, r.out};
 }
 
 std::string quoted(const std::filesystem::path& path) {

@@ -324,7 +324,7 @@ TEST(Plot, KvGridSharesAxesAndWritesItsCsv) {
   // 2 rows x 2 columns; the empty cell says so. Axis titles once, a legend per seed.
   EXPECT_EQ(count(svg, ">no run</text>"), 1u);
   EXPECT_EQ(count(svg, "KV cache usage (%)</text>"), 1u);
-  EXPECT_EQ(count(svg, "seconds since the run's first sample</text>"), 1u);
+  EXPECT_EQ(count(svg, "seconds since the run&#39;s first sample</text>"), 1u);
   EXPECT_NE(svg.find(">seed 2</text>"), std::string::npos);
   EXPECT_NE(svg.find("moving average over 20 s"), std::string::npos);
   // y tick labels on the first column only: "100" twice (two rows), not four times.

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "command_runner.h"
 #include "sim/limit.h"
 #include "workload/workload_stats.h"
 
@@ -23,15 +24,8 @@ struct CommandResult {
 };
 
 CommandResult run_command(const std::string& args) {
-  const std::string cmd = std::string(AGENTSCHED_BINARY) + " " + args + " 2>&1";
-  CommandResult r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe)) r.output += buffer;
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  const auto r = test_commands::run_shell(std::string(AGENTSCHED_BINARY) + " " + args + " 2>&1");
+  return CommandResult{r.exit_code, r.out};
 }
 
 json::value read_json(const fs::path& path) {

@@ -1,8 +1,8 @@
 #pragma once
 // Simulator fidelity from run folders: residuals of the calibrated matrix against the
-// reference's C = 32 results (docs/reference-study.md section 5), predictions at other concurrencies
-// with their spread over seeds, the mechanisms behind them (prefix hits, preemptions, time
-// held in the gateway, time waiting in the engine), and sensitivity sweeps. Reads files only:
+// reference's C = 32 results (docs/reference-study.md section 5), predictions at other
+// concurrencies with their spread over seeds, the mechanisms behind them (prefix hits, preemptions,
+// time held in the gateway, time waiting in the engine), and sensitivity sweeps. Reads files only:
 // agentsched/summary.json and agentsched/timeline.csv of each run, and the reference-format
 // files through the matrix summary. Writes docs/fidelity.md (`agentsched sim report`) and
 // sweep.md/sweep.json (`agentsched sim sweep`).

@@ -65,8 +65,9 @@ void drive(const DriveCli& c, const std::string& command_line) {
   }
   o.workload = std::make_shared<const Workload>(std::move(*workload));
   if (c.concurrency < 1 && !o.workload->open_loop())
-    throw usage_error("--concurrency is required (or open-loop arrivals: --arrivals, or a trace "
-                      "that has them)");
+    throw usage_error(
+        "--concurrency is required (or open-loop arrivals: --arrivals, or a trace "
+        "that has them)");
   // Open loop: C only names the run's concurrency in its logs; every arrival starts at once.
   o.concurrency = c.concurrency < 1 ? 1 : c.concurrency;
   o.max_programs = c.max_programs;

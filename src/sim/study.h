@@ -26,7 +26,7 @@ struct StudyConfig {
   std::int64_t kv_blocks = 0;  // 0: the profile's capacity
   bool share_heads = true;
   double call_timeout_s = 0;  // the client's budget per LLM call; 0: none
-  double arrival_rate = 0;     // open loop: programs per second (Poisson); 0: closed loop
+  double arrival_rate = 0;    // open loop: programs per second (Poisson); 0: closed loop
 };
 
 struct KnobInfo {

@@ -15,11 +15,11 @@
 #include "analysis/compare.h"
 #include "analysis/latency.h"
 #include "analysis/manifest.h"
-#include "analysis/plot.h"
 #include "analysis/report_json.h"
 #include "analysis/stuck.h"
 #include "analysis/text_table.h"
 #include "analysis/window.h"
+#include "cli/analyze_common.h"
 #include "cli/command_registry.h"
 #include "core/time_format.h"
 #include "record/run_layout.h"
@@ -28,122 +28,8 @@ namespace agentsched::cli {
 namespace {
 
 using namespace agentsched::analysis;
+using namespace analyze_common;
 namespace json = boost::json;
-
-struct CommonOptions {
-  double threshold = kDefaultThresholdPercent;
-  bool json = false;
-  std::vector<std::string> runs;
-};
-
-void add_common(CLI::App* command, CommonOptions& options, const char* runs_help,
-                const char* json_help = "Print JSON instead of tables") {
-  command
-      ->add_option("--threshold", options.threshold,
-                   "KV usage in percent; the active window spans the samples strictly above it")
-      ->check(CLI::Range(0.0, 100.0))
-      ->capture_default_str();
-  command->add_flag("--json", options.json, json_help);
-  command->add_option("runs", options.runs, runs_help)->required();
-}
-
-std::string when(double unix_seconds) {
-  return format_datetime_ms(unix_seconds);
-}
-std::string when(const std::optional<double>& t) {
-  return t ? when(*t) : "-";
-}
-std::string fixed(double value, int decimals = 2) {
-  return std::isfinite(value) ? fmt::format("{:.{}f}", value, decimals) : "n/a";
-}
-
-void warn(const std::string& message) {
-  fmt::print(stderr, "agentsched: warning: {}\n", message);
-}
-void report_error(const std::string& message) {
-  fmt::print(stderr, "agentsched: error: {}\n", message);
-}
-
-std::string line_list(const std::vector<std::size_t>& numbers) {
-  return fmt::format("{}", fmt::join(numbers, ", "));
-}
-
-// Garbled lines and rows are skipped, never fatal: say how many, and where the first are.
-void warn_about_inputs(const std::string& name, const LogDiagnostics& log) {
-  if (log.garbled_lines > 0) {
-    warn(fmt::format("{}: {}: skipped {} garbled line(s) (first at line {})", name,
-                     log.file.string(), log.garbled_lines,
-                     line_list(log.first_garbled_line_numbers)));
-  }
-}
-void warn_about_inputs(const std::string& name, const KvDiagnostics& kv) {
-  if (kv.garbled_rows > 0) {
-    warn(fmt::format("{}: {}: skipped {} garbled row(s) (first at line {})", name, kv.file.string(),
-                     kv.garbled_rows, line_list(kv.first_garbled_line_numbers)));
-  }
-}
-
-// Finishes a multi-run command: prints JSON if asked, then fails when any run failed.
-void finish(const CommonOptions& options, json::array& json_runs, std::size_t failures,
-            std::size_t total) {
-  if (options.json) {
-    json::object out{{"threshold_percent", options.threshold}, {"runs", std::move(json_runs)}};
-    std::fputs(pretty_json(out).c_str(), stdout);
-  }
-  if (failures > 0) {
-    std::fflush(stdout);
-    throw CommandFailure{fmt::format("{} of {} run(s) could not be analysed", failures, total)};
-  }
-}
-
-json::object error_entry(const NamedRun& run, const std::string& message) {
-  return {{"name", run.name}, {"run_dir", run.dir.string()}, {"error", message}};
-}
-
-// The run folders among the arguments. A shell glob such as runs/matrix/* also brings the
-// matrix's summary.md and SVGs: what is not a run folder is skipped with a warning. A path
-// that does not exist is an error, reported as such (not as a missing CSV inside it).
-struct RunSelection {
-  std::vector<NamedRun> runs;
-  std::vector<std::pair<NamedRun, std::string>> errors;  // the run and why
-};
-
-RunSelection select_runs(const std::vector<std::string>& arguments) {
-  RunSelection selection;
-  for (const auto& argument : arguments) {
-    const NamedRun run = parse_named_run(argument);
-    const bool named = argument.find('=') != std::string::npos && argument.front() != '=';
-    std::error_code ec;
-    const auto status = std::filesystem::status(run.dir, ec);
-    if (!std::filesystem::exists(status)) {
-      selection.errors.emplace_back(run, "no such folder: " + run.dir.string());
-      continue;
-    }
-    if (!std::filesystem::is_directory(status)) {
-      if (named)
-        selection.errors.emplace_back(run, "not a folder: " + run.dir.string());
-      else
-        warn(fmt::format("skipping {}: not a run folder (a file)", run.dir.string()));
-      continue;
-    }
-    if (!std::filesystem::exists(run_layout::kv_csv(run.dir), ec) &&
-        !std::filesystem::exists(run_layout::driver_log(run.dir), ec)) {
-      const std::string why = fmt::format("not a run folder (no {} and no {})",
-                                          run_layout::kv_csv(run.dir).filename().string(),
-                                          run_layout::driver_log(run.dir).filename().string());
-      if (named)
-        selection.errors.emplace_back(run, why);
-      else
-        warn(fmt::format("skipping {}: {}", run.dir.string(), why));
-      continue;
-    }
-    selection.runs.push_back(run);
-  }
-  for (const auto& [run, why] : selection.errors) report_error(run.name + ": " + why);
-  if (selection.runs.empty() && selection.errors.empty())
-    throw CommandFailure{"no run folder among the arguments"};
-  return selection;
-}
 
 // ---------------------------------------------------------------------------------- window
 
@@ -502,105 +388,6 @@ void run_manifest(const CommonOptions& options) {
   finish(options, json_runs, failures, selection.runs.size() + selection.errors.size());
 }
 
-// ------------------------------------------------------------------------------------- plot
-
-struct PlotOptions {
-  double smooth_seconds = 0;
-  std::string out_dir = ".";
-};
-
-void run_plot(const CommonOptions& options, const PlotOptions& plot) {
-  const RunSelection selection = select_runs(options.runs);
-  if (!selection.errors.empty())
-    throw CommandFailure{fmt::format("{} of {} run(s) could not be read", selection.errors.size(),
-                                     selection.runs.size() + selection.errors.size())};
-  const std::filesystem::path dir(plot.out_dir);
-  const std::filesystem::path kv_svg = dir / "kv_usage.svg";
-  const std::filesystem::path throughput_svg = dir / "throughput.svg";
-  const std::filesystem::path latency_svg = dir / "latency.svg";
-  auto csv_of = [](std::filesystem::path p) { return p.replace_extension(".csv").string(); };
-  // With system and concurrency in the run names, the KV panels form a grid (seeds as lines);
-  // otherwise one panel per run.
-  auto table = build_compare_table(selection.runs, options.threshold);
-  KvPlotOptions kv_options;
-  kv_options.threshold_percent = options.threshold;
-  kv_options.smooth_seconds = plot.smooth_seconds;
-  std::vector<KvPlotRun> kv_runs;
-  if (table) {
-    for (const auto& system : table->systems)
-      for (int c : table->concurrencies)
-        for (const CompareEntry* e : table->cell_runs(c, system))
-          kv_runs.push_back(
-              {system, fmt::format("C = {}", c),
-               e->seed && table->seed_count > 1 ? fmt::format("seed {}", *e->seed) : std::string(),
-               e->dir});
-  } else {
-    for (const auto& run : selection.runs) kv_runs.push_back({run.name, "", "", run.dir});
-  }
-  if (auto written = write_kv_grid(kv_runs, kv_options, kv_svg); !written)
-    throw CommandFailure{written.error().message};
-  json::object out{{"threshold_percent", options.threshold},
-                   {"kv_plot", kv_svg.string()},
-                   {"kv_plot_csv", csv_of(kv_svg)}};
-  if (table) {
-    std::vector<ThroughputRow> rows;
-    std::vector<LatencyBox> boxes;
-    for (int c : table->concurrencies) {
-      const bool whole = table->row_whole_run(c);
-      for (const auto& system : table->systems) {
-        const auto runs = table->cell_runs(c, system);
-        if (runs.empty()) continue;
-        const Spread t = table->cell(c, system, false), s = table->cell(c, system, true);
-        ThroughputRow row{system, c,     t.mean,
-                          s.mean, t.min, t.max,
-                          s.min,  s.max, std::max<std::size_t>(runs.size(), 1),
-                          whole};
-        rows.push_back(row);
-        LatencyBox box{system, c, {}, runs.size(), whole};
-        for (const CompareEntry* e : runs) {
-          const WindowReport& w = *e->report;
-          const bool all = whole || !w.has_window;
-          auto durations = read_llm_call_durations(
-              e->dir, all ? -std::numeric_limits<double>::infinity() : w.window_start_unix,
-              all ? std::numeric_limits<double>::infinity() : w.window_end_unix);
-          if (!durations) throw CommandFailure{e->name + ": " + durations.error().message};
-          box.durations_ms.insert(box.durations_ms.end(), durations->begin(), durations->end());
-        }
-        boxes.push_back(std::move(box));
-      }
-    }
-    if (auto written = write_throughput_chart(rows, throughput_svg); !written)
-      throw CommandFailure{written.error().message};
-    const std::string title = fmt::format(
-        "llm_call latency by concurrency, {}",
-        table->concurrencies.size() == static_cast<std::size_t>(std::count_if(
-                                           table->concurrencies.begin(), table->concurrencies.end(),
-                                           [&](int c) { return table->row_whole_run(c); }))
-            ? "whole run (no active window)"
-            : fmt::format("active window (KV > {:g}%)", options.threshold));
-    if (auto written = write_latency_plot(boxes, title, latency_svg); !written)
-      throw CommandFailure{written.error().message};
-    out["throughput_chart"] = throughput_svg.string();
-    out["throughput_chart_csv"] = csv_of(throughput_svg);
-    out["latency_plot"] = latency_svg.string();
-    out["latency_plot_csv"] = csv_of(latency_svg);
-  } else {
-    warn("no throughput or latency chart: " + table.error().message);
-    out["throughput_chart"] = nullptr;
-    out["latency_plot"] = nullptr;
-    out["throughput_error"] = table.error().message;
-  }
-  if (options.json) {
-    std::fputs(pretty_json(out).c_str(), stdout);
-  } else {
-    fmt::print("wrote {} (and .csv)\n", kv_svg.string());
-    if (table) {
-      fmt::print("wrote {} (and .csv)\n", throughput_svg.string());
-      fmt::print("wrote {} (and .csv)\n", latency_svg.string());
-    }
-  }
-}
-
 const RegisterCommand registration(50, [](CLI::App& root) {
   auto* analyze = root.add_subcommand(
       "analyze",
@@ -678,24 +465,6 @@ const RegisterCommand registration(50, [](CLI::App& root) {
       "Per run: input files with size, lines and sha256, the summary line, and the window");
   add_common(manifest, *manifest_options, runs_help);
   manifest->callback([manifest_options] { run_manifest(*manifest_options); });
-
-  auto plot_options = std::make_shared<CommonOptions>();
-  auto plot_settings = std::make_shared<PlotOptions>();
-  auto* plot = analyze->add_subcommand(
-      "plot",
-      "Write kv_usage.svg (KV usage over time: systems x concurrency grid, seeds as lines, "
-      "windows shaded), throughput.svg (mean bars, min-max error bars over seeds) and "
-      "latency.svg (llm_call distributions), each with a CSV of what it draws");
-  add_common(plot, *plot_options,
-             "Runs as NAME=PATH or PATH (named after the folder, e.g. baseline_c32_s1)",
-             "Print the written files as JSON");
-  plot->add_option("--out", plot_settings->out_dir, "Folder for the SVG and CSV files")
-      ->capture_default_str();
-  plot->add_option("--smooth", plot_settings->smooth_seconds,
-                   "Draw KV usage as a moving average over this many seconds (0: raw samples)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  plot->callback([plot_options, plot_settings] { run_plot(*plot_options, *plot_settings); });
 });
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "analysis/report_json.h"
 #include "analysis/request_latency.h"
 #include "analysis/task_time.h"
+#include "cli/analyze_common.h"
 #include "cli/command_registry.h"
 
 namespace agentsched::cli {
@@ -64,12 +65,19 @@ void run(const std::string& run_dir, bool as_json) {
 }
 
 void run_tasks(const std::vector<std::string>& runs, double threshold, bool as_json) {
+  // As the other analyze commands: a glob's stray files are skipped with a warning, a missing
+  // folder is an error naming it.
+  const analyze_common::RunSelection selection = analyze_common::select_runs(runs);
+  if (!selection.errors.empty())
+    throw CommandFailure{fmt::format("{} of {} run(s) could not be read", selection.errors.size(),
+                                     selection.runs.size() + selection.errors.size())};
   boost::json::array out;
   if (!as_json)
     fmt::print("{:<40} {:>5} {:>6} | {:>34} | {:>34}\n", "run", "ok", "failed",
                "whole run: p50 / p90 / p99 / max s", "in the window: p50 / p90 / p99 / max s");
-  for (const auto& run : runs) {
-    auto r = analysis::analyze_task_times(run, threshold);
+  for (const auto& named : selection.runs) {
+    const std::string run = named.dir.string();
+    auto r = analysis::analyze_task_times(named.dir, threshold);
     if (!r) throw CommandFailure{r.error().message};
     auto figures = [](const analysis::TaskTimeStats& s) {
       boost::json::object o;

@@ -152,6 +152,20 @@ TEST(Cli, WindowSkipsWhatIsNotARunFolder) {
   EXPECT_NE(named.out.find("x: not a folder: "), std::string::npos) << named.out;
 }
 
+// `analyze tasks` picks its run folders as the other analyze commands do.
+TEST(Cli, TasksSkipsWhatIsNotARunFolderAndNamesAMissingOne) {
+  ScratchDir dir;
+  dir.copy_fixture("basic_run", "baseline_c4");
+  dir.write("summary.md", "# tables\n");
+  Outcome o = run_agentsched("analyze tasks " + quoted(dir.path()) + "/*", true);
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  EXPECT_NE(o.out.find("summary.md: not a run folder (a file)"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("baseline_c4 "), std::string::npos) << o.out;
+  Outcome missing = run_agentsched("analyze tasks " + quoted(dir.path() / "nope"), true);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.out.find("no such folder"), std::string::npos) << missing.out;
+}
+
 TEST(Cli, HelpSaysWhatEachCommandTakes) {
   Outcome stuck = run_agentsched("analyze stuck --help");
   EXPECT_NE(stuck.out.find("run TEXT REQUIRED"), std::string::npos) << stuck.out;

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "analysis/latency.h"
+#include "record/timeline_reader.h"
 
 namespace agentsched::analysis {
 
@@ -53,16 +54,6 @@ std::string percent(double fraction) {
 json::value num(double x) {
   if (!std::isfinite(x)) return nullptr;
   return x;
-}
-
-// Splits a CSV line without quoting (the timeline has none).
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out;
-  std::string field;
-  std::istringstream in(line);
-  while (std::getline(in, field, ',')) out.push_back(field);
-  if (!line.empty() && line.back() == ',') out.emplace_back();
-  return out;
 }
 
 Result<json::value> read_json(const fs::path& path) {
@@ -186,55 +177,28 @@ Result<RunMechanisms> read_run_mechanisms(const fs::path& run_dir) {
   m.prefix_hit_rate = queries > 0 ? hits / queries : NAN;
   m.preemptions = preemptions;
 
-  const fs::path timeline = run_dir / "agentsched" / "timeline.csv";
-  std::ifstream in(timeline);
-  if (!in) return make_error(fmt::format("cannot read '{}'", timeline.string()));
-  std::string line;
-  if (!std::getline(in, line)) return make_error(fmt::format("{}: empty", timeline.string()));
-  const std::vector<std::string> header = split_csv(line);
-  std::map<std::string, std::size_t> col;
-  for (std::size_t i = 0; i < header.size(); ++i) col[header[i]] = i;
-  for (const char* needed :
-       {"submitted_s", "first_scheduled_s", "first_token_s", "finished_s", "gateway_held_s",
-        "engine_waiting_s", "prefill_s", "decode_s", "prompt_tokens", "computed_prompt_tokens",
-        "output_tokens", "preemptions"})
-    if (!col.count(needed))
-      return make_error(fmt::format("{}: no column '{}'", timeline.string(), needed));
+  auto rows = read_timeline(run_dir);
+  if (!rows) return rows.error();
   std::vector<double> llm, decode, prefill;
   double held = 0, waiting = 0, prefill_s = 0, decode_s = 0, prompt = 0, computed = 0;
   double preempted = 0, decode_tokens = 0;
-  long line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    const std::vector<std::string> f = split_csv(line);
-    if (f.size() != header.size())
-      return make_error(fmt::format("{}:{}: {} fields, the header has {}", timeline.string(),
-                                    line_no, f.size(), header.size()));
-    auto at = [&](const char* name) {
-      const std::string& text = f[col[name]];
-      char* end = nullptr;
-      const double v = std::strtod(text.c_str(), &end);
-      return (text.empty() || *end != '\0') ? NAN : v;
-    };
-    const double submitted = at("submitted_s"), finished = at("finished_s");
-    const double scheduled = at("first_scheduled_s"), first = at("first_token_s");
-    if (!std::isfinite(submitted) || !std::isfinite(finished))
-      return make_error(fmt::format("{}:{}: bad times", timeline.string(), line_no));
-    llm.push_back((finished - submitted) * 1e3);
-    decode.push_back((finished - first) * 1e3);
-    prefill.push_back((first - scheduled) * 1e3);
-    held += at("gateway_held_s");
-    waiting += at("engine_waiting_s");
-    prefill_s += at("prefill_s");
-    decode_s += at("decode_s");
-    prompt += at("prompt_tokens");
-    computed += at("computed_prompt_tokens");
-    preempted += at("preemptions") > 0 ? 1 : 0;
-    decode_tokens += std::max(0.0, at("output_tokens") - 1);
+  for (const TimelineRow& r : *rows) {
+    llm.push_back((r.finished_s - r.submitted_s) * 1e3);
+    decode.push_back((r.finished_s - r.first_token_s) * 1e3);
+    prefill.push_back((r.first_token_s - r.first_scheduled_s) * 1e3);
+    held += r.gateway_held_s;
+    waiting += r.engine_waiting_s;
+    prefill_s += r.prefill_s;
+    decode_s += r.decode_s;
+    prompt += static_cast<double>(r.prompt_tokens);
+    computed += static_cast<double>(r.computed_prompt_tokens);
+    preempted += r.preemptions > 0 ? 1 : 0;
+    decode_tokens += static_cast<double>(std::max<std::int64_t>(0, r.output_tokens - 1));
   }
   m.calls = llm.size();
-  if (m.calls == 0) return make_error(fmt::format("{}: no calls", timeline.string()));
+  if (m.calls == 0)
+    return make_error(
+        fmt::format("{}: no calls", (run_dir / "agentsched" / "timeline.csv").string()));
   const double n = static_cast<double>(m.calls);
   m.held_s_per_call = held / n;
   m.waiting_s_per_call = waiting / n;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "analysis/latency.h"
+#include "record/timeline_reader.h"
 #include "workload/arrivals.h"
 
 namespace agentsched::analysis {
@@ -17,69 +18,6 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 namespace {
-
-struct Row {
-  double submitted = 0, first_token = 0, finished = 0;
-  long output_tokens = 0;
-};
-
-Result<std::vector<Row>> read_timeline(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in)
-    return make_error(
-        fmt::format("{}: cannot read it (request latencies need agentsched's "
-                    "per-call timeline, which simulated runs write)",
-                    path.string()));
-  std::string line;
-  if (!std::getline(in, line)) return make_error(fmt::format("{}: empty", path.string()));
-  std::map<std::string, std::size_t> column;
-  {
-    std::stringstream header(line);
-    std::size_t i = 0;
-    for (std::string name; std::getline(header, name, ',');) column[name] = i++;
-  }
-  for (const char* need : {"submitted_s", "first_token_s", "finished_s", "output_tokens"})
-    if (!column.count(need))
-      return make_error(fmt::format("{}:1: no column '{}'", path.string(), need));
-  std::vector<Row> rows;
-  std::size_t line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
-    auto number = [&](const char* name) -> Result<double> {
-      const std::size_t i = column.at(name);
-      if (i >= cells.size())
-        return make_error(fmt::format("{}:{}: no value for '{}'", path.string(), line_no, name));
-      char* end = nullptr;
-      const double v = std::strtod(cells[i].c_str(), &end);
-      if (cells[i].empty() || *end != '\0' || !std::isfinite(v))
-        return make_error(fmt::format("{}:{}: '{}' is not a number: '{}'", path.string(), line_no,
-                                      name, cells[i]));
-      return v;
-    };
-    Row r;
-    for (auto [name, field] : {std::pair{"submitted_s", &r.submitted},
-                               {"first_token_s", &r.first_token},
-                               {"finished_s", &r.finished}}) {
-      auto v = number(name);
-      if (!v) return v.error();
-      *field = *v;
-    }
-    auto out = number("output_tokens");
-    if (!out) return out.error();
-    r.output_tokens = std::lround(*out);
-    if (r.first_token < r.submitted || r.finished < r.first_token)
-      return make_error(
-          fmt::format("{}:{}: times out of order (submitted {}, first token {}, "
-                      "finished {})",
-                      path.string(), line_no, r.submitted, r.first_token, r.finished));
-    rows.push_back(r);
-  }
-  return rows;
-}
 
 double mean(const std::vector<double>& v) {
   if (v.empty()) return NAN;
@@ -112,18 +50,27 @@ Result<RequestLatencyReport> analyze_request_latency(const fs::path& run_dir) {
         stages = std::move(*parsed);
       }
   }
-  auto rows = read_timeline(run_dir / "agentsched" / "timeline.csv");
+  auto rows = read_timeline(run_dir);
   if (!rows) return rows.error();
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    const TimelineRow& r = (*rows)[i];
+    if (r.first_token_s < r.submitted_s || r.finished_s < r.first_token_s)
+      return make_error(
+          fmt::format("{}:{}: times out of order (submitted {}, first token {}, "
+                      "finished {})",
+                      (run_dir / "agentsched" / "timeline.csv").string(), i + 2, r.submitted_s,
+                      r.first_token_s, r.finished_s));
+  }
   double last_finish = 0;
-  for (const Row& r : *rows) last_finish = std::max(last_finish, r.finished);
+  for (const TimelineRow& r : *rows) last_finish = std::max(last_finish, r.finished_s);
   if (stages.empty()) stages.push_back(ArrivalStage{NAN, last_finish});  // closed loop
 
-  std::vector<std::vector<const Row*>> by_stage(stages.size());
+  std::vector<std::vector<const TimelineRow*>> by_stage(stages.size());
   std::vector<std::size_t> finished_in(stages.size(), 0);
-  for (const Row& r : *rows) {
-    const std::size_t s = stage_of(stages, r.submitted);
+  for (const TimelineRow& r : *rows) {
+    const std::size_t s = stage_of(stages, r.submitted_s);
     if (s < stages.size()) by_stage[s].push_back(&r);
-    const std::size_t f = stage_of(stages, r.finished);
+    const std::size_t f = stage_of(stages, r.finished_s);
     if (f < stages.size()) ++finished_in[f];
   }
   double start = 0;
@@ -137,11 +84,11 @@ Result<RequestLatencyReport> analyze_request_latency(const fs::path& run_dir) {
     const double span = st.end_s - st.start_s;
     st.achieved_rate = span > 0 ? static_cast<double>(finished_in[i]) / span : NAN;
     std::vector<double> ttft, e2e, tpot;
-    for (const Row* r : by_stage[i]) {
-      ttft.push_back((r->first_token - r->submitted) * 1e3);
-      e2e.push_back((r->finished - r->submitted) * 1e3);
+    for (const TimelineRow* r : by_stage[i]) {
+      ttft.push_back((r->first_token_s - r->submitted_s) * 1e3);
+      e2e.push_back((r->finished_s - r->submitted_s) * 1e3);
       if (r->output_tokens >= 2)
-        tpot.push_back((r->finished - r->first_token) * 1e3 /
+        tpot.push_back((r->finished_s - r->first_token_s) * 1e3 /
                        static_cast<double>(r->output_tokens - 1));
     }
     st.ttft_mean_ms = mean(ttft);

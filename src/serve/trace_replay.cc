@@ -20,6 +20,7 @@
 #include "http/prometheus.h"
 #include "http/vllm_metrics.h"
 #include "record/kv_csv_reader.h"
+#include "record/timeline_reader.h"
 #include "workload/shared_head.h"
 
 namespace agentsched::serve {
@@ -167,14 +168,6 @@ awaitable<void> sampler(ReplayState& s, double interval, std::vector<ReplaySampl
   }
 }
 
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out;
-  std::stringstream ss(line);
-  std::string field;
-  while (std::getline(ss, field, ',')) out.push_back(field);
-  return out;
-}
-
 // The whole of `text` as a finite number; std::stod would throw on "." or "" and accept "1x".
 std::optional<double> finite_number(std::string_view text) {
   double v = 0;
@@ -262,39 +255,14 @@ Result<RunSeries> read_sim_run(const std::filesystem::path& dir) {
   }
   out.mean_kv = n ? sum / static_cast<double>(n) : 0;
 
-  std::ifstream timeline(dir / "agentsched" / "timeline.csv");
-  if (!timeline)
-    return make_error(fmt::format("{}: cannot read agentsched/timeline.csv", dir.string()));
-  std::string line;
-  std::getline(timeline, line);
-  const auto header = split_csv(line);
-  auto column = [&](std::string_view name) -> std::optional<std::size_t> {
-    for (std::size_t i = 0; i < header.size(); ++i)
-      if (header[i] == name) return i;
-    return std::nullopt;
-  };
-  const auto forwarded = column("forwarded_s"), finished = column("finished_s"),
-             waiting = column("engine_waiting_s");
-  if (!forwarded || !finished || !waiting)
-    return make_error(
-        fmt::format("{}: timeline.csv lacks forwarded_s, finished_s or "
-                    "engine_waiting_s",
-                    dir.string()));
+  auto rows = read_timeline(dir);
+  if (!rows) return rows.error();
   double running_s = 0, waiting_s = 0;
-  for (long line_no = 2; std::getline(timeline, line); ++line_no) {
-    const auto f = split_csv(line);
-    if (f.size() != header.size()) continue;
-    const auto fin = finite_number(f[*finished]), fwd = finite_number(f[*forwarded]),
-               wait = finite_number(f[*waiting]);
-    if (!fin || !fwd || !wait)
-      return make_error(fmt::format(
-          "{}: agentsched/timeline.csv:{}: forwarded_s, finished_s or engine_waiting_s is not "
-          "a number",
-          dir.string(), line_no));
+  for (const TimelineRow& r : *rows) {
     // Between forwarding and finishing a call is either waiting or running in the engine.
-    const double in_engine = *fin - *fwd;
-    waiting_s += *wait;
-    running_s += in_engine - *wait;
+    const double in_engine = r.finished_s - r.forwarded_s;
+    waiting_s += r.engine_waiting_s;
+    running_s += in_engine - r.engine_waiting_s;
   }
   if (out.elapsed_s > 0) {
     out.mean_running = running_s / out.elapsed_s;

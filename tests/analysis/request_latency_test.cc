@@ -96,6 +96,18 @@ TEST_F(RequestLatency, BadInputNamesFileAndLine) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("timeline.csv:3"), std::string::npos) << bad.error().message;
   EXPECT_NE(bad.error().message.find("submitted_s"), std::string::npos) << bad.error().message;
+  write("timeline.csv", "task,submitted_s\ng:0,1\n");  // the shared reader wants every column
+  auto short_header = analyze_request_latency(dir_);
+  ASSERT_FALSE(short_header.ok());
+  EXPECT_NE(short_header.error().message.find("timeline.csv:1: no column 'forwarded_s'"),
+            std::string::npos)
+      << short_header.error().message;
+  write("timeline.csv", std::string(kHeader) + "g:0,2,0,1\n");
+  auto short_row = analyze_request_latency(dir_);
+  ASSERT_FALSE(short_row.ok());
+  EXPECT_NE(short_row.error().message.find("timeline.csv:2: 4 fields, the header has 17"),
+            std::string::npos)
+      << short_row.error().message;
   write("timeline.csv", std::string(kHeader) + row(3.0, 2.0, 4.0, 3));
   EXPECT_FALSE(analyze_request_latency(dir_).ok());  // first token before submission
   EXPECT_FALSE(analyze_request_latency(dir_ / "nope").ok());

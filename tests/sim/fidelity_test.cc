@@ -11,9 +11,9 @@
 #include <map>
 #include <sstream>
 
-#include "command_runner.h"
 #include "model/cost_model.h"
 #include "model/profile.h"
+#include "sim/sim_cli_support.h"
 #include "sim/study.h"
 
 namespace agentsched {
@@ -29,22 +29,9 @@ fs::path temp_dir(const std::string& name) {
   return dir;
 }
 
-struct CommandResult {
-  int code = -1;
-  std::string output;
-};
-
-CommandResult run_command(const std::string& args) {
-  const auto r = test_commands::run_shell(std::string(AGENTSCHED_BINARY) + " " + args + " 2>&1");
-  return CommandResult{r.exit_code, r.out};
-}
-
-json::value read_json(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return json::parse(s.str());
-}
+using sim_cli::CommandResult;
+using sim_cli::read_json;
+using sim_cli::run_command;
 
 TEST(Fidelity, CostModelReproducesTheMeasuredAnchor) {
   // docs/reference-study.md section 8: H100, Qwen3-8B bf16, 4 concurrent: 7.4 ms per output token.

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "command_runner.h"
 #include "sim/limit.h"
+#include "sim/sim_cli_support.h"
 #include "workload/workload_stats.h"
 
 namespace agentsched {
@@ -18,22 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-struct CommandResult {
-  int code = -1;
-  std::string output;
-};
-
-CommandResult run_command(const std::string& args) {
-  const auto r = test_commands::run_shell(std::string(AGENTSCHED_BINARY) + " " + args + " 2>&1");
-  return CommandResult{r.exit_code, r.out};
-}
-
-json::value read_json(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return json::parse(s.str());
-}
+using sim_cli::CommandResult;
+using sim_cli::read_json;
+using sim_cli::run_command;
 
 double number(const json::value& v) {
   return v.is_null() ? NAN : v.to_number<double>();

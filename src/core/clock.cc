@@ -63,8 +63,7 @@ Seconds ScaledClock::now() const {
           (system_at_start_ - origin_));
 }
 
-std::optional<std::chrono::steady_clock::time_point> ScaledClock::real_time_point(
-    Seconds t) const {
+std::optional<std::chrono::steady_clock::time_point> ScaledClock::real_time_point(Seconds t) const {
   const double real_unix = origin_ + t / scale_;
   return steady_at_start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                 std::chrono::duration<double>(real_unix - system_at_start_));

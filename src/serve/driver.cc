@@ -363,8 +363,7 @@ class Driver {
   // ---- requests ----
   std::string chat_body(const Program& p, const ProgramStep& call) const {
     std::string body;
-    body.reserve(static_cast<std::size_t>(p.runner.conversation().full_tokens()) *
-                     kTokenTextBytes +
+    body.reserve(static_cast<std::size_t>(p.runner.conversation().full_tokens()) * kTokenTextBytes +
                  512);
     body += "{";
     if (send_model_) body += fmt::format("\"model\":{},", json_quoted(model_label_));
@@ -394,10 +393,10 @@ class Driver {
       for (const PromptMessage& m : p.runner.messages())
         if (m.index > 0) append_message(body, first, m);
     } else {
-      append_message(body, first,
-                     PromptMessage{"user", salt, 1,
-                                   static_cast<std::int32_t>(
-                                       std::max<std::int64_t>(1, input_tokens))});
+      append_message(
+          body, first,
+          PromptMessage{"user", salt, 1,
+                        static_cast<std::int32_t>(std::max<std::int64_t>(1, input_tokens))});
     }
     body += fmt::format("],\"max_tokens\":{},\"ignore_eos\":true,\"job_id\":{}}}",
                         std::max<std::int64_t>(1, output_tokens), json_quoted(p.script.job_id));
@@ -474,9 +473,9 @@ class Driver {
   void record_call(const Program& p, std::string_view kind, std::string_view model,
                    double submitted, const CallOutcome& c, double ms) {
     calls_ << fmt::format("{}:{},{},{},{},{:.3f},{:.3f},{:.2f},{},{},{},{},{}\n", p.script.domain,
-                          p.script.task_id, p.step(), kind, model, submitted - start_, now() - start_,
-                          ms, c.attempts, c.prompt_tokens, c.cached_tokens, c.completion_tokens,
-                          c.ok ? "ok" : "error");
+                          p.script.task_id, p.step(), kind, model, submitted - start_,
+                          now() - start_, ms, c.attempts, c.prompt_tokens, c.cached_tokens,
+                          c.completion_tokens, c.ok ? "ok" : "error");
   }
 
   awaitable<void> release(const std::string& job_id) {
@@ -550,8 +549,8 @@ class Driver {
       if (step.kind == ProgramStep::Kind::kCall) {
         const double submitted = now();
         set_wait(slot, Wait::kLlm);
-        CallOutcome c = co_await post_with_retries(client, o_.endpoint, chat_target_,
-                                                   chat_body(p, step), slot);
+        CallOutcome c =
+            co_await post_with_retries(client, o_.endpoint, chat_target_, chat_body(p, step), slot);
         if (stopping_) co_return;
         ++result_.llm_calls;
         llm_ms = (now() - submitted) * 1e3;
@@ -590,9 +589,8 @@ class Driver {
       }
       const bool user = step.wait == WaitKind::kUser;
       const std::string model = user ? o_.user_model : std::string(step.model);
-      WaitOutcome w =
-          co_await remote_wait(p, slot, user ? Wait::kUser : Wait::kExpert, model, step.seconds,
-                               step.input_tokens, step.output_tokens);
+      WaitOutcome w = co_await remote_wait(p, slot, user ? Wait::kUser : Wait::kExpert, model,
+                                           step.seconds, step.input_tokens, step.output_tokens);
       if (stopping_) co_return;
       const bool simulated = !o_.model_config || o_.model_config->served_model(model).empty();
       if (user) {

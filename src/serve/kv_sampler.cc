@@ -29,7 +29,6 @@ using asio::awaitable;
 
 namespace {
 
-
 std::string escape_label(std::string_view v) {
   std::string out;
   for (char c : v) {

@@ -23,9 +23,9 @@ namespace agentsched {
 namespace {
 
 enum class EventType : std::uint8_t {
-  kWaitDone,       // program a's expert, tool or user wait is over
-  kStepDone,       // an engine step finished (a = backend)
-  kEngineWakeup,   // pins may have expired on an idle engine (a = backend)
+  kWaitDone,      // program a's expert, tool or user wait is over
+  kStepDone,      // an engine step finished (a = backend)
+  kEngineWakeup,  // pins may have expired on an idle engine (a = backend)
   kKvSample,
   kMetricsPoll,       // the gateway polls /metrics of backend a
   kMetricsDelivered,  // that poll's answer reaches the gateway
@@ -61,7 +61,7 @@ struct ProgramRun {
   double llm_ms = 0;
   double expert_ms = 0;
   bool calls_tool = false;  // the call in flight is followed by a tool or an expert
-  double turn_done = 0;  // when the LLM call (and expert) finished
+  double turn_done = 0;     // when the LLM call (and expert) finished
 };
 
 struct PendingCall {
@@ -228,8 +228,8 @@ class Simulation final : public GatewayDriver {
     p.script = &o_.workload->programs[index];
     // Reference logs show Python thread ids; a stable per-slot number plays that role.
     p.thread = 140000000000000ULL + static_cast<std::uint64_t>(index % o_.concurrency);
-    p.runner = std::make_unique<ProgramRunner>(*p.script, o_.workload->prompt_cap_tokens,
-                                               o_.share_heads);
+    p.runner =
+        std::make_unique<ProgramRunner>(*p.script, o_.workload->prompt_cap_tokens, o_.share_heads);
     p.started = clock_.now();
     ++running_programs_;
     play(index, p.runner->next());
@@ -374,8 +374,8 @@ class Simulation final : public GatewayDriver {
       case WaitKind::kExpert:
         r.wait_done();
         p.expert_ms = wait.seconds * 1e3;
-        w_->expert_call(now, task(p), r.step(), wait.model, p.expert_ms,
-                        wait.input_tokens, wait.output_tokens);
+        w_->expert_call(now, task(p), r.step(), wait.model, p.expert_ms, wait.input_tokens,
+                        wait.output_tokens);
         break;
       case WaitKind::kTool: {
         double t = p.turn_done;

@@ -185,16 +185,15 @@ void ProgramRunner::wait_done(bool scripted) {
 
 RenderedPrompt ProgramRunner::render(std::int32_t block_size) const {
   RenderedPrompt prompt = conversation_.render(block_size);
-  if (share_heads_)
-    share_head_blocks(prompt, head_salt_, script_->head_tokens, block_size);
+  if (share_heads_) share_head_blocks(prompt, head_salt_, script_->head_tokens, block_size);
   return prompt;
 }
 
 std::vector<PromptMessage> ProgramRunner::messages() const {
   std::vector<PromptMessage> out;
   for (std::size_t i : conversation_.selected_messages())
-    out.push_back({kRoleNames[roles_[i]], i == 0 ? head_salt_ : salt_, i,
-                   conversation_.message_tokens(i)});
+    out.push_back(
+        {kRoleNames[roles_[i]], i == 0 ? head_salt_ : salt_, i, conversation_.message_tokens(i)});
   return out;
 }
 

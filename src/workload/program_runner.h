@@ -47,8 +47,8 @@ struct ProgramStep {
 
   // kWait
   WaitKind wait = WaitKind::kUser;
-  bool opening = false;  // the user simulator's opening message (no call before it)
-  double seconds = 0;    // the scripted duration
+  bool opening = false;    // the user simulator's opening message (no call before it)
+  double seconds = 0;      // the scripted duration
   std::string_view model;  // the expert's model ("" for tools and the user)
   // For a host that puts a real model in place of the scripted wait: the tokens to send and
   // ask for (user: the conversation stands in for the input).

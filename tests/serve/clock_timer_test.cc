@@ -22,9 +22,11 @@ using namespace std::chrono_literals;
 
 // Runs `io` until `done`: ready handlers first; when none is ready the manual clock jumps to
 // its next wake-up, and only when it has none either does the loop wait (for socket I/O).
+constexpr auto kManualLoopLimit = 60s;  // real time: a deadline, not a speed
+
 template <typename Done>
 void run_on_manual_clock(asio::io_context& io, VirtualClock& clock, Done done) {
-  const auto limit = std::chrono::steady_clock::now() + 60s;
+  const auto limit = std::chrono::steady_clock::now() + kManualLoopLimit;
   while (!done() && std::chrono::steady_clock::now() < limit) {
     if (io.poll() > 0) continue;
     if (auto t = clock.next_wake()) {
@@ -51,9 +53,7 @@ TEST(ClockTimer, SleepsOnTheManualClockWithoutRealTime) {
         woke.push_back(clock.now());
       },
       asio::detached);
-  const auto start = std::chrono::steady_clock::now();
   run_on_manual_clock(io, clock, [&] { return woke.size() == 3; });
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   EXPECT_EQ(woke, (std::vector<double>{3600.0, 3600.0, 7200.5}));
   EXPECT_FALSE(clock.next_wake());
 }
@@ -88,9 +88,9 @@ TEST(ClockTimer, CallbacksCancelAndRearmAsAsioTimers) {
   EXPECT_FALSE(clock.next_wake());  // a cancelled timer leaves no wake-up behind
 }
 
-// The emulator's step loop on the manual clock: a 2000-token generation is 2000 decode steps
-// of emulated time, paced by the step timer; the test's loop advances the clock from step end
-// to step end, so it takes no more real time than the work.
+// The emulator's step loop on the manual clock: a long generation is one decode step after
+// another, each paced by the step timer; the test's loop advances the clock from step end to
+// step end, so it takes no more real time than the work.
 TEST(ClockTimer, EngineStepPacingRunsOnTheManualClock) {
   asio::io_context io;
   VirtualClock clock;
@@ -100,7 +100,7 @@ TEST(ClockTimer, EngineStepPacingRunsOnTheManualClock) {
   o.clock = &clock;
   EngineServer server(io, o);
   ASSERT_TRUE(server.start().ok());
-  constexpr int kTokens = 2000;
+  constexpr int kTokens = 6000;  // about 70 s of emulated decode steps
   const std::string body = json::serialize(json::object{
       {"messages", json::array{json::object{{"role", "user"}, {"content", std::string(400, 'q')}}}},
       {"max_tokens", kTokens},
@@ -115,23 +115,17 @@ TEST(ClockTimer, EngineStepPacingRunsOnTheManualClock) {
         if (co_await client.connect("127.0.0.1", server.port())) {
           auto r = co_await client.request("POST", "/v1/chat/completions", body);
           if (r && r->status == 200)
-            completion_tokens =
-                json::parse(r->body).at("usage").at("completion_tokens").as_int64();
+            completion_tokens = json::parse(r->body).at("usage").at("completion_tokens").as_int64();
         }
         answered_at = clock.now();
         done = true;
       },
       asio::detached);
-  const auto start = std::chrono::steady_clock::now();
   run_on_manual_clock(io, clock, [&] { return done; });
-  const double real_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(completion_tokens, kTokens);
-  // Every decode step took its modelled time on the manual clock...
-  const double emulated_s = answered_at;
-  EXPECT_GT(emulated_s, kTokens * 0.005);
-  // ...and none of it in real time.
-  EXPECT_LT(real_s, emulated_s / 2) << "emulated " << emulated_s << " s took " << real_s
-                                    << " s of real time";
+  // Every decode step took its modelled time on the manual clock: more emulated time than
+  // the loop's real deadline, so none of it was waited for in real time.
+  EXPECT_GT(answered_at, kManualLoopLimit.count());
   EXPECT_EQ(server.metrics().num_running, 0);
   bool stopped = false;
   server.shutdown([&] { stopped = true; });

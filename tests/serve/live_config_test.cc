@@ -8,16 +8,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/clock.h"
 #include "fixture_files.h"
 #include "serve/driver.h"
 #include "serve/endpoint.h"
 #include "serve/experiment.h"
 #include "serve/kv_sampler.h"
-#include "core/clock.h"
 #include "serve/live_http.h"
 #include "serve/process.h"
-#include "serve/test_files.h"
 #include "serve/support/trace_replay.h"
+#include "serve/test_files.h"
 #include "workload/conversation.h"
 
 namespace agentsched::serve {

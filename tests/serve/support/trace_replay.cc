@@ -32,7 +32,6 @@ using asio::awaitable;
 
 namespace {
 
-
 struct ReplayState {
   ReplayState(asio::io_context& io, const ReplayOptions& o)
       : io(io), options(o), clock(o.time_scale) {}

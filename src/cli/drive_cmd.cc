@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/command_registry.h"
+#include "cli/options.h"
 #include "cli/provenance.h"
 #include "serve/admin_token.h"
 #include "serve/driver.h"
@@ -158,11 +159,9 @@ const RegisterCommand registration(40, [](CLI::App& root) {
                   "of fixed wall time")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--force", c->force, "Replace a run folder that already holds a run");
-  cmd->add_option("--time-scale", c->time_scale,
-                  "Emulated seconds per real second, the engine's --time-scale: waits shrink and "
-                  "timestamps run that much faster")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  add_time_scale_option(cmd, c->time_scale,
+                        "Emulated seconds per real second, the engine's --time-scale: waits "
+                        "shrink and timestamps run that much faster");
   cmd->add_option("--clock-origin", c->clock_origin,
                   "Real Unix time where emulated and real time coincide (shared by the processes "
                   "of one run; default: now)");

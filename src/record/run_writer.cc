@@ -72,25 +72,27 @@ void RunWriter::profile_line(std::string_view body) {
   write(global_, body);
 }
 
+void RunWriter::model_call(double t, const TaskRef& task, std::string_view type, long step,
+                           std::string_view model, double duration_ms, long input_tokens,
+                           long output_tokens, std::string_view suffix) {
+  line_ = fmt::format(
+      "[PROFILE] {} task={}:{} thread={} type={} step={} model={} call_type=vllm "
+      "duration_ms={:.2f} input_tokens={} output_tokens={}{}\n",
+      format_datetime_ms(epoch_ + t), task.domain, task.task_id, task.thread, type, step, model,
+      duration_ms, input_tokens, output_tokens, suffix);
+  profile_line(line_);
+}
+
 void RunWriter::llm_call(double t, const TaskRef& task, long step, std::string_view model,
                          double duration_ms, long input_tokens, long output_tokens,
                          bool has_tool_calls) {
-  line_ = fmt::format(
-      "[PROFILE] {} task={}:{} thread={} type=llm_call step={} model={} call_type=vllm "
-      "duration_ms={:.2f} input_tokens={} output_tokens={} has_tool_calls={}\n",
-      format_datetime_ms(epoch_ + t), task.domain, task.task_id, task.thread, step, model,
-      duration_ms, input_tokens, output_tokens, has_tool_calls ? "True" : "False");
-  profile_line(line_);
+  model_call(t, task, "llm_call", step, model, duration_ms, input_tokens, output_tokens,
+             has_tool_calls ? " has_tool_calls=True" : " has_tool_calls=False");
 }
 
 void RunWriter::expert_call(double t, const TaskRef& task, long step, std::string_view model,
                             double duration_ms, long input_tokens, long output_tokens) {
-  line_ = fmt::format(
-      "[PROFILE] {} task={}:{} thread={} type=expert_call step={} model={} call_type=vllm "
-      "duration_ms={:.2f} input_tokens={} output_tokens={}\n",
-      format_datetime_ms(epoch_ + t), task.domain, task.task_id, task.thread, step, model,
-      duration_ms, input_tokens, output_tokens);
-  profile_line(line_);
+  model_call(t, task, "expert_call", step, model, duration_ms, input_tokens, output_tokens, "");
 }
 
 void RunWriter::tool_call(double t, const TaskRef& task, long step, std::string_view function,

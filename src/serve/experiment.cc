@@ -16,9 +16,9 @@
 #include "core/time_format.h"
 #include "model/profile.h"
 #include "record/run_layout.h"
+#include "record/run_status.h"
 #include "serve/kv_sampler.h"
 #include "serve/process.h"
-#include "serve/run_status.h"
 
 namespace agentsched::serve {
 

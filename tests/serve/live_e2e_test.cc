@@ -332,8 +332,7 @@ TEST(LiveE2E, RealUserAndExpertCallsFromAModelConfig) {
   EXPECT_EQ(server.chat_calls.load(), r->llm_calls + r->remote_calls);
   // The logs keep the workload's expert names and the served usage.
   const std::string log = read_file(out / "driver.log");
-  EXPECT_EQ(count(log, "type=user_sim model=gpt-5"),
-            static_cast<std::size_t>(server.user_calls.load()));
+  EXPECT_EQ(count(log, "type=user_sim "), static_cast<std::size_t>(server.user_calls.load()));
   EXPECT_EQ(count(log, "type=expert_call"), static_cast<std::size_t>(server.expert_calls.load()));
   EXPECT_GT(server.expert_calls.load(), 0);
   EXPECT_NE(log.find("type=expert_call"), std::string::npos);

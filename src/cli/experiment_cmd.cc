@@ -4,18 +4,17 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <mutex>
 #include <sstream>
 
 #include "cli/command_registry.h"
 #include "cli/options.h"
 #include "cli/policy_help.h"
-#include "core/parallel.h"
 #include "gateway/policies.h"
 #include "gateway/systems.h"
 #include "model/profile.h"
 #include "serve/experiment.h"
 #include "serve/process.h"
+#include "sim/matrix.h"
 #include "sim/simulation.h"
 #include "workload/arrivals.h"
 #include "workload/workload_stats.h"
@@ -151,9 +150,10 @@ std::vector<serve::ExperimentCell> plan(const serve::ExperimentConfig& cfg) {
   return cells;
 }
 
-// Simulated cells, in parallel like `sim matrix`.
-std::vector<std::string> run_sim_cells(const serve::ExperimentConfig& cfg,
-                                       const std::vector<serve::ExperimentCell>& todo, int jobs) {
+// Simulated cells, in parallel as `sim matrix` runs its own (sim/matrix.h); the number that
+// failed.
+int run_sim_cells(const serve::ExperimentConfig& cfg,
+                  const std::vector<serve::ExperimentCell>& todo, int jobs) {
   auto profile = load_profile(cfg.profile.empty() ? std::string(kDefaultProfile) : cfg.profile);
   if (!profile) throw CommandFailure{profile.error().message};
   auto workload = load_workload(cfg.workload, cfg.seed);
@@ -161,30 +161,25 @@ std::vector<std::string> run_sim_cells(const serve::ExperimentConfig& cfg,
   if (!cfg.arrivals.empty())
     if (auto st = assign_arrivals(*workload, *parse_arrival_stages(cfg.arrivals), cfg.seed); !st)
       throw CommandFailure{"arrivals: " + st.error().message};
-  auto shared = std::make_shared<const Workload>(std::move(*workload));
-  std::vector<std::string> errors(todo.size());
-  std::mutex print;
-  parallel_for(todo.size(), jobs, [&](std::size_t k) {
-    const auto& cell = todo[k];
-    SimOptions o;
-    o.system = cell.system;
-    o.concurrency = cell.concurrency;
-    o.profile = *profile;
-    o.workload = shared;
-    o.max_programs = cfg.max_programs;
-    o.out_dir = cell.dir;
-    o.overwrite = true;  // cleared or forced before
-    auto r = run_simulation(o);
-    std::lock_guard lock(print);
-    if (!r) {
-      errors[k] = r.error().message;
-      fmt::print(stderr, "  {} failed: {}\n", cell.name(), errors[k]);
-    } else {
-      fmt::print(stderr, "  {} done: {} ok, {} errors, {:.0f} simulated s\n", cell.name(), r->ok,
-                 r->errors, r->elapsed_s);
-    }
-  });
-  return errors;
+  MatrixOptions m;
+  m.workloads = {std::make_shared<const Workload>(std::move(*workload))};
+  m.base.profile = *profile;
+  m.base.max_programs = cfg.max_programs;
+  m.base.overwrite = true;  // cleared or forced before
+  m.jobs = jobs;
+  m.on_done = [](const MatrixCellOutcome& out) {
+    if (!out.ok)
+      fmt::print(stderr, "  {} failed: {}\n", out.cell.name(), out.error);
+    else
+      fmt::print(stderr, "  {} done: {} ok, {} errors, {:.0f} simulated s\n", out.cell.name(),
+                 out.result.ok, out.result.errors, out.result.elapsed_s);
+  };
+  std::vector<MatrixCell> cells;
+  for (const auto& cell : todo)
+    cells.push_back({cell.system, cell.concurrency, m.workloads.front()->seed, cell.dir});
+  int failures = 0;
+  for (const auto& out : run_cells(cells, m)) failures += !out.ok;
+  return failures;
 }
 
 void experiment_run(const ExperimentCli& c, CLI::App* root) {
@@ -225,7 +220,7 @@ void experiment_run(const ExperimentCli& c, CLI::App* root) {
 
   int failures = 0;
   if (cfg.mode == "sim") {
-    for (const auto& e : run_sim_cells(cfg, todo, c.jobs)) failures += !e.empty();
+    failures += run_sim_cells(cfg, todo, c.jobs);
   } else {
     const bool tty = isatty(STDERR_FILENO);
     for (std::size_t i = 0; i < todo.size(); ++i) {

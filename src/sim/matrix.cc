@@ -27,6 +27,15 @@ std::vector<MatrixCellOutcome> run_matrix(const MatrixOptions& o) {
         out.cell.dir = o.out / dir;
         outcomes.push_back(std::move(out));
       }
+  std::vector<MatrixCell> cells;
+  for (auto& out : outcomes) cells.push_back(std::move(out.cell));
+  return run_cells(cells, o);
+}
+
+std::vector<MatrixCellOutcome> run_cells(const std::vector<MatrixCell>& cells,
+                                         const MatrixOptions& o) {
+  std::vector<MatrixCellOutcome> outcomes(cells.size());
+  for (std::size_t i = 0; i < cells.size(); ++i) outcomes[i].cell = cells[i];
   // Cells with higher concurrency run longest in wall time only mildly; run the big ones
   // first anyway so the tail of the pool is short.
   std::vector<std::size_t> order(outcomes.size());
@@ -51,11 +60,11 @@ std::vector<MatrixCellOutcome> run_matrix(const MatrixOptions& o) {
       out.result = *result;
     else
       out.error = result.error().message;
-    if (o.progress) {
-      std::lock_guard lock(progress_mutex);
+    std::lock_guard lock(progress_mutex);
+    if (o.progress)
       o.progress(out.cell, true, out.ok ? out.result.ok + out.result.errors : 0,
                  out.ok ? out.result.total : 0);
-    }
+    if (o.on_done) o.on_done(out);
   });
   return outcomes;
 }

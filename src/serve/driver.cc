@@ -328,6 +328,12 @@ class Driver {
     // The shared schema (record/run_config.h): what a client knows, the rest null.
     RunConfig c;
     c.tool = "agentsched drive";
+    if (o_.system) {
+      c.system = o_.system->name;
+      c.engine_policy = o_.system->engine_policy;
+      c.gateway_policy = o_.system->gateway_policy;
+      c.gateway_params.emplace(o_.system->gateway_params.begin(), o_.system->gateway_params.end());
+    }
     c.workload = o_.workload->name;
     c.workload_seed = o_.workload->seed;
     c.programs = total_;

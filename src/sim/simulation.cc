@@ -528,36 +528,41 @@ class Simulation final : public GatewayDriver {
   }
 
   Status write_own_files() {
-    RunConfig config;
-    config.tool = "agentsched sim";
-    config.system = o_.system.name;
-    config.engine_policy = o_.system.engine_policy;
-    config.gateway_policy = o_.no_gateway ? "none" : o_.system.gateway_policy;
-    config.gateway_params.emplace(o_.system.gateway_params.begin(), o_.system.gateway_params.end());
-    if (o_.call_timeout_s > 0) config.call_timeout_s = o_.call_timeout_s;
-    if (o_.workload->open_loop())
-      config.arrivals = format_arrival_stages(o_.workload->arrival_stages);
-    config.concurrency = o_.concurrency;
-    config.profile = o_.profile.name;
-    config.num_gpu_blocks = engines_.front()->block_pool().num_blocks();
-    config.shared_heads = o_.share_heads;
-    config.workload = o_.workload->name;
-    config.workload_seed = o_.workload->seed;
-    config.programs = total_;
-    config.backends = o_.backends;
-    config.kv_sample_interval_s = o_.kv_sample_interval_s;
-    config.metrics_interval_s = o_.metrics_interval_s;
-    config.metrics_delay_s = o_.metrics_delay_s;
-    config.virtual_start = format_datetime(kVirtualEpochUnix);
-    RunSummary summary;
-    summary.ok = result_.ok;
-    summary.errors = result_.errors;
-    summary.elapsed_s = result_.elapsed_s;
-    summary.llm_calls = result_.llm_calls;
-    if (o_.call_timeout_s > 0) summary.calls_timed_out = result_.calls_timed_out;
-    summary.gateway_held_s = result_.gateway_held_s;
-    summary.max_gateway_hold_s = result_.max_gateway_hold_s;
-    summary.backends.emplace();
+    const PolicyParams& params = o_.system.gateway_params;
+    const RunConfig config{
+        .tool = "agentsched sim",
+        .system = o_.system.name,
+        .engine_policy = o_.system.engine_policy,
+        .gateway_policy = o_.no_gateway ? "none" : o_.system.gateway_policy,
+        .gateway_params = std::map<std::string, double>(params.begin(), params.end()),
+        .call_timeout_s = o_.call_timeout_s > 0 ? std::optional(o_.call_timeout_s) : std::nullopt,
+        .arrivals = o_.workload->open_loop()
+                        ? std::optional(format_arrival_stages(o_.workload->arrival_stages))
+                        : std::nullopt,
+        .concurrency = o_.concurrency,
+        .profile = o_.profile.name,
+        .num_gpu_blocks = engines_.front()->block_pool().num_blocks(),
+        .shared_heads = o_.share_heads,
+        .workload = o_.workload->name,
+        .workload_seed = o_.workload->seed,
+        .programs = total_,
+        .backends = o_.backends,
+        .kv_sample_interval_s = o_.kv_sample_interval_s,
+        .metrics_interval_s = o_.metrics_interval_s,
+        .metrics_delay_s = o_.metrics_delay_s,
+        .virtual_start = format_datetime(kVirtualEpochUnix),
+    };
+    RunSummary summary{
+        .ok = result_.ok,
+        .errors = result_.errors,
+        .elapsed_s = result_.elapsed_s,
+        .llm_calls = result_.llm_calls,
+        .calls_timed_out =
+            o_.call_timeout_s > 0 ? std::optional(result_.calls_timed_out) : std::nullopt,
+        .gateway_held_s = result_.gateway_held_s,
+        .max_gateway_hold_s = result_.max_gateway_hold_s,
+        .backends = std::vector<BackendSummary>(),
+    };
     for (const auto& b : result_.backends) {
       const EngineCounters& c = b.counters;
       summary.backends->push_back(

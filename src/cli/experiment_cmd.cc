@@ -56,27 +56,6 @@ struct ExperimentCli {
   }
 };
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-std::vector<int> parse_concurrency(const std::string& text) {
-  std::vector<int> out;
-  for (const auto& item : split(text)) {
-    char* end = nullptr;
-    const long v = std::strtol(item.c_str(), &end, 10);
-    if (*end != '\0' || v < 1 || v > 1000000)
-      throw CommandFailure{
-          fmt::format("--concurrency '{}': expected positive integers separated by commas", text)};
-    out.push_back(static_cast<int>(v));
-  }
-  return out;
-}
-
 bool has_subcommand(const CLI::App& root, const std::string& name) {
   return !root.get_subcommands([&](const CLI::App* a) { return a->get_name() == name; }).empty();
 }
@@ -88,8 +67,8 @@ serve::ExperimentConfig merge(const ExperimentCli& c) {
     if (!loaded) throw CommandFailure{loaded.error().message};
     cfg = std::move(*loaded);
   }
-  if (c.given("--systems")) cfg.systems = split(c.systems);
-  if (c.given("--concurrency")) cfg.concurrency = parse_concurrency(c.concurrency);
+  if (c.given("--systems")) cfg.systems = split_list(c.systems);
+  if (c.given("--concurrency")) cfg.concurrency = positive_int_list(c.concurrency, "--concurrency");
   if (c.given("--mode")) cfg.mode = c.mode;
   if (c.given("--out")) cfg.out = c.out;
   if (c.given("--workload")) cfg.workload = c.workload;

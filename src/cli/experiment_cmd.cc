@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <sstream>
 
 #include "cli/command_registry.h"
 #include "cli/options.h"

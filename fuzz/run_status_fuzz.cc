@@ -1,4 +1,4 @@
-// A run's agentsched/status.json (serve/run_status.h), read back by `check`, `experiment` and
+// A run's agentsched/status.json (record/run_status.h), read back by `check`, `experiment` and
 // the sampler while another process rewrites it. A status that parses holds values in range
 // (a pid `check` may probe, non-negative counts, finite times) and formats to JSON that
 // parses back to the same status. Boost.JSON 1.81 parses decimal numbers to within an ulp,
@@ -10,9 +10,9 @@
 #include <string>
 
 #include "fuzz_util.h"
-#include "serve/run_status.h"
+#include "record/run_status.h"
 
-using namespace agentsched::serve;
+using namespace agentsched;
 
 namespace {
 

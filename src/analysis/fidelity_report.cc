@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "analysis/latency.h"
-#include "record/timeline_reader.h"
+#include "record/timeline.h"
 
 namespace agentsched::analysis {
 
@@ -141,14 +141,6 @@ double steps(const RunFigures& f) {
 }
 
 }  // namespace
-
-const std::vector<ReferenceResult>& reference_results() {
-  static const std::vector<ReferenceResult> results = {
-      {"baseline", 32, 3.36, 2.95}, {"continuum", 32, 3.55, 2.83}, {"thunderreact", 32, 3.77, 2.97},
-      {"baseline", 64, 3.52, 2.82}, {"continuum", 64, 2.50, 1.89}, {"thunderreact", 64, 4.13, 3.37},
-  };
-  return results;
-}
 
 Result<RunMechanisms> read_run_mechanisms(const fs::path& run_dir) {
   RunMechanisms m;
@@ -287,63 +279,16 @@ Result<std::string> write_sweep_summary(const std::string& knob, double base_val
 
 namespace {
 
-constexpr std::string_view kMethod = R"(## How the calibration was reached
-
-The reference gives the C = 32 throughput of the three systems (section 5) and workload
-statistics (section 3); nothing else was fitted. The uncalibrated model ran the C = 32
-matrix about five times too slowly, with the engine thrashing: programs waited in vLLM's
-FCFS queue long enough for their cached prefixes to be evicted, so most calls re-prefilled
-their whole conversation. Four assumptions were wrong, one model structure and three
-sizes; each change below is physical, and the three systems share all of them.
-
-1. **Prompt heads were distinct per program.** vLLM's prefix cache hashes token ids, not
-   requests, and every tau2 task of a domain opens with the same system prompt, policy and
-   tool schemas (5.8k-8.6k tokens). Shared, the three heads occupy ~21k tokens of KV once
-   instead of ~7k per program, and a call whose own conversation was evicted still finds
-   its head. This is the largest single effect (sensitivity: `shared-heads`).
-2. **Orchestrator outputs were sized for an idle engine.** The reference's call latencies
-   were recorded under load: an 8,000-token answer needs at most ~100 s on an idle 5090
-   (12.2 ms a token), yet the slowest call took 427 s, and the median call spent ~1 s
-   beyond its prefill and decode. Sized for an idle engine (median ~250, mean ~580 tokens),
-   the decode work alone at the reference's ~1.3 calls/s needs more KV-read bandwidth than
-   the GPU has (calls/s x output x context x 147 KB ≈ 1.4 TB/s of 1.79). The output
-   distribution keeps the shape of the reference's latency quantiles and takes its scale
-   from the reference's decode p50 (3,050 ms) at the model's own per-token time at
-   C = 32 (checked below).
-3. **Tool results were heavy.** Median 350 and p90 1,500 tokens grew prompts ~470 tokens
-   a turn; tau2's tool results are JSON records (a user, an order, a reservation) of
-   150-600 tokens, with product details and flight searches up to ~3,000: median 250,
-   p90 800 (~300 tokens a turn). The reference does not measure this; the sensitivity
-   table shows how much the conclusions lean on it (`tool-result-scale`).
-4. **Cost coefficients.** The old ones made the H100 anchor point (7.4 ms a token at 4
-   concurrent) ~9 ms. Now one set for every profile reproduces it, with weight and KV
-   reads at 90% of peak bandwidth, 1.5 ms of CPU per step and prefill at 80% of the dense
-   bf16 peak.
-
-The engine model was reviewed against docs/reference-study.md section 8 (running-first
-scheduling under the token budget, no admission in a step that preempted, strict head-of-line
-admission, newest-first preemption to the front of the queue, prefix lookups on
-re-admission, tail-first freeing into an LRU free queue, usage counting cached blocks as
-free) and no deviation from vLLM 0.9.2 was found: the thrashing is what vLLM does when the
-running set and the programs' contexts exceed the cache.
-
-5. **Continuum's scheduler, rule by rule** (docs/reference-study.md section 6, after the
-   C = 64 row became known). The model released the pin ending last whenever a block was
-   short, before preempting anyone and before giving up on an admission. The fork keeps pins
-   while two or more requests run (a running request is preempted and recomputed instead)
-   and releases one only when at most one runs (none, for an admission); it picks the pinned
-   program's request at each admission rather than keeping a sorted queue, and prefers
-   victims not marked as last steps. With the fork's rules continuum gains at C = 32 (its
-   pins survive pressure, and program FCFS keeps the oldest programs' prefixes hot) and
-   lands above baseline there, as measured. The C = 64 collapse the reference measured is
-   not reproduced; docs/fidelity-investigation.md lists every candidate tried, with its
-   numbers.
-)";
-
 // The places where the model and the reference disagree, with the figures of this report.
-std::string tensions(const std::vector<RunFigures>& figures, const FidelityReportInput& in) {
-  std::string md = "## Known tensions\n\n";
-  const ReferenceCallLatencies ref;
+Result<std::string> tensions(const std::vector<RunFigures>& figures, const FidelityReportInput& in,
+                             const ReferenceStudy& reference, const TextTemplate& text) {
+  std::string md;
+  auto add = [&](std::string_view section, const std::map<std::string, std::string>& values) {
+    auto t = text.fill(section, values);
+    if (t) md += *t;
+    return t.ok() ? Status(Ok{}) : Status(t.error());
+  };
+  if (auto st = add("tensions", {}); !st) return st.error();
   const Spread p50_32 =
       over(figures, "baseline", 32, [](const RunFigures& f) { return f.mech.llm_p50_ms; });
   std::string low_text;
@@ -355,29 +300,23 @@ std::string tensions(const std::vector<RunFigures>& figures, const FidelityRepor
       low_text = fmt::format(", and {:.1f} s at C = {}", p50.mean / 1e3, first.concurrency);
     }
   }
-  md += fmt::format(
-      "- The reference's latency table is labelled \"low load\", but its maximum and the gap "
-      "between its call and decode medians say the engine was loaded, and its mean call (~8.7 s "
-      "by log-linear interpolation) with the user and expert think times would give ~4.5 "
-      "tasks/min at C = 32, above every measured system. The model follows the throughput: its "
-      "median call is {:.1f} s at C = 32 (baseline){} against the table's {:.1f} s; its calls "
-      "spread wider (p10 and p90 in the table above), and their prefill takes longer because "
-      "more of them miss the cache.\n",
-      p50_32.mean / 1e3, low_text, ref.p50 / 1e3);
-  md +=
-      "- Steps are 1 + 2 x calls in the simulated turn structure, so matching the reference's "
-      "48 steps per task gives ~23 LLM calls per task where the reference counted ~21 (its "
-      "extra steps presumably come from user-side tool calls in telecom, which the simulator "
-      "does not model). The model does ~10% more LLM work per task than the reference.\n";
+  if (auto st =
+          add("tension_latency",
+              {{"median_call_s", fmt::format("{:.1f}", p50_32.mean / 1e3)},
+               {"low_load", low_text},
+               {"reference_median_s", fmt::format("{:.1f}", reference.call_latency_ms.p50 / 1e3)}});
+      !st)
+    return st.error();
+  if (auto st = add("tension_steps", {}); !st) return st.error();
   const auto ratio = [&](const std::string& system, int c) {
     const Spread a = over(figures, system, c, tasks), b = over(figures, "baseline", c, tasks);
     return a.n && b.n ? a.mean / b.mean - 1 : NAN;
   };
   std::string rel;
-  for (const auto& r : reference_results()) {
+  for (const auto& r : reference.results) {
     if (r.system == "baseline") continue;
     const ReferenceResult* base = nullptr;
-    for (const auto& b : reference_results())
+    for (const auto& b : reference.results)
       if (b.system == "baseline" && b.concurrency == r.concurrency) base = &b;
     if (!base) continue;
     if (std::isnan(ratio(r.system, r.concurrency))) continue;
@@ -387,27 +326,16 @@ std::string tensions(const std::vector<RunFigures>& figures, const FidelityRepor
                     percent(r.tasks_per_min / base->tasks_per_min - 1));
   }
   if (!rel.empty())
-    md += fmt::format(
-        "- Differences between the systems relative to baseline: {}. One configuration fits "
-        "their common level; the model separates them less than the reference does at C = 64 "
-        "(docs/fidelity-investigation.md).\n",
-        rel);
+    if (auto st = add("tension_systems", {{"differences", rel}}); !st) return st.error();
   double widest = 0;
   for (const auto& system : systems_in(figures)) {
     const Spread t = over(figures, system, 32, tasks);
     if (t.n > 1 && t.mean > 0) widest = std::max(widest, (t.max - t.min) / 2 / t.mean);
   }
   if (widest > 0)
-    md += fmt::format(
-        "- Seeds move the C = 32 throughput by up to ±{:.0f}%: the heavy-tailed think times and "
-        "outputs make 278 tasks a small sample. Residuals are judged on the mean over seeds.\n",
-        100 * widest);
-  md +=
-      "- The C = 32 point sits where KV pressure starts to bite: small changes in the KV "
-      "footprint (capacity, output and tool-result sizes) move throughput by more than the "
-      "residuals (sensitivity above). The reference fixes the level; it does not pin which of "
-      "these sizes is right, so conclusions that depend on the exact footprint should be "
-      "checked across the sweeps.\n";
+    if (auto st = add("tension_seeds", {{"spread", fmt::format("{:.0f}", 100 * widest)}}); !st)
+      return st.error();
+  if (auto st = add("tension_footprint", {}); !st) return st.error();
   return md;
 }
 
@@ -420,25 +348,34 @@ Result<FidelityReport> make_fidelity_report(const FidelityReportInput& in) {
   const std::vector<std::string> systems = systems_in(figures);
   const std::vector<int> cs = concurrencies_in(figures);
   const std::size_t seeds = seeds_in(figures);
+  auto reference_or = builtin_reference_study();
+  if (!reference_or) return reference_or.error();
+  const ReferenceStudy& ref_study = *reference_or;
+  auto text_or = builtin_fidelity_template();
+  if (!text_or) return text_or.error();
+  const TextTemplate& text = *text_or;
   FidelityReport report;
   std::string md;
-  md += "# Simulator fidelity\n\n";
-  md += fmt::format(
-      "Generated by `{}` from {} simulated runs ({} systems x {} concurrencies x {} seeds, "
-      "plus the sensitivity sweeps); every number is computed from the run folders. Re-run "
-      "it (with --force to replace the runs of the last report) after any change to the "
-      "profiles, the workload or the models. Throughput is over "
-      "the active window (KV usage > {:g}%), as in the reference; \"a (b-c)\" is the mean "
-      "over seeds and its range.\n\n",
-      in.command, in.runs.size(), systems.size(), cs.size(), seeds, in.threshold_percent);
-
+  // The prose, from data/fidelity-report.md; a missing section or figure fails the report.
+  std::string error;
+  auto prose = [&](std::string_view section, const std::map<std::string, std::string>& values) {
+    auto t = text.fill(section, values);
+    if (!t) {
+      if (error.empty()) error = t.error().message;
+      return std::string();
+    }
+    return std::move(*t);
+  };
+  md += prose("intro", {{"command", in.command},
+                        {"runs", std::to_string(in.runs.size())},
+                        {"systems", std::to_string(systems.size())},
+                        {"concurrencies", std::to_string(cs.size())},
+                        {"seeds", std::to_string(seeds)},
+                        {"threshold", fmt::format("{:g}", in.threshold_percent)}});
   // Residuals.
-  md += "## Residuals at the reference points (docs/reference-study.md section 5)\n\n";
-  md +=
-      "| system | C | tasks/min | reference | residual | steps/s | reference | residual |\n"
-      "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  md += prose("residuals", {});
   bool all_ok = true, any = false;
-  for (const auto& ref : reference_results()) {
+  for (const auto& ref : ref_study.results) {
     const Spread t = over(figures, ref.system, ref.concurrency, tasks);
     const Spread s = over(figures, ref.system, ref.concurrency, steps);
     if (t.n == 0) continue;
@@ -460,7 +397,7 @@ Result<FidelityReport> make_fidelity_report(const FidelityReportInput& in) {
   std::string order_md;
   for (int c : cs) {
     std::vector<std::pair<double, std::string>> model, reference;
-    for (const auto& ref : reference_results()) {
+    for (const auto& ref : ref_study.results) {
       if (ref.concurrency != c) continue;
       const Spread t = over(figures, ref.system, c, tasks);
       if (t.n == 0) continue;
@@ -478,34 +415,26 @@ Result<FidelityReport> make_fidelity_report(const FidelityReportInput& in) {
     order_md += fmt::format("| {} | {} | {} | {} |\n", c, m, r, m == r ? "yes" : "**no**");
     report.residual_lines.push_back(fmt::format("C={} order: model {}, reference {}", c, m, r));
   }
-  md += fmt::format(
-      "\n{}\n\n",
-      !any     ? "No run at a reference point."
-      : all_ok ? fmt::format("All residuals are within ±{:.0f}%.", 100 * in.tolerance)
-               : fmt::format("**Some residuals exceed ±{:.0f}%**: docs/fidelity-investigation.md "
-                             "records what was tried to explain them.",
-                             100 * in.tolerance));
-  if (!order_md.empty())
-    md +=
-        "The order of the systems by tasks/min:\n\n| C | order in the model | order in the "
-        "reference | same |\n|---:|---|---|---|\n" +
-        order_md + "\n";
+  const std::string tolerance = fmt::format("{:.0f}", 100 * in.tolerance);
+  md += "\n" +
+        prose(!any     ? "verdict_none"
+              : all_ok ? "verdict_within"
+                       : "verdict_exceeded",
+              {{"tolerance", tolerance}}) +
+        "\n\n";
+  if (!order_md.empty()) md += prose("order", {}) + order_md + "\n";
 
   // Calibration.
-  md += "## Calibration\n\nOne profile and one workload for the three systems.\n\n";
-  md += "| scope | parameter | value | basis |\n|---|---|---|---|\n";
+  md += prose("calibration", {});
   for (const auto& row : in.calibration)
     md += fmt::format("| {} | {} | {} | {} |\n", row[0], row[1], row[2], row[3]);
   md += "\n";
-  md += kMethod;
+  md += prose("method", {});
   md += "\n";
 
   // Latency check.
-  const ReferenceCallLatencies ref_lat;
-  md += "## Call latencies against the workload statistics (docs/reference-study.md section 3)\n\n";
-  md +=
-      "Whole run, every orchestrator call: as the client saw it (`llm_call`), vLLM's decode "
-      "time (first to last token) and prefill time (first scheduled to first token).\n\n";
+  const ReferenceCallLatencies& ref_lat = ref_study.call_latency_ms;
+  md += prose("latencies", {});
   std::vector<std::pair<std::string, std::vector<RunFigures>>> columns;
   for (const auto& system : systems) {
     std::vector<RunFigures> col;
@@ -551,16 +480,7 @@ Result<FidelityReport> make_fidelity_report(const FidelityReportInput& in) {
   md += "\n";
 
   // Predictions.
-  md += "## Predictions\n\n";
-  md +=
-      "The model's throughput and call latency at every concurrency of the matrix. Only the "
-      "C = 32 level was used to calibrate; the C = 64 row was predicted blind before the "
-      "reference's figures were known, and the C = 128 row is a blind prediction: the "
-      "reference measured it and has not published it. llm_call quantiles are inside the "
-      "active window, in seconds.\n\n";
-  md +=
-      "| C | system | tasks/min | steps/s | tasks/min whole run | llm_call p50 | llm_call p99 "
-      "|\n|---:|---|---:|---:|---:|---:|---:|\n";
+  md += prose("predictions", {});
   for (int c : cs)
     for (const auto& system : systems) {
       auto get = [&](auto field) { return over(figures, system, c, field); };
@@ -574,17 +494,7 @@ Result<FidelityReport> make_fidelity_report(const FidelityReportInput& in) {
   md += "\n";
 
   // Mechanisms.
-  md += "## Mechanisms\n\n";
-  md +=
-      "From each run's `agentsched/summary.json` (engine counters) and "
-      "`agentsched/timeline.csv` (per call), mean over seeds. Per call: seconds held in the "
-      "gateway, waiting in the engine's queue, in prefill and in decode; prompt tokens "
-      "computed (recomputation after preemption included) of the prompt; decode time per "
-      "output token.\n\n";
-  md +=
-      "| C | system | prefix hits | preemptions | calls preempted | engine busy | mean KV "
-      "usage | held s | waiting s | prefill s | decode s | computed / prompt tokens | ms/token "
-      "|\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  md += prose("mechanisms", {});
   for (int c : cs)
     for (const auto& system : systems) {
       auto get = [&](auto field) { return over(figures, system, c, field).mean; };
@@ -608,11 +518,7 @@ Result<FidelityReport> make_fidelity_report(const FidelityReportInput& in) {
 
   // Sensitivity.
   if (!in.sensitivity.empty()) {
-    md += "## Sensitivity\n\n";
-    md +=
-        "Each sweep changes one assumption of the calibrated configuration (the base row) and "
-        "reruns the systems over the same seeds; tasks/min over the active window, mean "
-        "(min-max). `agentsched sim sweep --vary <knob>=<values>` runs any other.\n\n";
+    md += prose("sensitivity", {});
     for (const auto& sweep : in.sensitivity) {
       std::vector<std::pair<double, std::vector<RunFigures>>> pts;
       std::vector<std::string> sweep_systems;
@@ -651,7 +557,10 @@ Result<FidelityReport> make_fidelity_report(const FidelityReportInput& in) {
       }
     }
   }
-  md += tensions(figures, in);
+  auto tension_md = tensions(figures, in, ref_study, text);
+  if (!tension_md) return tension_md.error();
+  md += *tension_md;
+  if (!error.empty()) return make_error(error);
   report.markdown = std::move(md);
   return report;
 }

@@ -13,25 +13,13 @@
 #include <vector>
 
 #include "analysis/matrix_summary.h"
+#include "analysis/report_data.h"
 #include "core/result.h"
 
 namespace agentsched::analysis {
 
-// docs/reference-study.md section 5: active window at 70% KV usage.
-struct ReferenceResult {
-  std::string system;
-  int concurrency = 0;
-  double tasks_per_min = 0;
-  double steps_per_s = 0;
-};
-const std::vector<ReferenceResult>& reference_results();
-
-// docs/reference-study.md section 3: orchestrator calls (ms).
-struct ReferenceCallLatencies {
-  double p10 = 2097, p50 = 4020, p90 = 9700, p99 = 70584, max = 426959;
-  double decode_p50 = 3050, prefill_p50 = 72;
-};
-
+// The reference's figures (data/reference-study.toml) and the report's prose
+// (data/fidelity-report.md) are data: analysis/report_data.h.
 // What one run's own files say about how it spent its time. NaN where a file lacks a figure.
 struct RunMechanisms {
   double elapsed_s = 0;

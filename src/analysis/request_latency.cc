@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "analysis/latency.h"
-#include "record/timeline_reader.h"
+#include "record/timeline.h"
 #include "workload/arrivals.h"
 
 namespace agentsched::analysis {
@@ -85,8 +85,11 @@ Result<RequestLatencyReport> analyze_request_latency(const fs::path& run_dir) {
     st.achieved_rate = span > 0 ? static_cast<double>(finished_in[i]) / span : NAN;
     std::vector<double> ttft, e2e, tpot;
     for (const TimelineRow* r : by_stage[i]) {
-      ttft.push_back((r->first_token_s - r->submitted_s) * 1e3);
       e2e.push_back((r->finished_s - r->submitted_s) * 1e3);
+      // A live run's timeline has no first-token time (the client does not stream): only
+      // end-to-end latencies then.
+      if (!std::isfinite(r->first_token_s)) continue;
+      ttft.push_back((r->first_token_s - r->submitted_s) * 1e3);
       if (r->output_tokens >= 2)
         tpot.push_back((r->finished_s - r->first_token_s) * 1e3 /
                        static_cast<double>(r->output_tokens - 1));

@@ -36,52 +36,40 @@ namespace json = boost::json;
 void run_window(const CommonOptions& options) {
   TextTable table({"<run", "<window start (UTC)", "<window end (UTC)", "seconds", "tasks", "steps",
                    "tasks/min", "steps/s", "<whole run"});
-  json::array json_runs;
-  std::size_t failures = 0;
-  const RunSelection selection = select_runs(options.runs);
-  for (const auto& [run, why] : selection.errors) {
-    ++failures;
-    json_runs.push_back(error_entry(run, why));
-  }
-  for (const NamedRun& run : selection.runs) {
-    auto report = analyze_window(run.dir, options.threshold);
-    if (!report) {
-      ++failures;
-      report_error(fmt::format("{}: {}", run.name, report.error().message));
-      json_runs.push_back(error_entry(run, report.error().message));
-      continue;
-    }
-    warn_about_inputs(run.name, report->driver_log);
-    warn_about_inputs(run.name, report->kv);
-    const std::string problem = window_problem(*report);
-    if (!report->has_window) {
-      ++failures;
-      report_error(fmt::format("{}: {}", run.name, problem));
-    } else if (!problem.empty()) {
-      warn(fmt::format("{}: {}", run.name, problem));
-    }
-    const std::string whole =
-        report->whole_run
-            ? fmt::format("ok={} error={} total={} {:.1f} s {:.2f} tasks/min",
-                          report->whole_run->ok, report->whole_run->error, report->whole_run->total,
-                          report->whole_run->elapsed_s, report->whole_run->tasks_per_min)
-            : "no 'Global evaluation complete' line";
-    if (report->has_window) {
-      table.add_row({run.name, when(report->window_start_unix), when(report->window_end_unix),
-                     fixed(report->window_seconds, 1), std::to_string(report->tasks_in_window),
-                     std::to_string(report->steps_in_window), fixed(report->tasks_per_min),
-                     fixed(report->steps_per_s), whole});
-    } else {
-      table.add_row({run.name, "no window", "-", "-", "-", "-", "n/a", "n/a", whole});
-    }
-    json::object entry = to_json(*report);
-    entry["name"] = run.name;
-    json_runs.push_back(std::move(entry));
-  }
+  RunLoop loop = for_each_run(
+      options, [&](const NamedRun& run) { return analyze_window(run.dir, options.threshold); },
+      [&](const NamedRun& run, const WindowReport& report, bool& failed) {
+        warn_about_inputs(run.name, report.driver_log);
+        warn_about_inputs(run.name, report.kv);
+        const std::string problem = window_problem(report);
+        if (!report.has_window) {
+          failed = true;
+          report_error(fmt::format("{}: {}", run.name, problem));
+        } else if (!problem.empty()) {
+          warn(fmt::format("{}: {}", run.name, problem));
+        }
+        const std::string whole =
+            report.whole_run ? fmt::format("ok={} error={} total={} {:.1f} s {:.2f} tasks/min",
+                                           report.whole_run->ok, report.whole_run->error,
+                                           report.whole_run->total, report.whole_run->elapsed_s,
+                                           report.whole_run->tasks_per_min)
+                             : "no 'Global evaluation complete' line";
+        if (report.has_window) {
+          table.add_row({run.name, when(report.window_start_unix), when(report.window_end_unix),
+                         fixed(report.window_seconds, 1), std::to_string(report.tasks_in_window),
+                         std::to_string(report.steps_in_window), fixed(report.tasks_per_min),
+                         fixed(report.steps_per_s), whole});
+        } else {
+          table.add_row({run.name, "no window", "-", "-", "-", "-", "n/a", "n/a", whole});
+        }
+        json::object entry = to_json(report);
+        entry["name"] = run.name;
+        return entry;
+      });
   if (!options.json) {
     fmt::print("Active window: KV usage strictly above {}%\n{}", options.threshold, table.render());
   }
-  finish(options, json_runs, failures, selection.runs.size() + selection.errors.size());
+  finish(options, loop);
 }
 
 // ------------------------------------------------------------------------------- breakdown
@@ -110,33 +98,21 @@ void print_breakdown(const std::string& name, const WindowReport& r) {
 }
 
 void run_breakdown(const CommonOptions& options) {
-  json::array json_runs;
-  std::size_t failures = 0;
-  const RunSelection selection = select_runs(options.runs);
-  for (const auto& [run, why] : selection.errors) {
-    ++failures;
-    json_runs.push_back(error_entry(run, why));
-  }
-  for (const NamedRun& run : selection.runs) {
-    auto report = analyze_window(run.dir, options.threshold);
-    if (!report) {
-      ++failures;
-      report_error(fmt::format("{}: {}", run.name, report.error().message));
-      json_runs.push_back(error_entry(run, report.error().message));
-      continue;
-    }
-    warn_about_inputs(run.name, report->driver_log);
-    warn_about_inputs(run.name, report->kv);
-    if (!report->has_window) {
-      ++failures;
-      report_error(fmt::format("{}: {}", run.name, window_problem(*report)));
-    }
-    if (!options.json) print_breakdown(run.name, *report);
-    json::object entry = to_json(*report);
-    entry["name"] = run.name;
-    json_runs.push_back(std::move(entry));
-  }
-  finish(options, json_runs, failures, selection.runs.size() + selection.errors.size());
+  RunLoop loop = for_each_run(
+      options, [&](const NamedRun& run) { return analyze_window(run.dir, options.threshold); },
+      [&](const NamedRun& run, const WindowReport& report, bool& failed) {
+        warn_about_inputs(run.name, report.driver_log);
+        warn_about_inputs(run.name, report.kv);
+        if (!report.has_window) {
+          failed = true;
+          report_error(fmt::format("{}: {}", run.name, window_problem(report)));
+        }
+        if (!options.json) print_breakdown(run.name, report);
+        json::object entry = to_json(report);
+        entry["name"] = run.name;
+        return entry;
+      });
+  finish(options, loop);
 }
 
 // ------------------------------------------------------------------------------ bottleneck
@@ -183,36 +159,24 @@ void print_bottleneck(const std::string& name, const BottleneckReport& r) {
 }
 
 void run_bottleneck(const CommonOptions& options, bool whole_run) {
-  json::array json_runs;
-  std::size_t failures = 0;
-  const RunSelection selection = select_runs(options.runs);
-  for (const auto& [run, why] : selection.errors) {
-    ++failures;
-    json_runs.push_back(error_entry(run, why));
-  }
-  for (const NamedRun& run : selection.runs) {
-    auto report =
-        analyze_bottleneck(run.dir, options.threshold,
-                           whole_run ? LatencyScope::kWholeRun : LatencyScope::kActiveWindow);
-    if (!report) {
-      ++failures;
-      report_error(fmt::format("{}: {}", run.name, report.error().message));
-      json_runs.push_back(error_entry(run, report.error().message));
-      continue;
-    }
-    warn_about_inputs(run.name, report->window.driver_log);
-    warn_about_inputs(run.name, report->window.kv);
-    warn_about_inputs(run.name, report->latencies.source_log);
-    if (!report->latencies.from_global_log) {
-      warn(fmt::format("{}: latencies read from {}: {}", run.name,
-                       report->latencies.source_file.string(), report->latencies.source_note));
-    }
-    if (!options.json) print_bottleneck(run.name, *report);
-    json::object entry = to_json(*report);
-    entry["name"] = run.name;
-    json_runs.push_back(std::move(entry));
-  }
-  finish(options, json_runs, failures, selection.runs.size() + selection.errors.size());
+  const LatencyScope scope = whole_run ? LatencyScope::kWholeRun : LatencyScope::kActiveWindow;
+  RunLoop loop = for_each_run(
+      options,
+      [&](const NamedRun& run) { return analyze_bottleneck(run.dir, options.threshold, scope); },
+      [&](const NamedRun& run, const BottleneckReport& report, bool&) {
+        warn_about_inputs(run.name, report.window.driver_log);
+        warn_about_inputs(run.name, report.window.kv);
+        warn_about_inputs(run.name, report.latencies.source_log);
+        if (!report.latencies.from_global_log) {
+          warn(fmt::format("{}: latencies read from {}: {}", run.name,
+                           report.latencies.source_file.string(), report.latencies.source_note));
+        }
+        if (!options.json) print_bottleneck(run.name, report);
+        json::object entry = to_json(report);
+        entry["name"] = run.name;
+        return entry;
+      });
+  finish(options, loop);
 }
 
 // ---------------------------------------------------------------------------------- compare
@@ -327,65 +291,55 @@ void run_stuck(const CommonOptions& options, const std::string& run_argument,
 // --------------------------------------------------------------------------------- manifest
 
 void run_manifest(const CommonOptions& options) {
-  json::array json_runs;
-  std::size_t failures = 0;
-  const RunSelection selection = select_runs(options.runs);
-  for (const auto& [run, why] : selection.errors) {
-    ++failures;
-    json_runs.push_back(error_entry(run, why));
-  }
-  for (const NamedRun& run : selection.runs) {
-    auto manifest = build_manifest(run.name, run.dir);
-    if (!manifest) {
-      ++failures;
-      report_error(fmt::format("{}: {}", run.name, manifest.error().message));
-      json_runs.push_back(error_entry(run, manifest.error().message));
-      continue;
-    }
-    // The window at this threshold, so the manifest states which figures the files give.
-    auto window = analyze_window(run.dir, options.threshold);
-    json::object entry = to_json(*manifest);
-    if (window) {
-      entry["window"] = json::object{
-          {"threshold_percent", options.threshold},
-          {"has_window", window->has_window},
-          {"window_start_unix",
-           window->has_window ? json_number(window->window_start_unix) : json::value(nullptr)},
-          {"window_end_unix",
-           window->has_window ? json_number(window->window_end_unix) : json::value(nullptr)},
-          {"tasks_in_window", window->tasks_in_window},
-          {"steps_in_window", window->steps_in_window},
-          {"tasks_per_min", json_number(window->tasks_per_min)},
-          {"steps_per_s", json_number(window->steps_per_s)}};
-    } else {
-      entry["window"] = json::object{{"error", window.error().message}};
-    }
-    json_runs.push_back(std::move(entry));
-    if (options.json) continue;
-    fmt::print("{} ({})\n", run.name, run.dir.string());
-    TextTable files({"<file", "bytes", "lines", "<sha256"});
-    for (const auto& f : manifest->files) {
-      if (f.present) {
-        files.add_row(
-            {f.path.string(), std::to_string(f.bytes), std::to_string(f.lines), f.sha256});
-      } else {
-        files.add_row({f.path.string(), "-", "-", "(absent)"});
-      }
-    }
-    fmt::print("{}", files.render());
-    fmt::print("summary  {}\n",
-               manifest->summary_line.value_or("(no 'Global evaluation complete' line)"));
-    if (window && window->has_window) {
-      fmt::print("window   {} .. {} UTC above {}%: {} tasks, {} steps, {} tasks/min, {} steps/s\n",
-                 when(window->window_start_unix), when(window->window_end_unix), options.threshold,
-                 window->tasks_in_window, window->steps_in_window, fixed(window->tasks_per_min),
-                 fixed(window->steps_per_s));
-    } else {
-      fmt::print("window   {}\n", window ? window_problem(*window) : window.error().message);
-    }
-    fmt::print("\n");
-  }
-  finish(options, json_runs, failures, selection.runs.size() + selection.errors.size());
+  RunLoop loop = for_each_run(
+      options, [&](const NamedRun& run) { return build_manifest(run.name, run.dir); },
+      [&](const NamedRun& run, const RunManifest& manifest_value, bool&) {
+        const RunManifest* manifest = &manifest_value;
+        // The window at this threshold, so the manifest states which figures the files give.
+        auto window = analyze_window(run.dir, options.threshold);
+        json::object entry = to_json(*manifest);
+        if (window) {
+          entry["window"] = json::object{
+              {"threshold_percent", options.threshold},
+              {"has_window", window->has_window},
+              {"window_start_unix",
+               window->has_window ? json_number(window->window_start_unix) : json::value(nullptr)},
+              {"window_end_unix",
+               window->has_window ? json_number(window->window_end_unix) : json::value(nullptr)},
+              {"tasks_in_window", window->tasks_in_window},
+              {"steps_in_window", window->steps_in_window},
+              {"tasks_per_min", json_number(window->tasks_per_min)},
+              {"steps_per_s", json_number(window->steps_per_s)}};
+        } else {
+          entry["window"] = json::object{{"error", window.error().message}};
+        }
+        if (options.json) return entry;
+        fmt::print("{} ({})\n", run.name, run.dir.string());
+        TextTable files({"<file", "bytes", "lines", "<sha256"});
+        for (const auto& f : manifest->files) {
+          if (f.present) {
+            files.add_row(
+                {f.path.string(), std::to_string(f.bytes), std::to_string(f.lines), f.sha256});
+          } else {
+            files.add_row({f.path.string(), "-", "-", "(absent)"});
+          }
+        }
+        fmt::print("{}", files.render());
+        fmt::print("summary  {}\n",
+                   manifest->summary_line.value_or("(no 'Global evaluation complete' line)"));
+        if (window && window->has_window) {
+          fmt::print(
+              "window   {} .. {} UTC above {}%: {} tasks, {} steps, {} tasks/min, {} steps/s\n",
+              when(window->window_start_unix), when(window->window_end_unix), options.threshold,
+              window->tasks_in_window, window->steps_in_window, fixed(window->tasks_per_min),
+              fixed(window->steps_per_s));
+        } else {
+          fmt::print("window   {}\n", window ? window_problem(*window) : window.error().message);
+        }
+        fmt::print("\n");
+        return entry;
+      });
+  finish(options, loop);
 }
 
 const RegisterCommand registration(50, [](CLI::App& root) {
@@ -396,41 +350,31 @@ const RegisterCommand registration(50, [](CLI::App& root) {
   analyze->require_subcommand(1);
   const char* runs_help = "Run folders, as PATH or NAME=PATH";
 
-  auto window_options = std::make_shared<CommonOptions>();
-  auto* window = analyze->add_subcommand(
-      "window", "Per run: active window, tasks and steps inside it, tasks/min and steps/s");
-  add_common(window, *window_options, runs_help);
-  window->callback([window_options] { run_window(*window_options); });
+  add_runs_subcommand(analyze, "window",
+                      "Per run: active window, tasks and steps inside it, tasks/min and steps/s",
+                      runs_help, run_window);
 
-  auto compare_options = std::make_shared<CommonOptions>();
   auto compare_csv = std::make_shared<bool>(false);
-  auto* compare = analyze->add_subcommand(
-      "compare",
-      "tasks/min and steps/s tables: rows = concurrency, columns = systems, last = winner. "
-      "Name runs like thunderreact_c64 (folder name) or TR64=PATH");
-  add_common(compare, *compare_options, "Runs as NAME=PATH or PATH (named after the folder)");
-  compare->add_flag("--csv", *compare_csv, "Print one CSV row per run instead of the tables");
-  compare->callback(
-      [compare_options, compare_csv] { run_compare(*compare_options, *compare_csv); });
+  add_runs_subcommand(analyze, "compare",
+                      "tasks/min and steps/s tables: rows = concurrency, columns = systems, last "
+                      "= winner. Name runs like thunderreact_c64 (folder name) or TR64=PATH",
+                      "Runs as NAME=PATH or PATH (named after the folder)",
+                      [compare_csv](const CommonOptions& o) { run_compare(o, *compare_csv); })
+      ->add_flag("--csv", *compare_csv, "Print one CSV row per run instead of the tables");
 
-  auto breakdown_options = std::make_shared<CommonOptions>();
-  auto* breakdown = analyze->add_subcommand(
-      "breakdown",
-      "Tasks and steps before, inside and after the window; first task, window, last task");
-  add_common(breakdown, *breakdown_options, runs_help);
-  breakdown->callback([breakdown_options] { run_breakdown(*breakdown_options); });
+  add_runs_subcommand(
+      analyze, "breakdown",
+      "Tasks and steps before, inside and after the window; first task, window, last task",
+      runs_help, run_breakdown);
 
-  auto bottleneck_options = std::make_shared<CommonOptions>();
   auto whole_run = std::make_shared<bool>(false);
-  auto* bottleneck = analyze->add_subcommand(
-      "bottleneck",
-      "Inside the window: steps/s per role edge, llm_call/user_sim/expert_call latencies, "
-      "slowest llm_calls");
-  add_common(bottleneck, *bottleneck_options, runs_help);
-  bottleneck->add_flag("--whole-run", *whole_run,
-                       "Latencies over the whole run instead of the active window");
-  bottleneck->callback(
-      [bottleneck_options, whole_run] { run_bottleneck(*bottleneck_options, *whole_run); });
+  add_runs_subcommand(analyze, "bottleneck",
+                      "Inside the window: steps/s per role edge, llm_call/user_sim/expert_call "
+                      "latencies, slowest llm_calls",
+                      runs_help,
+                      [whole_run](const CommonOptions& o) { run_bottleneck(o, *whole_run); })
+      ->add_flag("--whole-run", *whole_run,
+                 "Latencies over the whole run instead of the active window");
 
   auto stuck_options = std::make_shared<CommonOptions>();
   auto stuck_run = std::make_shared<std::string>();
@@ -459,12 +403,10 @@ const RegisterCommand registration(50, [](CLI::App& root) {
               *expected_total >= 0 ? std::optional<long>(*expected_total) : std::nullopt, *around);
   });
 
-  auto manifest_options = std::make_shared<CommonOptions>();
-  auto* manifest = analyze->add_subcommand(
-      "manifest",
-      "Per run: input files with size, lines and sha256, the summary line, and the window");
-  add_common(manifest, *manifest_options, runs_help);
-  manifest->callback([manifest_options] { run_manifest(*manifest_options); });
+  add_runs_subcommand(
+      analyze, "manifest",
+      "Per run: input files with size, lines and sha256, the summary line, and the window",
+      runs_help, run_manifest);
 });
 
 }  // namespace

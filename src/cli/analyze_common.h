@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -42,6 +43,17 @@ inline void add_common(CLI::App* command, CommonOptions& options, const char* ru
       ->capture_default_str();
   command->add_flag("--json", options.json, json_help);
   command->add_option("runs", options.runs, runs_help)->required();
+}
+
+// A subcommand over run folders with the common options; `run` is called with them.
+template <typename Run>
+CLI::App* add_runs_subcommand(CLI::App* parent, const std::string& name, const std::string& help,
+                              const char* runs_help, Run run) {
+  auto options = std::make_shared<CommonOptions>();
+  CLI::App* command = parent->add_subcommand(name, help);
+  add_common(command, *options, runs_help);
+  command->callback([options, run] { run(*options); });
+  return command;
 }
 
 inline std::string when(double unix_seconds) {
@@ -140,6 +152,47 @@ inline RunSelection select_runs(const std::vector<std::string>& arguments) {
   if (selection.runs.empty() && selection.errors.empty())
     throw CommandFailure{"no run folder among the arguments"};
   return selection;
+}
+
+// What the per-run loop leaves for finish(): one JSON entry per run, failures counted.
+struct RunLoop {
+  json::array json_runs;
+  std::size_t failures = 0;
+  std::size_t total = 0;
+};
+
+// The loop of the multi-run subcommands, once: selects the run folders among the
+// arguments, runs `analyze(run)` (a Result) on each; a folder that is not a run or fails to
+// analyse is reported, counted and kept as a JSON error entry. For the others,
+// `each(run, report, failed)` prints what the subcommand prints and returns the run's JSON
+// entry (setting `failed` counts the run as a failure without dropping its entry).
+template <typename Analyze, typename Each>
+RunLoop for_each_run(const CommonOptions& options, Analyze&& analyze, Each&& each) {
+  RunLoop loop;
+  const RunSelection selection = select_runs(options.runs);
+  loop.total = selection.runs.size() + selection.errors.size();
+  for (const auto& [run, why] : selection.errors) {
+    ++loop.failures;
+    loop.json_runs.push_back(error_entry(run, why));
+  }
+  for (const NamedRun& run : selection.runs) {
+    auto report = analyze(run);
+    if (!report) {
+      ++loop.failures;
+      report_error(fmt::format("{}: {}", run.name, report.error().message));
+      loop.json_runs.push_back(error_entry(run, report.error().message));
+      continue;
+    }
+    bool failed = false;
+    json::object entry = each(run, *report, failed);
+    if (failed) ++loop.failures;
+    loop.json_runs.push_back(std::move(entry));
+  }
+  return loop;
+}
+
+inline void finish(const CommonOptions& options, RunLoop& loop) {
+  finish(options, loop.json_runs, loop.failures, loop.total);
 }
 
 }  // namespace agentsched::cli::analyze_common

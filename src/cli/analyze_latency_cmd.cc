@@ -11,6 +11,7 @@
 #include "analysis/task_time.h"
 #include "cli/analyze_common.h"
 #include "cli/command_registry.h"
+#include "cli/options.h"
 
 namespace agentsched::cli {
 namespace {
@@ -35,15 +36,17 @@ void run(const std::string& run_dir, bool as_json) {
       o["start_s"] = s.start_s;
       o["end_s"] = s.end_s;
       o["requests"] = s.requests;
-      o["offered_rate"] = number_or_null(s.offered_rate);
-      o["achieved_rate"] = number_or_null(s.achieved_rate);
-      o["ttft_mean_ms"] = number_or_null(s.ttft_mean_ms);
-      o["ttft_p90_ms"] = number_or_null(s.ttft_p90_ms);
-      o["ttft_p99_ms"] = number_or_null(s.ttft_p99_ms);
-      o["e2e_mean_ms"] = number_or_null(s.e2e_mean_ms);
-      o["e2e_p90_ms"] = number_or_null(s.e2e_p90_ms);
-      o["e2e_p99_ms"] = number_or_null(s.e2e_p99_ms);
-      o["tpot_mean_ms"] = number_or_null(s.tpot_mean_ms);
+      using analysis::StageLatency;
+      for (const auto& [key, field] : {std::pair{"offered_rate", &StageLatency::offered_rate},
+                                       {"achieved_rate", &StageLatency::achieved_rate},
+                                       {"ttft_mean_ms", &StageLatency::ttft_mean_ms},
+                                       {"ttft_p90_ms", &StageLatency::ttft_p90_ms},
+                                       {"ttft_p99_ms", &StageLatency::ttft_p99_ms},
+                                       {"e2e_mean_ms", &StageLatency::e2e_mean_ms},
+                                       {"e2e_p90_ms", &StageLatency::e2e_p90_ms},
+                                       {"e2e_p99_ms", &StageLatency::e2e_p99_ms},
+                                       {"tpot_mean_ms", &StageLatency::tpot_mean_ms}})
+        o[key] = number_or_null(s.*field);
       stages.push_back(std::move(o));
     }
     root["stages"] = std::move(stages);
@@ -83,11 +86,13 @@ void run_tasks(const std::vector<std::string>& runs, double threshold, bool as_j
     auto figures = [](const analysis::TaskTimeStats& s) {
       boost::json::object o;
       o["tasks"] = s.n;
-      o["mean_s"] = number_or_null(s.mean_s);
-      o["p50_s"] = number_or_null(s.p50_s);
-      o["p90_s"] = number_or_null(s.p90_s);
-      o["p99_s"] = number_or_null(s.p99_s);
-      o["max_s"] = number_or_null(s.max_s);
+      using analysis::TaskTimeStats;
+      for (const auto& [key, field] : {std::pair{"mean_s", &TaskTimeStats::mean_s},
+                                       {"p50_s", &TaskTimeStats::p50_s},
+                                       {"p90_s", &TaskTimeStats::p90_s},
+                                       {"p99_s", &TaskTimeStats::p99_s},
+                                       {"max_s", &TaskTimeStats::max_s}})
+        o[key] = number_or_null(s.*field);
       return o;
     };
     if (as_json) {
@@ -139,9 +144,7 @@ const RegisterCommand registration(51, [](CLI::App& root) {
       "included): p50, p90, p99 and max over the whole run and in the active window, from "
       "driver.log alone");
   tasks->add_option("runs", *runs, "Run folders")->required();
-  tasks->add_option("--threshold", *threshold, "Active-window KV usage threshold, percent")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 100.0));
+  add_threshold_option(tasks, *threshold);
   tasks->add_flag("--json", *tasks_json, "Print JSON");
   tasks->callback([runs, threshold, tasks_json] { run_tasks(*runs, *threshold, *tasks_json); });
 });

@@ -12,6 +12,7 @@
 #include "analysis/matrix_summary.h"
 #include "analysis/window.h"
 #include "cli/command_registry.h"
+#include "cli/options.h"
 #include "record/run_layout.h"
 
 namespace agentsched::cli {
@@ -85,9 +86,7 @@ const RegisterCommand registration(52, [](CLI::App& root) {
       "per run) for a set of run folders; prints its path");
   cmd->add_option("runs", options->runs, "Run folders: PATH or NAME=PATH")->required();
   cmd->add_option("--out", options->out, "The page to write")->capture_default_str();
-  cmd->add_option("--threshold", options->threshold, "Active-window KV usage threshold, percent")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 100.0));
+  add_threshold_option(cmd, options->threshold);
   cmd->callback([options] { run_report(*options); });
 });
 

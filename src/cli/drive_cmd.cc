@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/command_registry.h"
+#include "cli/options.h"
 #include "cli/provenance.h"
 #include "serve/admin_token.h"
 #include "serve/driver.h"
@@ -24,6 +25,8 @@ struct DriveCli {
   int concurrency = 0;
   std::string out;
   std::string model_config;
+  std::string system;               // recorded in config.json; "" = not said
+  std::vector<std::string> params;  // its gateway parameters
   std::uint64_t seed = 1;
   int max_programs = 0;
   double duration = 0;
@@ -82,6 +85,10 @@ void drive(const DriveCli& c, const std::string& command_line) {
   o.request_timeout_s = c.request_timeout;
   o.startup_timeout_s = c.startup_timeout;
   o.write_kv_csv = c.kv_csv;
+  if (!c.system.empty())
+    o.system = system_or_fail(c.system, params_or_usage_error(c.params));
+  else if (!c.params.empty())
+    throw usage_error("--param needs --system (the system whose gateway parameters they are)");
   o.share_heads = !c.no_shared_heads;
   o.command_line = command_line;  // holds no token (the callback below builds it)
   auto provenance = describe_provenance({"", c.workload, o.workload.get()});
@@ -145,6 +152,12 @@ const RegisterCommand registration(40, [](CLI::App& root) {
                   "Programs in flight (C); required unless programs arrive open-loop")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--out", c->out, "Run folder to write")->required();
+  cmd->add_option("--system", c->system,
+                  "The system behind the endpoint (as `sim --system`), recorded in "
+                  "agentsched/config.json so the run compares with a simulated one; `experiment "
+                  "run` passes its cell's");
+  cmd->add_option("--param", c->params,
+                  "With --system: a gateway policy parameter of it, name=value (repeatable)");
   cmd->add_option("--model-config", c->model_config,
                   "JSON model config in the reference's format: user-simulator and expert "
                   "models it lists are called for real; others stay simulated waits");
@@ -158,11 +171,9 @@ const RegisterCommand registration(40, [](CLI::App& root) {
                   "of fixed wall time")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--force", c->force, "Replace a run folder that already holds a run");
-  cmd->add_option("--time-scale", c->time_scale,
-                  "Emulated seconds per real second, the engine's --time-scale: waits shrink and "
-                  "timestamps run that much faster")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  add_time_scale_option(cmd, c->time_scale,
+                        "Emulated seconds per real second, the engine's --time-scale: waits "
+                        "shrink and timestamps run that much faster");
   cmd->add_option("--clock-origin", c->clock_origin,
                   "Real Unix time where emulated and real time coincide (shared by the processes "
                   "of one run; default: now)");

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/command_registry.h"
+#include "cli/options.h"
 #include "engine/engine_policy.h"
 #include "serve/engine_server.h"
 
@@ -17,21 +18,15 @@ const RegisterCommand registration(30, [](CLI::App& root) {
       "vLLM-compatible engine emulator: OpenAI chat completions and vLLM /metrics over real "
       "HTTP, with the simulator's engine model as the GPU (see docs/engine.md)");
   auto opts = std::make_shared<serve::EngineServerOptions>();
-  cmd->add_option("--port", opts->port,
-                  "TCP port (0 picks a free one; the bound port is "
-                  "printed as `listening on HOST:PORT`)")
-      ->required();
-  cmd->add_option("--host", opts->host, "Address to listen on")->capture_default_str();
+  add_listen_options(cmd, opts->port, opts->host);
   cmd->add_option("--profile", opts->profile,
                   "Hardware/model profile: built-in name or path to a .toml file")
       ->capture_default_str();
   cmd->add_option("--policy", opts->policy, "Engine scheduling policy")
       ->check(CLI::IsMember({"fcfs", "continuum"}))
       ->capture_default_str();
-  cmd->add_option("--time-scale", opts->time_scale,
-                  "Emulated seconds per real second (10 = a simulated GPU ten times faster)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  add_time_scale_option(cmd, opts->time_scale,
+                        "Emulated seconds per real second (10 = a simulated GPU ten times faster)");
   cmd->add_option("--model", opts->model, "Served model name (default: the profile's model name)");
   cmd->add_option("--seed", opts->seed, "Seed of the output lengths drawn from the profile")
       ->capture_default_str();

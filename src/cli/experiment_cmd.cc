@@ -3,20 +3,18 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cmath>
-#include <mutex>
-#include <sstream>
-#include <thread>
 
 #include "cli/command_registry.h"
+#include "cli/options.h"
 #include "cli/policy_help.h"
 #include "gateway/policies.h"
+#include "gateway/systems.h"
 #include "model/profile.h"
 #include "serve/experiment.h"
 #include "serve/process.h"
+#include "sim/matrix.h"
 #include "sim/simulation.h"
-#include "sim/systems.h"
 #include "workload/arrivals.h"
 #include "workload/workload_stats.h"
 
@@ -57,27 +55,6 @@ struct ExperimentCli {
   }
 };
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-std::vector<int> parse_concurrency(const std::string& text) {
-  std::vector<int> out;
-  for (const auto& item : split(text)) {
-    char* end = nullptr;
-    const long v = std::strtol(item.c_str(), &end, 10);
-    if (*end != '\0' || v < 1 || v > 1000000)
-      throw CommandFailure{
-          fmt::format("--concurrency '{}': expected positive integers separated by commas", text)};
-    out.push_back(static_cast<int>(v));
-  }
-  return out;
-}
-
 bool has_subcommand(const CLI::App& root, const std::string& name) {
   return !root.get_subcommands([&](const CLI::App* a) { return a->get_name() == name; }).empty();
 }
@@ -89,8 +66,8 @@ serve::ExperimentConfig merge(const ExperimentCli& c) {
     if (!loaded) throw CommandFailure{loaded.error().message};
     cfg = std::move(*loaded);
   }
-  if (c.given("--systems")) cfg.systems = split(c.systems);
-  if (c.given("--concurrency")) cfg.concurrency = parse_concurrency(c.concurrency);
+  if (c.given("--systems")) cfg.systems = split_list(c.systems);
+  if (c.given("--concurrency")) cfg.concurrency = positive_int_list(c.concurrency, "--concurrency");
   if (c.given("--mode")) cfg.mode = c.mode;
   if (c.given("--out")) cfg.out = c.out;
   if (c.given("--workload")) cfg.workload = c.workload;
@@ -115,15 +92,8 @@ serve::ExperimentConfig merge(const ExperimentCli& c) {
   if (c.given("--host")) cfg.host = c.host;
   if (c.given("--model-config")) cfg.model_config = c.model_config;
   if (c.given("--ready-timeout")) cfg.ready_timeout_s = c.ready_timeout;
-  for (const auto& item : c.params) {
-    const auto eq = item.find('=');
-    char* end = nullptr;
-    const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
-    const double v = std::strtod(value.c_str(), &end);
-    if (eq == std::string::npos || eq == 0 || value.empty() || *end != '\0' || !std::isfinite(v))
-      throw CommandFailure{fmt::format("--param '{}': expected name=number", item)};
-    cfg.gateway_params[item.substr(0, eq)] = v;
-  }
+  for (const auto& [name, value] : params_or_usage_error(c.params))
+    cfg.gateway_params[name] = value;
   if (cfg.systems.empty()) cfg.systems = default_matrix_systems();
   if (cfg.concurrency.empty()) cfg.concurrency = {32, 64, 128};
   if (cfg.out.empty()) throw CommandFailure{"--out (or `out` in the config file) is required"};
@@ -132,12 +102,10 @@ serve::ExperimentConfig merge(const ExperimentCli& c) {
   return cfg;
 }
 
-std::vector<serve::ExperimentCell> plan(const serve::ExperimentConfig& cfg,
-                                        std::vector<SystemSpec>& specs) {
+std::vector<serve::ExperimentCell> plan(const serve::ExperimentConfig& cfg) {
   std::vector<serve::ExperimentCell> cells;
   for (const auto& name : cfg.systems) {
-    auto s = find_system(name);
-    if (!s) throw CommandFailure{s.error().message};
+    SystemSpec s = system_or_fail(name);
     // `name=value` applies to every system with a gateway policy, `system.name=value` to
     // that system only.
     PolicyParams params;
@@ -145,28 +113,25 @@ std::vector<serve::ExperimentCell> plan(const serve::ExperimentConfig& cfg,
       const auto dot = key.find('.');
       if (dot == std::string::npos)
         params[key] = value;
-      else if (key.substr(0, dot) == s->name)
+      else if (key.substr(0, dot) == s.name)
         params[key.substr(dot + 1)] = value;
     }
-    if (!params.empty() && s->gateway_policy != "passthrough") {
+    if (!params.empty() && s.needs_router()) {
       // Validated against the policy now, before anything starts.
-      auto policy = make_gateway_policy(s->gateway_policy, params);
-      if (!policy) throw CommandFailure{fmt::format("{}: {}", s->name, policy.error().message)};
-      s->gateway_params = params;
+      auto with = find_system(name, params);
+      if (!with) throw CommandFailure{fmt::format("{}: {}", s.name, with.error().message)};
+      s = std::move(*with);
     }
-    specs.push_back(*s);
-    serve::LiveSystem live{s->name, s->engine_policy, s->gateway_policy, {}};
-    for (const auto& [k, v] : s->gateway_params) live.gateway_params[k] = v;
     for (int c : cfg.concurrency)
-      cells.push_back({live, c, cfg.out / fmt::format("{}_c{}", s->name, c)});
+      cells.push_back({s, c, cfg.out / fmt::format("{}_c{}", s.name, c)});
   }
   return cells;
 }
 
-// Simulated cells, in parallel like `sim matrix`.
-std::vector<std::string> run_sim_cells(const serve::ExperimentConfig& cfg,
-                                       const std::vector<serve::ExperimentCell>& todo,
-                                       const std::vector<SystemSpec>& specs, int jobs) {
+// Simulated cells, in parallel as `sim matrix` runs its own (sim/matrix.h); the number that
+// failed.
+int run_sim_cells(const serve::ExperimentConfig& cfg,
+                  const std::vector<serve::ExperimentCell>& todo, int jobs) {
   auto profile = load_profile(cfg.profile.empty() ? std::string(kDefaultProfile) : cfg.profile);
   if (!profile) throw CommandFailure{profile.error().message};
   auto workload = load_workload(cfg.workload, cfg.seed);
@@ -174,46 +139,30 @@ std::vector<std::string> run_sim_cells(const serve::ExperimentConfig& cfg,
   if (!cfg.arrivals.empty())
     if (auto st = assign_arrivals(*workload, *parse_arrival_stages(cfg.arrivals), cfg.seed); !st)
       throw CommandFailure{"arrivals: " + st.error().message};
-  auto shared = std::make_shared<const Workload>(std::move(*workload));
-  std::vector<std::string> errors(todo.size());
-  std::atomic<std::size_t> next{0};
-  std::mutex print;
-  auto worker = [&] {
-    for (std::size_t k; (k = next.fetch_add(1)) < todo.size();) {
-      const auto& cell = todo[k];
-      SimOptions o;
-      for (const auto& s : specs)
-        if (s.name == cell.system.name) o.system = s;
-      o.concurrency = cell.concurrency;
-      o.profile = *profile;
-      o.workload = shared;
-      o.max_programs = cfg.max_programs;
-      o.out_dir = cell.dir;
-      o.overwrite = true;  // cleared or forced before
-      auto r = run_simulation(o);
-      std::lock_guard lock(print);
-      if (!r) {
-        errors[k] = r.error().message;
-        fmt::print(stderr, "  {} failed: {}\n", cell.name(), errors[k]);
-      } else {
-        fmt::print(stderr, "  {} done: {} ok, {} errors, {:.0f} simulated s\n", cell.name(), r->ok,
-                   r->errors, r->elapsed_s);
-      }
-    }
+  MatrixOptions m;
+  m.workloads = {std::make_shared<const Workload>(std::move(*workload))};
+  m.base.profile = *profile;
+  m.base.max_programs = cfg.max_programs;
+  m.base.overwrite = true;  // cleared or forced before
+  m.jobs = jobs;
+  m.on_done = [](const MatrixCellOutcome& out) {
+    if (!out.ok)
+      fmt::print(stderr, "  {} failed: {}\n", out.cell.name(), out.error);
+    else
+      fmt::print(stderr, "  {} done: {} ok, {} errors, {:.0f} simulated s\n", out.cell.name(),
+                 out.result.ok, out.result.errors, out.result.elapsed_s);
   };
-  unsigned n = jobs > 0 ? static_cast<unsigned>(jobs) : std::thread::hardware_concurrency();
-  n = std::max(1u, std::min<unsigned>(n, static_cast<unsigned>(todo.size())));
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n; ++i) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-  return errors;
+  std::vector<MatrixCell> cells;
+  for (const auto& cell : todo)
+    cells.push_back({cell.system, cell.concurrency, m.workloads.front()->seed, cell.dir});
+  int failures = 0;
+  for (const auto& out : run_cells(cells, m)) failures += !out.ok;
+  return failures;
 }
 
 void experiment_run(const ExperimentCli& c, CLI::App* root) {
   serve::ExperimentConfig cfg = merge(c);
-  std::vector<SystemSpec> specs;
-  std::vector<serve::ExperimentCell> cells = plan(cfg, specs);
+  std::vector<serve::ExperimentCell> cells = plan(cfg);
   std::error_code ec;
   fs::create_directories(cfg.out, ec);
   if (ec || !fs::is_directory(cfg.out))
@@ -249,7 +198,7 @@ void experiment_run(const ExperimentCli& c, CLI::App* root) {
 
   int failures = 0;
   if (cfg.mode == "sim") {
-    for (const auto& e : run_sim_cells(cfg, todo, specs, c.jobs)) failures += !e.empty();
+    failures += run_sim_cells(cfg, todo, c.jobs);
   } else {
     const bool tty = isatty(STDERR_FILENO);
     for (std::size_t i = 0; i < todo.size(); ++i) {
@@ -363,11 +312,10 @@ const RegisterCommand registration(45, [](CLI::App& root) {
                       "Live: real seconds an engine or router gets to answer /health (default "
                       "600)")
           ->check(CLI::PositiveNumber));
-  run->add_option("--param", c->params,
-                  "Gateway policy parameter as name=value for every system with a gateway "
-                  "policy, or system.name=value for one (repeatable), e.g. "
-                  "--param thunderreact.budget=0; every policy's parameters are listed below");
-  run->footer(policy_parameters_help());
+  add_param_option(run, c->params,
+                   "Gateway policy parameter as name=value for every system with a gateway "
+                   "policy, or system.name=value for one (repeatable), e.g. "
+                   "--param thunderreact.budget=0; every policy's parameters are listed below");
   run->add_option("--jobs,-j", c->jobs, "Sim: parallel cells (default: one per core)");
   CLI::App* root_ptr = &root;
   run->callback([c, root_ptr] { experiment_run(*c, root_ptr); });

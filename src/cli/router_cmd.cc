@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/command_registry.h"
+#include "cli/options.h"
 #include "cli/policy_help.h"
 #include "gateway/policies.h"
 #include "serve/admin_token.h"
@@ -28,21 +29,6 @@ struct RouterArgs {
   CLI::Option* admin_token_file_opt = nullptr;
 };
 
-PolicyParams parse_router_params(const std::vector<std::string>& items) {
-  PolicyParams params;
-  for (const auto& item : items) {
-    const auto eq = item.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw usage_error(fmt::format("--param '{}': expected name=value", item));
-    char* end = nullptr;
-    const double v = std::strtod(item.c_str() + eq + 1, &end);
-    if (end == item.c_str() + eq + 1 || *end != '\0' || !std::isfinite(v))
-      throw usage_error(fmt::format("--param '{}': value must be a number", item));
-    params[item.substr(0, eq)] = v;
-  }
-  return params;
-}
-
 std::string policy_help() {
   std::string out = "Gateway policy:";
   for (const auto& info : gateway_policy_infos())
@@ -57,19 +43,14 @@ const RegisterCommand registration(35, [](CLI::App& root) {
       "simulator's gateway policies on the real clock (see docs/router.md)");
   auto a = std::make_shared<RouterArgs>();
   auto& o = a->options;
-  cmd->add_option("--port", o.port,
-                  "TCP port (0 picks a free one; the bound port is printed as "
-                  "`listening on HOST:PORT`)")
-      ->required();
-  cmd->add_option("--host", o.host, "Address to listen on")->capture_default_str();
+  add_listen_options(cmd, o.port, o.host);
   cmd->add_option("--backends", a->backends, "Engine base URLs, comma-separated (http://HOST:PORT)")
       ->required()
       ->delimiter(',');
   cmd->add_option("--policy", o.policy, policy_help())->capture_default_str();
-  cmd->add_option("--param", a->params,
-                  "Policy parameter as name=value (repeatable), e.g. --param budget=0; every "
-                  "policy's parameters are listed below (and in docs/gateway.md)");
-  cmd->footer(policy_parameters_help());
+  add_param_option(cmd, a->params,
+                   "Policy parameter as name=value (repeatable), e.g. --param budget=0; every "
+                   "policy's parameters are listed below (and in docs/gateway.md)");
   cmd->add_option("--backend-type", a->backend_type, "Engine kind, for its /metrics names")
       ->check(CLI::IsMember({"vllm", "sglang"}))
       ->capture_default_str();
@@ -77,10 +58,9 @@ const RegisterCommand registration(35, [](CLI::App& root) {
                   "Seconds between /metrics polls of each backend (router clock)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--time-scale", o.time_scale,
-                  "Emulated seconds per real second, to match `agentsched engine --time-scale`")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  add_time_scale_option(cmd, o.time_scale,
+                        "Emulated seconds per real second, to match `agentsched engine "
+                        "--time-scale`");
   cmd->add_option("--program-ttl", o.program_ttl_s,
                   "Release programs idle this many seconds (router clock); 0 = never")
       ->check(CLI::NonNegativeNumber)
@@ -141,7 +121,7 @@ const RegisterCommand registration(35, [](CLI::App& root) {
   cmd->callback([a] {
     auto& o = a->options;
     o.backends = a->backends;
-    o.policy_params = parse_router_params(a->params);
+    o.policy_params = params_or_usage_error(a->params);
     auto type = serve::parse_backend_type(a->backend_type);
     if (!type) throw CommandFailure{type.error().message};
     o.backend_type = *type;

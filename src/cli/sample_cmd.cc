@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/command_registry.h"
+#include "cli/options.h"
 #include "serve/kv_sampler.h"
 #include "serve/process.h"
 
@@ -79,9 +80,7 @@ const RegisterCommand registration(41, [](CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--out", c->out, "CSV file to write (a new one, or one without samples)")
       ->required();
-  cmd->add_option("--time-scale", c->time_scale, "Emulated seconds per real second")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  add_time_scale_option(cmd, c->time_scale, "Emulated seconds per real second");
   cmd->add_option("--clock-origin", c->clock_origin,
                   "Real Unix time where emulated and real time coincide (the run's; default: "
                   "now)");

@@ -11,6 +11,7 @@
 #include "analysis/html_report.h"
 #include "analysis/matrix_summary.h"
 #include "cli/command_registry.h"
+#include "cli/options.h"
 #include "cli/policy_help.h"
 #include "cli/provenance.h"
 #include "model/profile.h"
@@ -41,10 +42,8 @@ struct CommonOptions {
 };
 
 void add_common(CLI::App* cmd, CommonOptions& o) {
-  cmd->add_option("--profile", o.profile, "Hardware/model profile: built-in name or .toml path")
-      ->capture_default_str();
-  cmd->add_option("--workload", o.workload, "'tau2' (built-in generator) or a JSONL trace file")
-      ->capture_default_str();
+  add_profile_option(cmd, o.profile);
+  add_workload_option(cmd, o.workload);
   cmd->add_option("--backends", o.backends, "Engines behind the gateway, each its own GPU")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -67,10 +66,9 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
                   "(per second, until the workload runs out) or stages RATE:SECONDS,... (e.g. "
                   "0.03:3600,0.06:1800); -c is then unused. A trace with its own arrivals keeps "
                   "them unless this is given");
-  cmd->add_option("--param", o.params,
-                  "Gateway policy parameter as name=value (repeatable), e.g. --param "
-                  "budget=98976; every policy's parameters are listed below");
-  cmd->footer(policy_parameters_help());
+  add_param_option(cmd, o.params,
+                   "Gateway policy parameter as name=value (repeatable), e.g. --param "
+                   "budget=98976; every policy's parameters are listed below");
   cmd->add_flag("--force", o.force, "Replace run folders that already hold a run");
   cmd->add_option("--out", o.out, "Output folder")->required();
 }
@@ -96,34 +94,6 @@ std::shared_ptr<const Workload> load_workload_or_fail(const CommonOptions& o, st
       throw CommandFailure{"--arrivals: " + st.error().message};
   }
   return std::make_shared<const Workload>(std::move(*w));
-}
-
-PolicyParams parse_params(const std::vector<std::string>& items) {
-  PolicyParams params;
-  for (const auto& item : items) {
-    const auto eq = item.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw usage_error(fmt::format("--param '{}': expected name=value", item));
-    const std::string value = item.substr(eq + 1);
-    char* end = nullptr;
-    const double v = std::strtod(value.c_str(), &end);
-    if (value.empty() || *end != '\0' || !std::isfinite(v))
-      throw usage_error(fmt::format("--param '{}': value must be a number", item));
-    params[item.substr(0, eq)] = v;
-  }
-  return params;
-}
-
-SystemSpec system_or_fail(const std::string& name, const PolicyParams& params) {
-  auto s = find_system(name);
-  if (!s) throw CommandFailure{s.error().message};
-  if (!params.empty()) {
-    // Validate names against the policy now, before anything runs.
-    auto policy = make_gateway_policy(s->gateway_policy, params);
-    if (!policy) throw CommandFailure{policy.error().message};
-    s->gateway_params = params;
-  }
-  return *s;
 }
 
 void check_output_dir(const fs::path& dir) {
@@ -180,22 +150,6 @@ double peak_rss_mb() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
-std::vector<int> parse_int_list(const std::string& text, const char* what) {
-  std::vector<int> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    char* end = nullptr;
-    const long v = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || v < 1 || v > 1000000)
-      throw usage_error(
-          fmt::format("{} '{}': expected positive integers separated by commas", what, text));
-    out.push_back(static_cast<int>(v));
-  }
-  if (out.empty()) throw usage_error(fmt::format("{} is empty", what));
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------
 struct RunOptions {
   CommonOptions common;
@@ -206,7 +160,7 @@ struct RunOptions {
 
 void sim_run(const RunOptions& r) {
   if (r.concurrency < 1) throw usage_error("--concurrency must be at least 1");
-  const PolicyParams params = parse_params(r.common.params);
+  const PolicyParams params = params_or_usage_error(r.common.params);
   SimOptions s = base_options(r.common);
   s.system = system_or_fail(r.system, params);
   s.concurrency = r.concurrency;
@@ -266,19 +220,14 @@ struct MatrixCliOptions {
 
 void sim_matrix(const MatrixCliOptions& m) {
   const auto wall_start = std::chrono::steady_clock::now();
-  const PolicyParams params = parse_params(m.common.params);
+  const PolicyParams params = params_or_usage_error(m.common.params);
   MatrixOptions o;
-  std::vector<std::string> names;
-  if (m.systems.empty())
-    names = default_matrix_systems();
-  else {
-    std::stringstream ss(m.systems);
-    for (std::string item; std::getline(ss, item, ',');) names.push_back(item);
-  }
+  const std::vector<std::string> names =
+      m.systems.empty() ? default_matrix_systems() : split_list(m.systems);
   for (const auto& n : names) o.systems.push_back(system_or_fail(n, params));
-  o.concurrency = parse_int_list(m.concurrency, "--concurrency");
+  o.concurrency = positive_int_list(m.concurrency, "--concurrency");
   std::vector<int> seeds = m.seeds.empty() ? std::vector<int>{static_cast<int>(m.common.seed)}
-                                           : parse_int_list(m.seeds, "--seeds");
+                                           : positive_int_list(m.seeds, "--seeds");
   o.base = base_options(m.common);
   for (int seed : seeds) o.workloads.push_back(load_workload_or_fail(m.common, seed));
   o.out = m.common.out;
@@ -374,9 +323,8 @@ const RegisterCommand registration(10, [](CLI::App& root) {
   matrix->add_option("--seeds", m->seeds,
                      "Comma-separated workload seeds; each cell runs once per seed and the "
                      "tables show mean (min-max)");
-  matrix->add_option("--jobs,-j", m->jobs, "Parallel runs (default: one per core)");
-  matrix->add_option("--threshold", m->threshold, "Active-window KV usage threshold, percent")
-      ->capture_default_str();
+  add_jobs_option(matrix, m->jobs);
+  add_threshold_option(matrix, m->threshold);
   matrix->add_flag("--timings", m->timings, "Report wall time per run and peak memory");
   matrix->add_flag("--no-plots", m->no_plots, "Skip the SVG plots");
   add_common(matrix, m->common);

@@ -11,11 +11,12 @@
 #include "analysis/html_report.h"
 #include "analysis/limit_report.h"
 #include "cli/command_registry.h"
+#include "cli/options.h"
+#include "gateway/systems.h"
 #include "model/profile.h"
 #include "record/run_layout.h"
 #include "sim/limit.h"
 #include "sim/study.h"
-#include "sim/systems.h"
 
 namespace agentsched::cli {
 namespace {
@@ -36,29 +37,6 @@ struct LimitCliOptions {
   bool force = false;
   std::string out = "runs/limit";
 };
-
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
-  return out;
-}
-
-std::vector<long> positive_list(const std::string& text, const char* what) {
-  std::vector<long> out;
-  for (const auto& item : split(text)) {
-    char* end = nullptr;
-    const long v = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || v < 1 || v > 1000000)
-      throw usage_error(
-          fmt::format("{} '{}': expected positive integers separated by commas", what, text));
-    if (std::find(out.begin(), out.end(), v) != out.end())
-      throw usage_error(fmt::format("{} '{}': {} given twice", what, text, v));
-    out.push_back(v);
-  }
-  if (out.empty()) throw usage_error(fmt::format("{} is empty", what));
-  return out;
-}
 
 // report.html: the limit tables and curve, then a section per run of the given systems and the
 // ceiling (the cap sweep's own runs would make the page several megabytes; their figures are
@@ -108,12 +86,12 @@ void sim_limit(const LimitCliOptions& o) {
     if (auto st = set_knob(plan.config, setting->first, setting->second); !st)
       throw usage_error("--set: " + st.error().message);
   }
-  for (long c : positive_list(o.concurrency, "--concurrency"))
+  for (long c : positive_int_list(o.concurrency, "--concurrency", true))
     plan.concurrency.push_back(static_cast<int>(c));
-  for (long s : positive_list(o.seeds, "--seeds"))
+  for (long s : positive_int_list(o.seeds, "--seeds", true))
     plan.seeds.push_back(static_cast<std::uint64_t>(s));
-  for (long c : positive_list(o.caps, "--caps")) plan.caps.push_back(static_cast<int>(c));
-  for (const auto& name : split(o.systems)) {
+  for (long c : positive_int_list(o.caps, "--caps", true)) plan.caps.push_back(static_cast<int>(c));
+  for (const auto& name : split_list(o.systems)) {
     if (name.empty()) continue;
     auto s = find_system(name);
     if (!s) throw usage_error("--systems: " + s.error().message);
@@ -209,19 +187,16 @@ const RegisterCommand registration(12, [](CLI::App& root) {
   cmd->add_option("--systems", o->systems,
                   "Comma-separated systems to compare against both lines (empty: none)")
       ->capture_default_str();
-  cmd->add_option("--profile", o->profile, "Hardware/model profile: built-in name or .toml path")
-      ->capture_default_str();
-  cmd->add_option("--workload", o->workload, "'tau2' (built-in generator) or a JSONL trace file")
-      ->capture_default_str();
+  add_profile_option(cmd, o->profile);
+  add_workload_option(cmd, o->workload);
   cmd->add_option("--set", o->settings,
                   "Change the base configuration: knob=value (repeatable; knobs as for sim sweep)");
   cmd->add_option("--max-programs", o->max_programs,
                   "Run only the first N programs of the workload (0: all)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--jobs,-j", o->jobs, "Parallel runs (default: one per core)");
-  cmd->add_option("--threshold", o->threshold, "Active-window KV usage threshold, percent")
-      ->capture_default_str();
+  add_jobs_option(cmd, o->jobs);
+  add_threshold_option(cmd, o->threshold);
   cmd->add_flag("--force", o->force, "Replace run folders that already hold a run");
   cmd->add_option("--out", o->out, "Output folder: cap=<N>/, ceiling/, systems/, limit.*")
       ->capture_default_str();

@@ -12,9 +12,10 @@
 #include "analysis/matrix_summary.h"
 #include "analysis/sweep_plot.h"
 #include "cli/command_registry.h"
+#include "cli/options.h"
+#include "gateway/systems.h"
 #include "model/profile.h"
 #include "sim/study.h"
-#include "sim/systems.h"
 
 namespace agentsched::cli {
 namespace {
@@ -35,35 +36,8 @@ struct StudyCliOptions {
   std::string out;
 };
 
-template <typename T>
-T value_or_fail(Result<T> r) {
-  if (!r) throw CommandFailure{r.error().message};
-  return std::move(*r);
-}
-
 void ok_or_fail(const Status& st) {
   if (!st) throw CommandFailure{st.error().message};
-}
-
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
-  return out;
-}
-
-std::vector<long> parse_positive_list(const std::string& text, const char* what) {
-  std::vector<long> out;
-  for (const auto& item : split(text)) {
-    char* end = nullptr;
-    const long v = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || v < 1 || v > 1000000)
-      throw CommandFailure{
-          fmt::format("{} '{}': expected positive integers separated by commas", what, text)};
-    out.push_back(v);
-  }
-  if (out.empty()) throw CommandFailure{fmt::format("{} is empty", what)};
-  return out;
 }
 
 StudyConfig base_config(const StudyCliOptions& o) {
@@ -77,34 +51,17 @@ StudyConfig base_config(const StudyCliOptions& o) {
   return c;
 }
 
-PolicyParams gateway_params(const std::vector<std::string>& items) {
-  PolicyParams params;
-  for (const auto& item : items) {
-    const auto [name, value] = value_or_fail(parse_knob_setting(item));
-    params[name] = value;
-  }
-  return params;
-}
-
 StudyMatrix study_matrix(const StudyCliOptions& o, const std::string& default_concurrency,
                          const std::string& default_seeds) {
   StudyMatrix m;
-  const PolicyParams params = gateway_params(o.gateway_params);
+  const PolicyParams params = params_or_usage_error(o.gateway_params);
   const std::vector<std::string> names =
-      o.systems.empty() ? default_matrix_systems() : split(o.systems);
-  for (const auto& name : names) {
-    SystemSpec s = value_or_fail(find_system(name));
-    if (!params.empty()) {
-      auto policy = make_gateway_policy(s.gateway_policy, params);
-      if (!policy) throw CommandFailure{policy.error().message};
-      s.gateway_params = params;
-    }
-    m.systems.push_back(std::move(s));
-  }
-  for (long c : parse_positive_list(o.concurrency.empty() ? default_concurrency : o.concurrency,
-                                    "--concurrency"))
+      o.systems.empty() ? default_matrix_systems() : split_list(o.systems);
+  for (const auto& name : names) m.systems.push_back(system_or_fail(name, params));
+  for (long c : positive_int_list(o.concurrency.empty() ? default_concurrency : o.concurrency,
+                                  "--concurrency"))
     m.concurrency.push_back(static_cast<int>(c));
-  for (long s : parse_positive_list(o.seeds.empty() ? default_seeds : o.seeds, "--seeds"))
+  for (long s : positive_int_list(o.seeds.empty() ? default_seeds : o.seeds, "--seeds"))
     m.seeds.push_back(static_cast<std::uint64_t>(s));
   m.jobs = o.jobs;
   m.overwrite = o.force;
@@ -139,19 +96,16 @@ analysis::SweepPointRuns point_runs(const SweepPoint& p, int& failures) {
 }
 
 void add_study_options(CLI::App* cmd, StudyCliOptions& o) {
-  cmd->add_option("--profile", o.profile, "Hardware/model profile: built-in name or .toml path")
-      ->capture_default_str();
-  cmd->add_option("--workload", o.workload, "'tau2' (built-in generator) or a JSONL trace file")
-      ->capture_default_str();
+  add_profile_option(cmd, o.profile);
+  add_workload_option(cmd, o.workload);
   cmd->add_option("--set", o.settings,
                   "Change the base configuration: knob=value (repeatable; knobs as for --vary)");
   cmd->add_option("--systems", o.systems,
                   "Comma-separated systems (default: baseline,continuum,thunderreact)");
   cmd->add_option("--param", o.gateway_params,
                   "Gateway policy parameter as name=value (repeatable), as in sim matrix");
-  cmd->add_option("--jobs,-j", o.jobs, "Parallel runs (default: one per core)");
-  cmd->add_option("--threshold", o.threshold, "Active-window KV usage threshold, percent")
-      ->capture_default_str();
+  add_jobs_option(cmd, o.jobs);
+  add_threshold_option(cmd, o.threshold);
   cmd->add_flag("--force", o.force, "Replace run folders that already hold a run");
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Named numeric parameters of a gateway policy: one table per policy both parses
 // `--param name=value` overrides and documents every parameter, so a parameter cannot be
-// settable without being documented or the other way round.
+// settable without being documented or the other way round. Also the one parser of
+// `--param name=value` settings, for every command that takes them.
 #include <fmt/format.h>
 
 #include <array>
@@ -9,12 +10,21 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
 #include "gateway/policies.h"
 
 namespace agentsched {
+
+// One `name=value` setting: a non-empty name and a finite number ("'x': expected name=value",
+// "'x': value must be a number").
+Result<std::pair<std::string, double>> parse_param_setting(std::string_view text);
+// Settings as given on the command line (later ones win); errors start with `option`, e.g.
+// "--param 'budget': expected name=value".
+Result<PolicyParams> parse_param_settings(const std::vector<std::string>& items,
+                                          std::string_view option = "--param");
 
 template <typename Params>
 struct ParamField {

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "record/line_reader.h"
+#include "record/number_field.h"
 
 namespace agentsched {
 
@@ -48,12 +49,7 @@ bool looks_like_timestamp(std::string_view s, std::size_t pos) {
 
 template <typename Number>
 bool parse_number(std::string_view text, Number& out) {
-  if (text.empty()) return false;
-  const char* begin = text.data();
-  if (*begin == '+') ++begin;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(begin, end, out);
-  return ec == std::errc() && ptr == end;
+  return parse_number_field(text, out);
 }
 
 // Plain decimals as the driver writes them ("7811.42"): digits, an optional '.', digits. With

@@ -8,6 +8,7 @@
 
 #include "record/driver_log_reader.h"
 #include "record/line_reader.h"
+#include "record/number_field.h"
 #include "record/run_layout.h"
 
 namespace agentsched {
@@ -15,15 +16,6 @@ namespace agentsched {
 namespace {
 
 constexpr std::string_view kUsageMetric = "kv_cache_usage_perc";
-
-bool parse_double(std::string_view text, double& out) {
-  if (text.empty()) return false;
-  const char* begin = text.data();
-  if (*begin == '+') ++begin;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(begin, end, out);
-  return ec == std::errc() && ptr == end;
-}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -68,7 +60,7 @@ RowOutcome parse_row(std::string_view row, KvSample& sample) {
   const std::string_view port = trim(row.substr(c2 + 1, c3 - c2 - 1));
   const std::string_view value = trim(row.substr(last + 1));
 
-  if (!parse_double(ts_unix, sample.unix_time) || !std::isfinite(sample.unix_time)) {
+  if (!parse_number_field(ts_unix, sample.unix_time) || !std::isfinite(sample.unix_time)) {
     if (!parse_iso_utc(ts_iso, sample.unix_time)) return RowOutcome::kGarbled;
   }
   sample.port = 0;
@@ -77,7 +69,7 @@ RowOutcome parse_row(std::string_view row, KvSample& sample) {
     if (ec != std::errc() || ptr != port.data() + port.size()) return RowOutcome::kGarbled;
   }
   if (is_nan_text(value)) return RowOutcome::kNaN;
-  if (!parse_double(value, sample.usage)) return RowOutcome::kGarbled;
+  if (!parse_number_field(value, sample.usage)) return RowOutcome::kGarbled;
   if (std::isnan(sample.usage)) return RowOutcome::kNaN;
   // A fraction by definition; anything else (a percentage, inf) is not a usage sample.
   if (!(sample.usage >= 0.0 && sample.usage <= 1.0)) return RowOutcome::kGarbled;

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 
 #include "core/time_format.h"
 #include "record/run_layout.h"
@@ -72,54 +73,57 @@ void RunWriter::profile_line(std::string_view body) {
   write(global_, body);
 }
 
+void RunWriter::begin_record(std::string_view tag, double t, const TaskRef& task,
+                             std::string_view type, long step) {
+  line_.clear();
+  fmt::format_to(std::back_inserter(line_), "[{}] {} task={}:{} thread={} type={} step={}", tag,
+                 format_datetime_ms(epoch_ + t), task.domain, task.task_id, task.thread, type,
+                 step);
+}
+
 void RunWriter::llm_call(double t, const TaskRef& task, long step, std::string_view model,
                          double duration_ms, long input_tokens, long output_tokens,
                          bool has_tool_calls) {
-  line_ = fmt::format(
-      "[PROFILE] {} task={}:{} thread={} type=llm_call step={} model={} call_type=vllm "
-      "duration_ms={:.2f} input_tokens={} output_tokens={} has_tool_calls={}\n",
-      format_datetime_ms(epoch_ + t), task.domain, task.task_id, task.thread, step, model,
-      duration_ms, input_tokens, output_tokens, has_tool_calls ? "True" : "False");
+  begin_record("PROFILE", t, task, "llm_call", step);
+  fmt::format_to(std::back_inserter(line_),
+                 " model={} call_type=vllm duration_ms={:.2f} input_tokens={} output_tokens={} "
+                 "has_tool_calls={}\n",
+                 model, duration_ms, input_tokens, output_tokens,
+                 has_tool_calls ? "True" : "False");
   profile_line(line_);
 }
 
 void RunWriter::expert_call(double t, const TaskRef& task, long step, std::string_view model,
                             double duration_ms, long input_tokens, long output_tokens) {
-  line_ = fmt::format(
-      "[PROFILE] {} task={}:{} thread={} type=expert_call step={} model={} call_type=vllm "
-      "duration_ms={:.2f} input_tokens={} output_tokens={}\n",
-      format_datetime_ms(epoch_ + t), task.domain, task.task_id, task.thread, step, model,
-      duration_ms, input_tokens, output_tokens);
+  begin_record("PROFILE", t, task, "expert_call", step);
+  fmt::format_to(std::back_inserter(line_),
+                 " model={} call_type=vllm duration_ms={:.2f} input_tokens={} output_tokens={}\n",
+                 model, duration_ms, input_tokens, output_tokens);
   profile_line(line_);
 }
 
 void RunWriter::tool_call(double t, const TaskRef& task, long step, std::string_view function,
                           double duration_ms) {
-  line_ = fmt::format(
-      "[PROFILE] {} task={}:{} thread={} type=tool_call step={} function={} "
-      "call_type=local_function duration_ms={:.2f}\n",
-      format_datetime_ms(epoch_ + t), task.domain, task.task_id, task.thread, step, function,
-      duration_ms);
+  begin_record("PROFILE", t, task, "tool_call", step);
+  fmt::format_to(std::back_inserter(line_),
+                 " function={} call_type=local_function duration_ms={:.2f}\n", function,
+                 duration_ms);
   profile_line(line_);
 }
 
 void RunWriter::step_complete(double t, const TaskRef& task, long step, double total_ms,
                               std::string_view from_role, std::string_view to_role) {
-  line_ = fmt::format(
-      "[PROFILE] {} task={}:{} thread={} type=step_complete step={} total_duration_ms={:.2f} "
-      "from_role={} to_role={}\n",
-      format_datetime_ms(epoch_ + t), task.domain, task.task_id, task.thread, step, total_ms,
-      from_role, to_role);
+  begin_record("PROFILE", t, task, "step_complete", step);
+  fmt::format_to(std::back_inserter(line_), " total_duration_ms={:.2f} from_role={} to_role={}\n",
+                 total_ms, from_role, to_role);
   profile_line(line_);
 }
 
 void RunWriter::user_sim(double t, const TaskRef& task, long step, std::string_view model,
                          double duration_ms) {
-  line_ = fmt::format(
-      "[USER_JUDGE] {} task={}:{} thread={} type=user_sim step={} model={} call_type=openai "
-      "duration_ms={:.2f}\n",
-      format_datetime_ms(epoch_ + t), task.domain, task.task_id, task.thread, step, model,
-      duration_ms);
+  begin_record("USER_JUDGE", t, task, "user_sim", step);
+  fmt::format_to(std::back_inserter(line_), " model={} call_type=openai duration_ms={:.2f}\n",
+                 model, duration_ms);
   profile_line(line_);
 }
 

@@ -63,6 +63,10 @@ class RunWriter {
  private:
   RunWriter(std::filesystem::path dir, double epoch_unix);
   void profile_line(std::string_view body);
+  // Starts line_ with a record's head: "[TAG] <time> task=<d>:<id> thread=<n> type=<type>
+  // step=<n>"; the caller appends the type's fields.
+  void begin_record(std::string_view tag, double t, const TaskRef& task, std::string_view type,
+                    long step);
   void write(std::FILE* f, std::string_view text);
 
   std::filesystem::path dir_;

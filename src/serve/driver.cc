@@ -18,12 +18,14 @@
 #include "core/time_format.h"
 #include "http/client.h"
 #include "http/fd_limit.h"
+#include "record/run_config.h"
 #include "record/run_layout.h"
+#include "record/run_status.h"
 #include "record/run_writer.h"
+#include "record/timeline.h"
 #include "serve/admin_token.h"
 #include "serve/clock_timer.h"
 #include "serve/live_http.h"
-#include "serve/run_status.h"
 #include "workload/arrivals.h"
 #include "workload/program_runner.h"
 #include "workload/token_text.h"
@@ -156,9 +158,9 @@ class Driver {
         RunWriter::create(o_.out_dir, clock_.origin_unix(), o_.overwrite, o_.write_kv_csv);
     if (!writer) return writer.error();
     w_ = std::move(*writer);
-    calls_.open(o_.out_dir / run_layout::kOwnDir / "calls.csv");
-    calls_ << "task,step,kind,model,submitted_s,finished_s,duration_ms,attempts,prompt_tokens,"
-              "cached_tokens,output_tokens,status\n";
+    auto timeline = TimelineWriter::create(o_.out_dir);
+    if (!timeline) return timeline.error();
+    timeline_ = std::move(*timeline);
     start_ = clock_.now();
     if (auto st = write_config(); !st) return st.error();
     write_header();
@@ -182,7 +184,7 @@ class Driver {
                                                 "flight abandoned); this run is incomplete",
                                                 finished_, total_, in_flight()));
       (void)write_status("interrupted");
-      calls_.close();
+      (void)timeline_->close();
       (void)w_->close();
       return make_error(
           fmt::format("interrupted after {} of {} tasks; run folder '{}' is "
@@ -201,8 +203,7 @@ class Driver {
         !st)
       return st.error();
     if (auto st = write_summary(); !st) return st.error();
-    calls_.close();
-    if (!calls_) return make_error("cannot write agentsched/calls.csv");
+    if (auto st = timeline_->close(); !st) return st.error();
     if (auto st = write_status("done"); !st) return st.error();
     if (auto st = w_->close(); !st) return st.error();
     report_progress();
@@ -294,50 +295,44 @@ class Driver {
   }
 
   Status write_config() {
-    json::object c;
-    c["tool"] = "agentsched drive";
-    c["version"] = "0.1.0";
-    c["command_line"] = o_.command_line;
-    c["endpoint"] = o_.endpoint.url();
-    c["model"] = model_label_;
-    c["user_model"] = o_.user_model;
-    c["workload"] = o_.workload->name;
-    c["workload_seed"] = o_.workload->seed;
-    c["programs"] = total_;
-    c["concurrency"] = o_.concurrency;
-    if (o_.workload->open_loop())
-      c["arrivals"] = format_arrival_stages(o_.workload->arrival_stages);
-    c["time_scale"] = o_.time_scale;
-    c["clock_origin_unix"] = clock_.origin_unix();
-    c["start_unix"] = clock_.origin_unix() + start_;
-    c["start"] = format_datetime_ms(clock_.origin_unix() + start_);
-    c["pid"] = static_cast<std::int64_t>(::getpid());
-    c["max_attempts"] = o_.retry.max_attempts;
-    c["initial_backoff_s"] = o_.retry.initial_backoff_s;
-    c["max_backoff_s"] = o_.retry.max_backoff_s;
-    c["request_timeout_s"] = o_.request_timeout_s;
-    c["shared_heads"] = o_.share_heads;
-    json::object remote;
+    // The shared schema (record/run_config.h): what a client knows, the rest null.
+    RunConfig c;
+    c.tool = "agentsched drive";
+    if (o_.system) {
+      c.system = o_.system->name;
+      c.engine_policy = o_.system->engine_policy;
+      c.gateway_policy = o_.system->gateway_policy;
+      c.gateway_params.emplace(o_.system->gateway_params.begin(), o_.system->gateway_params.end());
+    }
+    c.workload = o_.workload->name;
+    c.workload_seed = o_.workload->seed;
+    c.programs = total_;
+    c.concurrency = o_.concurrency;
+    if (o_.workload->open_loop()) c.arrivals = format_arrival_stages(o_.workload->arrival_stages);
+    c.shared_heads = o_.share_heads;
+    RunConfig::Live& l = c.live.emplace();
+    l.command_line = o_.command_line;
+    l.endpoint = o_.endpoint.url();
+    l.model = model_label_;
+    l.user_model = o_.user_model;
+    l.time_scale = o_.time_scale;
+    l.clock_origin_unix = clock_.origin_unix();
+    l.start_unix = clock_.origin_unix() + start_;
+    l.start = format_datetime_ms(clock_.origin_unix() + start_);
+    l.pid = static_cast<std::int64_t>(::getpid());
+    l.max_attempts = o_.retry.max_attempts;
+    l.initial_backoff_s = o_.retry.initial_backoff_s;
+    l.max_backoff_s = o_.retry.max_backoff_s;
+    l.request_timeout_s = o_.request_timeout_s;
     if (o_.model_config) {
       for (const auto& [name, endpoints] : o_.model_config->models) {
-        json::array list;
-        for (const auto& e : endpoints) list.emplace_back(e.url());
-        remote[name] = std::move(list);
+        std::vector<std::string> urls;
+        for (const auto& e : endpoints) urls.push_back(e.url());
+        l.remote_models.emplace_back(name, std::move(urls));
       }
     }
-    c["remote_models"] = std::move(remote);
-    c["reward_modelled"] = false;
-    if (!o_.provenance_json.empty()) {
-      boost::system::error_code ec;
-      json::value provenance = json::parse(o_.provenance_json, ec);
-      if (ec || !provenance.is_object()) return make_error("provenance is not a JSON object");
-      c["provenance"] = std::move(provenance);
-    }
-    const fs::path path = o_.out_dir / run_layout::kOwnDir / "config.json";
-    std::ofstream out(path);
-    out << analysis::compact_json(c) << '\n';
-    if (!out) return make_error(fmt::format("cannot write '{}'", path.string()));
-    return Ok{};
+    c.provenance_json = o_.provenance_json;
+    return write_run_config(o_.out_dir, c);
   }
 
   void write_header() {
@@ -466,16 +461,21 @@ class Driver {
     if (c.completion_tokens >= 0) out.output_tokens = c.completion_tokens;
     out.ok = c.ok;
     out.reason = c.reason;
-    record_call(p, kind == Wait::kUser ? "user_sim" : "expert_call", served, started, c, out.ms);
     co_return out;
   }
 
-  void record_call(const Program& p, std::string_view kind, std::string_view model,
-                   double submitted, const CallOutcome& c, double ms) {
-    calls_ << fmt::format("{}:{},{},{},{},{:.3f},{:.3f},{:.2f},{},{},{},{},{}\n", p.script.domain,
-                          p.script.task_id, p.step(), kind, model, submitted - start_,
-                          now() - start_, ms, c.attempts, c.prompt_tokens, c.cached_tokens,
-                          c.completion_tokens, c.ok ? "ok" : "error");
+  // An answered LLM call's row of agentsched/timeline.csv: what the client saw of it.
+  void record_call(const Program& p, double submitted, const CallOutcome& c) {
+    if (!c.ok) return;  // as in `sim`, only answered calls have a row
+    TimelineRow row;
+    row.task = fmt::format("{}:{}", p.script.domain, p.script.task_id);
+    row.step = p.step();
+    row.submitted_s = submitted - start_;
+    row.finished_s = now() - start_;
+    row.prompt_tokens = c.prompt_tokens;
+    row.cached_tokens = c.cached_tokens;
+    row.output_tokens = c.completion_tokens;
+    timeline_->write(row);
   }
 
   awaitable<void> release(const std::string& job_id) {
@@ -555,7 +555,7 @@ class Driver {
         ++result_.llm_calls;
         llm_ms = (now() - submitted) * 1e3;
         expert_ms = 0;
-        record_call(p, "llm_call", model_label_, submitted, c, llm_ms);
+        record_call(p, submitted, c);
         if (!c.ok) {
           end_task(p, task, false, "LLM call failed: " + c.reason);
           break;
@@ -664,7 +664,7 @@ class Driver {
         std::chrono::duration<double>(std::max(0.05, o_.status_interval_s)));
     while (!all_done_) {
       (void)w_->flush();
-      calls_.flush();
+      (void)timeline_->flush();
       (void)write_status("running");
       report_progress();
       if (o_.stop_requested && o_.stop_requested()) {
@@ -718,21 +718,18 @@ class Driver {
   }
 
   Status write_summary() {
-    json::object s;
-    s["ok"] = result_.ok;
-    s["errors"] = result_.errors;
-    s["total"] = total_;
-    s["elapsed_s"] = result_.elapsed_s;
-    s["llm_calls"] = result_.llm_calls;
-    s["retries"] = result_.retries;
-    s["remote_calls"] = result_.remote_calls;
-    s["wall_s"] = std::chrono::duration<double>(clock_.real_duration(now() - start_)).count();
-    s["releases_sent"] = release_supported_;
-    const fs::path path = o_.out_dir / run_layout::kOwnDir / "summary.json";
-    std::ofstream out(path);
-    out << json::serialize(s) << '\n';
-    if (!out) return make_error(fmt::format("cannot write '{}'", path.string()));
-    return Ok{};
+    RunSummary s;
+    s.ok = result_.ok;
+    s.errors = result_.errors;
+    s.elapsed_s = result_.elapsed_s;
+    s.llm_calls = result_.llm_calls;
+    RunSummary::Live& l = s.live.emplace();
+    l.total = total_;
+    l.retries = result_.retries;
+    l.remote_calls = result_.remote_calls;
+    l.wall_s = std::chrono::duration<double>(clock_.real_duration(now() - start_)).count();
+    l.releases_sent = release_supported_;
+    return write_run_summary(o_.out_dir, s);
   }
 
   const DriverOptions& o_;
@@ -740,7 +737,7 @@ class Driver {
   ScaledClock clock_;
   asio::steady_timer status_timer_;
   std::unique_ptr<RunWriter> w_;
-  std::ofstream calls_;
+  std::unique_ptr<TimelineWriter> timeline_;
   std::string chat_target_;
   std::chrono::steady_clock::duration request_timeout_{};
   std::string model_label_;

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "gateway/systems.h"
 #include "serve/endpoint.h"
 #include "workload/program_script.h"
 
@@ -82,6 +83,9 @@ struct DriverOptions {
   // Returns true when the run must stop (SIGINT/SIGTERM): programs in flight are abandoned,
   // the log says so and run_driver returns an error.
   std::function<bool()> stop_requested;
+  // The system behind the endpoint (gateway/systems.h), kept in agentsched/config.json as a
+  // simulated run keeps its own; unset (null there) when the caller does not say.
+  std::optional<SystemSpec> system;
   // Free-form description of the command line, kept in agentsched/config.json.
   std::string command_line;
   // A JSON object kept as "provenance" in agentsched/config.json (git commit, full command

@@ -16,9 +16,9 @@
 #include "core/time_format.h"
 #include "model/profile.h"
 #include "record/run_layout.h"
+#include "record/run_status.h"
 #include "serve/kv_sampler.h"
 #include "serve/process.h"
-#include "serve/run_status.h"
 
 namespace agentsched::serve {
 
@@ -479,6 +479,13 @@ LiveCellOutcome run_live_cell(const ExperimentConfig& cfg, const ExperimentCell&
                                           "--max-attempts",
                                           std::to_string(cfg.max_attempts),
                                           "--no-progress"};
+  // The cell's system, recorded in the run's config.json as `sim` records its own.
+  driver_argv.push_back("--system");
+  driver_argv.push_back(cell.system.name);
+  for (const auto& [k, v] : cell.system.gateway_params) {
+    driver_argv.push_back("--param");
+    driver_argv.push_back(fmt::format("{}={}", k, number_text(v)));
+  }
   if (!cfg.arrivals.empty()) {
     driver_argv.push_back("--arrivals");
     driver_argv.push_back(cfg.arrivals);

@@ -16,17 +16,9 @@
 #include <vector>
 
 #include "core/result.h"
+#include "gateway/systems.h"
 
 namespace agentsched::serve {
-
-// A system as the live runner needs it (the CLI resolves names with sim/systems.h).
-struct LiveSystem {
-  std::string name;
-  std::string engine_policy;   // fcfs, continuum
-  std::string gateway_policy;  // passthrough: no router
-  std::map<std::string, double> gateway_params;
-  bool needs_router() const { return gateway_policy != "passthrough"; }
-};
 
 struct ExperimentConfig {
   std::string mode = "sim";  // sim | live
@@ -72,7 +64,7 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view toml_text,
 Result<ExperimentConfig> load_experiment_config(const std::filesystem::path& path);
 
 struct ExperimentCell {
-  LiveSystem system;
+  SystemSpec system;  // from the one registry, gateway/systems.h
   int concurrency = 0;
   std::filesystem::path dir;  // BASE/<system>_c<C>
   std::string name() const;

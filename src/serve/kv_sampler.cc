@@ -17,9 +17,9 @@
 #include "http/client.h"
 #include "http/prometheus.h"
 #include "record/run_layout.h"
+#include "record/run_status.h"
 #include "serve/clock_timer.h"
 #include "serve/live_http.h"
-#include "serve/run_status.h"
 
 namespace agentsched::serve {
 

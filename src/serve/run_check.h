@@ -17,7 +17,7 @@
 
 #include "core/backend_metrics.h"
 #include "core/result.h"
-#include "serve/run_status.h"
+#include "record/run_status.h"
 
 namespace agentsched::serve {
 

@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
 #include <mutex>
-#include <thread>
+
+#include "core/parallel.h"
 
 namespace agentsched {
 
@@ -27,45 +27,45 @@ std::vector<MatrixCellOutcome> run_matrix(const MatrixOptions& o) {
         out.cell.dir = o.out / dir;
         outcomes.push_back(std::move(out));
       }
+  std::vector<MatrixCell> cells;
+  for (auto& out : outcomes) cells.push_back(std::move(out.cell));
+  return run_cells(cells, o);
+}
+
+std::vector<MatrixCellOutcome> run_cells(const std::vector<MatrixCell>& cells,
+                                         const MatrixOptions& o) {
+  std::vector<MatrixCellOutcome> outcomes(cells.size());
+  for (std::size_t i = 0; i < cells.size(); ++i) outcomes[i].cell = cells[i];
   // Cells with higher concurrency run longest in wall time only mildly; run the big ones
   // first anyway so the tail of the pool is short.
   std::vector<std::size_t> order(outcomes.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
 
-  std::atomic<std::size_t> next{0};
   std::mutex progress_mutex;
-  auto worker = [&] {
-    for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
-      MatrixCellOutcome& out = outcomes[order[k]];
-      SimOptions options = o.base;
-      options.system = out.cell.system;
-      options.concurrency = out.cell.concurrency;
-      options.out_dir = out.cell.dir;
-      for (const auto& w : o.workloads)
-        if (w->seed == out.cell.seed) options.workload = w;
-      if (o.progress) {
-        std::lock_guard lock(progress_mutex);
-        o.progress(out.cell, false, 0, 0);
-      }
-      auto result = run_simulation(options);
-      out.ok = result.ok();
-      if (result)
-        out.result = *result;
-      else
-        out.error = result.error().message;
-      if (o.progress) {
-        std::lock_guard lock(progress_mutex);
-        o.progress(out.cell, true, out.ok ? out.result.ok + out.result.errors : 0,
-                   out.ok ? out.result.total : 0);
-      }
+  parallel_for(order.size(), o.jobs, [&](std::size_t k) {
+    MatrixCellOutcome& out = outcomes[order[k]];
+    SimOptions options = o.base;
+    options.system = out.cell.system;
+    options.concurrency = out.cell.concurrency;
+    options.out_dir = out.cell.dir;
+    for (const auto& w : o.workloads)
+      if (w->seed == out.cell.seed) options.workload = w;
+    if (o.progress) {
+      std::lock_guard lock(progress_mutex);
+      o.progress(out.cell, false, 0, 0);
     }
-  };
-  unsigned jobs = o.jobs > 0 ? static_cast<unsigned>(o.jobs) : std::thread::hardware_concurrency();
-  jobs = std::max(1u, std::min<unsigned>(jobs, static_cast<unsigned>(outcomes.size())));
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < jobs; ++i) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
+    auto result = run_simulation(options);
+    out.ok = result.ok();
+    if (result)
+      out.result = *result;
+    else
+      out.error = result.error().message;
+    std::lock_guard lock(progress_mutex);
+    if (o.progress)
+      o.progress(out.cell, true, out.ok ? out.result.ok + out.result.errors : 0,
+                 out.ok ? out.result.total : 0);
+    if (o.on_done) o.on_done(out);
+  });
   return outcomes;
 }
 

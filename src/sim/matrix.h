@@ -36,8 +36,16 @@ struct MatrixOptions {
   int jobs = 0;  // 0: one per core
   // Called (from worker threads, serialised) when a cell starts or ends.
   std::function<void(const MatrixCell&, bool done, long finished, long total)> progress;
+  // Called (serialised, as `progress`) with each cell's outcome as it ends.
+  std::function<void(const MatrixCellOutcome&)> on_done;
 };
 
+// Every cell of systems x concurrency x workloads, into <out>/<system>_c<C>[_s<seed>]/.
 std::vector<MatrixCellOutcome> run_matrix(const MatrixOptions& options);
+// The given cells (dir and seed set; a seed names one of `options.workloads`), each with
+// `options.base`, in parallel on `options.jobs` threads; outcomes in the cells' order.
+// `options.systems`, `concurrency` and `out` are not used.
+std::vector<MatrixCellOutcome> run_cells(const std::vector<MatrixCell>& cells,
+                                         const MatrixOptions& options);
 
 }  // namespace agentsched

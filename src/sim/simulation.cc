@@ -13,8 +13,10 @@
 #include "core/time_format.h"
 #include "gateway/gateway.h"
 #include "gateway/policies.h"
+#include "record/run_config.h"
 #include "record/run_layout.h"
 #include "record/run_writer.h"
+#include "record/timeline.h"
 #include "workload/arrivals.h"
 #include "workload/program_runner.h"
 
@@ -101,10 +103,9 @@ class Simulation final : public GatewayDriver {
     if (!writer) return writer.error();
     w_ = std::move(*writer);
     if (o_.write_timeline) {
-      timeline_.open(o_.out_dir / run_layout::kOwnDir / "timeline.csv");
-      timeline_ << "task,step,backend,submitted_s,forwarded_s,first_scheduled_s,first_token_s,"
-                   "finished_s,gateway_held_s,engine_waiting_s,prefill_s,decode_s,prompt_tokens,"
-                   "cached_tokens,computed_prompt_tokens,output_tokens,preemptions\n";
+      auto timeline = TimelineWriter::create(o_.out_dir);
+      if (!timeline) return timeline.error();
+      timeline_ = std::move(*timeline);
     }
     write_header();
     metrics_snapshots_.resize(engines_.size());
@@ -157,10 +158,8 @@ class Simulation final : public GatewayDriver {
     }
     if (auto st = write_own_files(); !st) return st.error();
     if (auto st = w_->close(); !st) return st.error();
-    if (timeline_.is_open()) {
-      timeline_.close();
-      if (!timeline_) return make_error("cannot write agentsched/timeline.csv");
-    }
+    if (timeline_)
+      if (auto st = timeline_->close(); !st) return st.error();
     result_.wall_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     return result_;
@@ -331,15 +330,13 @@ class Simulation final : public GatewayDriver {
     p.expert_ms = 0;
     w_->llm_call(now, task(p), p.step, o_.orchestrator_model, p.llm_ms, p.prompt_tokens,
                  f.output_tokens, p.calls_tool);
-    if (timeline_.is_open()) {
+    if (timeline_) {
       const RequestTimeline& t = f.timeline;
-      timeline_ << fmt::format(
-          "{}:{},{},{},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{},{},{},{},"
-          "{}\n",
-          p.script->domain, p.script->task_id, p.step, b, p.submitted, p.forwarded,
-          t.first_scheduled, t.first_token, t.finished, p.forwarded - p.submitted, t.waiting_s,
-          t.prefill_s, t.decode_s, f.prompt_tokens, t.cached_tokens, t.computed_prompt_tokens,
-          f.output_tokens, t.preemptions);
+      timeline_->write({fmt::format("{}:{}", p.script->domain, p.script->task_id), p.step,
+                        static_cast<std::int64_t>(b), p.submitted, p.forwarded, t.first_scheduled,
+                        t.first_token, t.finished, p.forwarded - p.submitted, t.waiting_s,
+                        t.prefill_s, t.decode_s, f.prompt_tokens, t.cached_tokens,
+                        t.computed_prompt_tokens, f.output_tokens, t.preemptions});
     }
     p.runner->call_done();
     play(index, p.runner->next());
@@ -493,69 +490,54 @@ class Simulation final : public GatewayDriver {
   }
 
   Status write_own_files() {
-    namespace json = boost::json;
-    json::object config;
-    config["tool"] = "agentsched sim";
-    config["version"] = "0.1.0";
-    config["system"] = o_.system.name;
-    config["engine_policy"] = o_.system.engine_policy;
-    config["gateway_policy"] = o_.no_gateway ? "none" : o_.system.gateway_policy;
-    json::object params;
-    for (const auto& [k, v] : o_.system.gateway_params) params[k] = v;
-    config["gateway_params"] = std::move(params);
-    if (o_.call_timeout_s > 0) config["call_timeout_s"] = o_.call_timeout_s;
-    if (o_.workload->open_loop())
-      config["arrivals"] = format_arrival_stages(o_.workload->arrival_stages);
-    config["concurrency"] = o_.concurrency;
-    config["profile"] = o_.profile.name;
-    config["num_gpu_blocks"] = engines_.front()->block_pool().num_blocks();
-    config["shared_heads"] = o_.share_heads;
-    config["workload"] = o_.workload->name;
-    config["workload_seed"] = o_.workload->seed;
-    config["programs"] = total_;
-    config["backends"] = o_.backends;
-    config["kv_sample_interval_s"] = o_.kv_sample_interval_s;
-    config["metrics_interval_s"] = o_.metrics_interval_s;
-    config["metrics_delay_s"] = o_.metrics_delay_s;
-    config["virtual_start"] = format_datetime(kVirtualEpochUnix);
-    config["reward_modelled"] = false;
-    json::object summary;
-    summary["ok"] = result_.ok;
-    summary["errors"] = result_.errors;
-    summary["elapsed_s"] = result_.elapsed_s;
-    summary["llm_calls"] = result_.llm_calls;
-    if (o_.call_timeout_s > 0) summary["calls_timed_out"] = result_.calls_timed_out;
-    summary["gateway_held_s"] = result_.gateway_held_s;
-    summary["max_gateway_hold_s"] = result_.max_gateway_hold_s;
-    json::array backends;
+    const PolicyParams& params = o_.system.gateway_params;
+    const RunConfig config{
+        .tool = "agentsched sim",
+        .system = o_.system.name,
+        .engine_policy = o_.system.engine_policy,
+        .gateway_policy = o_.no_gateway ? "none" : o_.system.gateway_policy,
+        .gateway_params = std::map<std::string, double>(params.begin(), params.end()),
+        .call_timeout_s = o_.call_timeout_s > 0 ? std::optional(o_.call_timeout_s) : std::nullopt,
+        .arrivals = o_.workload->open_loop()
+                        ? std::optional(format_arrival_stages(o_.workload->arrival_stages))
+                        : std::nullopt,
+        .concurrency = o_.concurrency,
+        .profile = o_.profile.name,
+        .num_gpu_blocks = engines_.front()->block_pool().num_blocks(),
+        .shared_heads = o_.share_heads,
+        .workload = o_.workload->name,
+        .workload_seed = o_.workload->seed,
+        .programs = total_,
+        .backends = o_.backends,
+        .kv_sample_interval_s = o_.kv_sample_interval_s,
+        .metrics_interval_s = o_.metrics_interval_s,
+        .metrics_delay_s = o_.metrics_delay_s,
+        .virtual_start = format_datetime(kVirtualEpochUnix),
+        .live = std::nullopt,
+        .provenance_json = {},
+    };
+    RunSummary summary{
+        .ok = result_.ok,
+        .errors = result_.errors,
+        .elapsed_s = result_.elapsed_s,
+        .llm_calls = result_.llm_calls,
+        .calls_timed_out =
+            o_.call_timeout_s > 0 ? std::optional(result_.calls_timed_out) : std::nullopt,
+        .gateway_held_s = result_.gateway_held_s,
+        .max_gateway_hold_s = result_.max_gateway_hold_s,
+        .backends = std::vector<BackendSummary>(),
+        .live = std::nullopt,
+    };
     for (const auto& b : result_.backends) {
       const EngineCounters& c = b.counters;
-      json::object o;
-      o["prefix_cache_queries"] = c.prefix_cache_queries;
-      o["prefix_cache_hits"] = c.prefix_cache_hits;
-      o["prefix_hit_rate"] =
-          c.prefix_cache_queries > 0 ? c.prefix_cache_hits / c.prefix_cache_queries : 0.0;
-      o["preemptions"] = c.preemptions;
-      o["steps"] = c.steps;
-      o["busy_s"] = c.busy_s;
-      o["prompt_tokens_computed"] = c.prompt_tokens_computed;
-      o["generation_tokens"] = c.generation_tokens;
-      o["pins_created"] = c.pins_created;
-      o["pins_reused"] = c.pins_reused;
-      o["pins_expired"] = c.pins_expired;
-      o["pins_evicted"] = c.pins_evicted;
-      o["mean_kv_usage"] = b.mean_kv_usage;
-      backends.push_back(std::move(o));
+      summary.backends->push_back(
+          {c.prefix_cache_queries, c.prefix_cache_hits,
+           c.prefix_cache_queries > 0 ? c.prefix_cache_hits / c.prefix_cache_queries : 0.0,
+           c.preemptions, c.steps, c.busy_s, c.prompt_tokens_computed, c.generation_tokens,
+           c.pins_created, c.pins_reused, c.pins_expired, c.pins_evicted, b.mean_kv_usage});
     }
-    summary["backends"] = std::move(backends);
-    for (const auto& [name, value] :
-         {std::pair{"config.json", &config}, {"summary.json", &summary}}) {
-      const auto path = o_.out_dir / run_layout::kOwnDir / name;
-      std::ofstream out(path);
-      out << json::serialize(*value) << '\n';
-      if (!out) return make_error(fmt::format("cannot write '{}'", path.string()));
-    }
-    return Ok{};
+    if (auto st = write_run_config(o_.out_dir, config); !st) return st;
+    return write_run_summary(o_.out_dir, summary);
   }
 
   const SimOptions& o_;
@@ -563,7 +545,7 @@ class Simulation final : public GatewayDriver {
   std::vector<std::unique_ptr<EngineModel>> engines_;
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<RunWriter> w_;
-  std::ofstream timeline_;
+  std::unique_ptr<TimelineWriter> timeline_;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   std::uint64_t seq_ = 0;
   std::vector<ProgramRun> programs_;

@@ -11,8 +11,8 @@
 
 #include "core/result.h"
 #include "engine/engine_model.h"
+#include "gateway/systems.h"
 #include "model/profile.h"
-#include "sim/systems.h"
 #include "workload/program_script.h"
 
 namespace agentsched {

@@ -279,6 +279,9 @@ TEST(Cli, UsageErrorsNameTheWordAndSuggestTheNearest) {
       {"sim run --system baseline -c two --out /nonexistent/x", "agentsched: error: "},
       {"sim run --system baseline -c 2 --param budget --out /nonexistent/x",
        "agentsched: error: --param 'budget': expected name=value"},
+      {"drive --endpoint http://127.0.0.1:1 -c 2 --param budget=0 --out /nonexistent/x",
+       "agentsched: error: --param needs --system"},
+      {"sim matrix --threshold 150 --out /nonexistent/x", "agentsched: error: --threshold"},
       {"help simm",
        "agentsched: error: unknown command 'simm' for 'agentsched' (did you mean "
        "'sim'?)"},

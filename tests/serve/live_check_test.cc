@@ -10,8 +10,8 @@
 
 #include "core/time_format.h"
 #include "fixture_files.h"
+#include "record/run_status.h"
 #include "serve/run_check.h"
-#include "serve/run_status.h"
 
 namespace agentsched::serve {
 namespace {

@@ -11,6 +11,7 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -18,12 +19,13 @@
 #include <thread>
 
 #include "http/server.h"
+#include "record/run_status.h"
+#include "record/timeline.h"
 #include "serve/child_process.h"
 #include "serve/driver.h"
 #include "serve/endpoint.h"
 #include "serve/kv_sampler.h"
 #include "serve/process.h"
-#include "serve/run_status.h"
 #include "serve/test_files.h"
 #include "workload/shared_prefix.h"
 #include "workload/workload_stats.h"
@@ -181,9 +183,11 @@ TEST(LiveE2E, ContextLengthErrorsEndTheirTasksWithoutRetries) {
   EXPECT_EQ(count(log, "status=error"), 4u) << log;
   EXPECT_EQ(count(log, "context length exceeded (HTTP 400)"), 4u) << log;
   EXPECT_NE(log.find("ok=0 error=4 total=4"), std::string::npos) << log;
-  const std::string calls = read_file(out / "agentsched/calls.csv");
-  EXPECT_EQ(count(calls, ",llm_call,"), 4u) << calls;  // one attempt each
-  EXPECT_NE(read_file(out / "agentsched/summary.json").find("\"retries\":0"), std::string::npos);
+  // One attempt each, none answered: the timeline (answered calls only) has just its header.
+  const std::string summary = read_file(out / "agentsched/summary.json");
+  EXPECT_NE(summary.find("\"llm_calls\":4"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("\"retries\":0"), std::string::npos) << summary;
+  EXPECT_EQ(count(read_file(out / "agentsched/timeline.csv"), "\n"), 1u);
   fs::remove_all(out.parent_path());
 }
 
@@ -326,12 +330,10 @@ TEST(LiveE2E, RealUserAndExpertCallsFromAModelConfig) {
   EXPECT_GT(server.user_calls.load(), 2);
   EXPECT_EQ(server.user_calls.load() + server.expert_calls.load(), r->remote_calls);
   EXPECT_EQ(server.chat_calls.load(), r->llm_calls + r->remote_calls);
-  const std::string calls = read_file(out / "agentsched/calls.csv");
-  EXPECT_EQ(count(calls, ",user_sim,gpt-5,"), static_cast<std::size_t>(server.user_calls.load()));
-  EXPECT_EQ(count(calls, ",expert_call,expert-pool,"),
-            static_cast<std::size_t>(server.expert_calls.load()));
   // The logs keep the workload's expert names and the served usage.
   const std::string log = read_file(out / "driver.log");
+  EXPECT_EQ(count(log, "type=user_sim "), static_cast<std::size_t>(server.user_calls.load()));
+  EXPECT_EQ(count(log, "type=expert_call"), static_cast<std::size_t>(server.expert_calls.load()));
   EXPECT_GT(server.expert_calls.load(), 0);
   EXPECT_NE(log.find("type=expert_call"), std::string::npos);
   EXPECT_NE(log.find("model=openai/gpt-oss-20b"), std::string::npos);
@@ -489,22 +491,20 @@ TEST(LiveE2E, OpenLoopProgramsStartAtTheirArrivals) {
   std::map<std::string, double> arrival;
   for (const auto& prog : o.workload->programs)
     arrival[prog.domain + ":" + prog.task_id] = prog.arrival_s;
-  std::ifstream calls(out / "agentsched" / "calls.csv");
-  std::string line;
-  std::getline(calls, line);
-  long rows = 0;
-  while (std::getline(calls, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
-    ASSERT_GE(cells.size(), 5u) << line;
+  // The timeline has the same columns as a simulated run's; a live client fills the times it
+  // sees and the reply's tokens.
+  auto rows = read_timeline(out);
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  for (const TimelineRow& row : *rows) {
     // A late timer moves a start later, never earlier; half an emulated second is 50 ms real.
-    const double submitted = std::stod(cells[4]), due = arrival.at(cells[0]);
-    EXPECT_GE(submitted + 1e-3, due) << line;
-    EXPECT_LE(submitted, due + 0.5) << line;
-    ++rows;
+    const double due = arrival.at(row.task);
+    EXPECT_GE(row.submitted_s + 1e-3, due) << row.task;
+    EXPECT_LE(row.submitted_s, due + 0.5) << row.task;
+    EXPECT_GE(row.finished_s, row.submitted_s) << row.task;
+    EXPECT_GT(row.output_tokens, 0) << row.task;
+    EXPECT_TRUE(std::isnan(row.first_token_s));  // not streamed: unknown to the client
   }
-  EXPECT_EQ(rows, n);
+  EXPECT_EQ(static_cast<long>(rows->size()), n);
   const std::string config = read_file(out / "agentsched" / "config.json");
   EXPECT_NE(config.find("\"arrivals\":\"20:2\""), std::string::npos) << config;
   fs::remove_all(out.parent_path());

@@ -20,7 +20,7 @@
 #include "http/prometheus.h"
 #include "http/vllm_metrics.h"
 #include "record/kv_csv_reader.h"
-#include "record/timeline_reader.h"
+#include "record/timeline.h"
 #include "serve/clock_timer.h"
 #include "workload/program_runner.h"
 

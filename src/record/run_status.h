@@ -10,7 +10,7 @@
 
 #include "core/result.h"
 
-namespace agentsched::serve {
+namespace agentsched {
 
 struct WaitCount {
   long count = 0;
@@ -45,4 +45,4 @@ Result<RunStatus> parse_run_status(std::string_view json_text, std::string_view 
 // Fails when the file is missing or invalid.
 Result<RunStatus> read_run_status(const std::filesystem::path& run_dir);
 
-}  // namespace agentsched::serve
+}  // namespace agentsched

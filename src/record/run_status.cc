@@ -1,4 +1,4 @@
-#include "serve/run_status.h"
+#include "record/run_status.h"
 
 #include <fmt/format.h>
 
@@ -11,7 +11,7 @@
 #include <limits>
 #include <sstream>
 
-namespace agentsched::serve {
+namespace agentsched {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -168,4 +168,4 @@ Result<RunStatus> read_run_status(const fs::path& run_dir) {
   return parse_run_status(ss.str(), path.string());
 }
 
-}  // namespace agentsched::serve
+}  // namespace agentsched

@@ -1,4 +1,4 @@
-#include "sim/systems.h"
+#include "gateway/systems.h"
 
 #include <fmt/format.h>
 
@@ -33,6 +33,15 @@ Result<SystemSpec> find_system(std::string_view name) {
     known += (known.empty() ? "" : ", ") + s.name;
   }
   return make_error(fmt::format("unknown system '{}' (known: {})", name, known));
+}
+
+Result<SystemSpec> find_system(std::string_view name, const PolicyParams& params) {
+  auto s = find_system(name);
+  if (!s || params.empty()) return s;
+  auto policy = make_gateway_policy(s->gateway_policy, params);
+  if (!policy) return policy.error();
+  s->gateway_params = params;
+  return s;
 }
 
 std::vector<std::string> default_matrix_systems() {

@@ -1,10 +1,15 @@
 // `agentsched engine`: the vLLM-compatible engine emulator (serve/engine_server.h).
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/command_registry.h"
+#include "cli/policy_help.h"
 #include "engine/engine_policy.h"
 #include "serve/engine_server.h"
 
@@ -26,8 +31,13 @@ const RegisterCommand registration(30, [](CLI::App& root) {
                   "Hardware/model profile: built-in name or path to a .toml file")
       ->capture_default_str();
   cmd->add_option("--policy", opts->policy, "Engine scheduling policy")
-      ->check(CLI::IsMember({"fcfs", "continuum"}))
+      ->check(CLI::IsMember({"fcfs", "continuum", "plas"}))
       ->capture_default_str();
+  auto engine_params = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("--engine-param", *engine_params,
+                  "Engine policy parameter as name=value (repeatable), e.g. --engine-param beta=2")
+      ->type_name("NAME=VALUE");
+  cmd->footer(engine_parameters_help());
   cmd->add_option("--time-scale", opts->time_scale,
                   "Emulated seconds per real second (10 = a simulated GPU ten times faster)")
       ->check(CLI::PositiveNumber)
@@ -54,7 +64,18 @@ const RegisterCommand registration(30, [](CLI::App& root) {
                   "garbage-metrics hits every EVERY-th GET /metrics (200 with unparsable "
                   "text). Counted in agentsched_engine_faults_injected_total{kind}")
       ->type_name("KIND=EVERY");
-  cmd->callback([opts, fault_specs] {
+  cmd->callback([opts, fault_specs, engine_params] {
+    for (const std::string& item : *engine_params) {
+      const auto eq = item.find('=');
+      const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+      char* end = nullptr;
+      const double v = std::strtod(value.c_str(), &end);
+      if (eq == std::string::npos || eq == 0 || value.empty() || *end != '\0' || !std::isfinite(v))
+        throw usage_error(fmt::format("--engine-param '{}': expected name=number", item));
+      opts->policy_params[item.substr(0, eq)] = v;
+    }
+    if (auto policy = make_engine_policy(opts->policy, opts->policy_params); !policy)
+      throw usage_error(policy.error().message);
     for (const std::string& spec : *fault_specs) {
       auto fault = serve::parse_engine_fault(spec);
       if (!fault) throw CommandFailure{fault.error().message};

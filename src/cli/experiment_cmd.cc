@@ -11,6 +11,7 @@
 
 #include "cli/command_registry.h"
 #include "cli/policy_help.h"
+#include "engine/engine_policy.h"
 #include "gateway/policies.h"
 #include "model/profile.h"
 #include "serve/experiment.h"
@@ -49,6 +50,7 @@ struct ExperimentCli {
   double ready_timeout = 600;
   int jobs = 0;
   std::vector<std::string> params;
+  std::vector<std::string> engine_params;
   // Which options were given on the command line (they override the config file).
   std::map<std::string, CLI::Option*> options;
   bool given(const std::string& name) const {
@@ -124,6 +126,15 @@ serve::ExperimentConfig merge(const ExperimentCli& c) {
       throw CommandFailure{fmt::format("--param '{}': expected name=number", item)};
     cfg.gateway_params[item.substr(0, eq)] = v;
   }
+  for (const auto& item : c.engine_params) {
+    const auto eq = item.find('=');
+    char* end = nullptr;
+    const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    const double v = std::strtod(value.c_str(), &end);
+    if (eq == std::string::npos || eq == 0 || value.empty() || *end != '\0' || !std::isfinite(v))
+      throw CommandFailure{fmt::format("--engine-param '{}': expected name=number", item)};
+    cfg.engine_params[item.substr(0, eq)] = v;
+  }
   if (cfg.systems.empty()) cfg.systems = default_matrix_systems();
   if (cfg.concurrency.empty()) cfg.concurrency = {32, 64, 128};
   if (cfg.out.empty()) throw CommandFailure{"--out (or `out` in the config file) is required"};
@@ -154,9 +165,28 @@ std::vector<serve::ExperimentCell> plan(const serve::ExperimentConfig& cfg,
       if (!policy) throw CommandFailure{fmt::format("{}: {}", s->name, policy.error().message)};
       s->gateway_params = params;
     }
+    // Engine parameters likewise, for the systems whose engine policy has parameters (plas).
+    bool takes_engine_params = false;
+    for (const auto& info : engine_policy_infos())
+      takes_engine_params |= info.name == s->engine_policy && !info.params.empty();
+    EnginePolicyParams engine_params;
+    for (const auto& [key, value] : cfg.engine_params) {
+      const auto dot = key.find('.');
+      if (dot == std::string::npos) {
+        if (takes_engine_params) engine_params[key] = value;
+      } else if (key.substr(0, dot) == s->name) {
+        engine_params[key.substr(dot + 1)] = value;
+      }
+    }
+    if (!engine_params.empty()) {
+      auto policy = make_engine_policy(s->engine_policy, engine_params);
+      if (!policy) throw CommandFailure{fmt::format("{}: {}", s->name, policy.error().message)};
+      s->engine_params = engine_params;
+    }
     specs.push_back(*s);
     serve::LiveSystem live{s->name, s->engine_policy, s->gateway_policy, {}};
     for (const auto& [k, v] : s->gateway_params) live.gateway_params[k] = v;
+    for (const auto& [k, v] : s->engine_params) live.engine_params[k] = v;
     for (int c : cfg.concurrency)
       cells.push_back({live, c, cfg.out / fmt::format("{}_c{}", s->name, c)});
   }
@@ -367,7 +397,11 @@ const RegisterCommand registration(45, [](CLI::App& root) {
                   "Gateway policy parameter as name=value for every system with a gateway "
                   "policy, or system.name=value for one (repeatable), e.g. "
                   "--param thunderreact.budget=0; every policy's parameters are listed below");
-  run->footer(policy_parameters_help());
+  run->add_option("--engine-param", c->engine_params,
+                  "Engine policy parameter as name=value for every system whose engine policy "
+                  "has parameters (plas: autellix), or system.name=value for one (repeatable); "
+                  "applied in both modes (live: passed to `agentsched engine --engine-param`)");
+  run->footer(policy_parameters_help() + "\n\n" + engine_parameters_help());
   run->add_option("--jobs,-j", c->jobs, "Sim: parallel cells (default: one per core)");
   CLI::App* root_ptr = &root;
   run->callback([c, root_ptr] { experiment_run(*c, root_ptr); });

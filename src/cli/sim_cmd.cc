@@ -13,6 +13,7 @@
 #include "cli/command_registry.h"
 #include "cli/policy_help.h"
 #include "cli/provenance.h"
+#include "engine/engine_policy.h"
 #include "model/profile.h"
 #include "record/run_layout.h"
 #include "sim/matrix.h"
@@ -34,8 +35,9 @@ struct CommonOptions {
   std::int64_t kv_blocks = 0;
   double turns_scale = 1.0;
   double wait_scale = 1.0;
-  std::string arrivals;             // open-loop stages; empty: closed loop
-  std::vector<std::string> params;  // key=value gateway policy parameters
+  std::string arrivals;                    // open-loop stages; empty: closed loop
+  std::vector<std::string> params;         // key=value gateway policy parameters
+  std::vector<std::string> engine_params;  // key=value engine policy parameters
   bool force = false;
   std::string out;
 };
@@ -70,7 +72,11 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--param", o.params,
                   "Gateway policy parameter as name=value (repeatable), e.g. --param "
                   "budget=98976; every policy's parameters are listed below");
-  cmd->footer(policy_parameters_help());
+  cmd->add_option("--engine-param", o.engine_params,
+                  "Engine policy parameter as name=value (repeatable), e.g. --engine-param "
+                  "beta=2; applies to the systems whose engine policy has parameters (plas); "
+                  "SYSTEM.name=value to one system only");
+  cmd->footer(policy_parameters_help() + "\n\n" + engine_parameters_help());
   cmd->add_flag("--force", o.force, "Replace run folders that already hold a run");
   cmd->add_option("--out", o.out, "Output folder")->required();
 }
@@ -98,32 +104,78 @@ std::shared_ptr<const Workload> load_workload_or_fail(const CommonOptions& o, st
   return std::make_shared<const Workload>(std::move(*w));
 }
 
-PolicyParams parse_params(const std::vector<std::string>& items) {
+PolicyParams parse_params(const std::vector<std::string>& items,
+                          std::string_view option = "--param") {
   PolicyParams params;
   for (const auto& item : items) {
     const auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw usage_error(fmt::format("--param '{}': expected name=value", item));
+      throw usage_error(fmt::format("{} '{}': expected name=value", option, item));
     const std::string value = item.substr(eq + 1);
     char* end = nullptr;
     const double v = std::strtod(value.c_str(), &end);
     if (value.empty() || *end != '\0' || !std::isfinite(v))
-      throw usage_error(fmt::format("--param '{}': value must be a number", item));
+      throw usage_error(fmt::format("{} '{}': value must be a number", option, item));
     params[item.substr(0, eq)] = v;
   }
   return params;
 }
 
-SystemSpec system_or_fail(const std::string& name, const PolicyParams& params) {
+// The parameters of `items` for system `system`: `system.name=value` entries (prefix
+// removed), and plain `name=value` ones when `plain_applies`.
+PolicyParams params_for_system(const PolicyParams& items, const std::string& system,
+                               bool plain_applies) {
+  PolicyParams out;
+  for (const auto& [key, value] : items) {
+    const auto dot = key.find('.');
+    if (dot == std::string::npos) {
+      if (plain_applies) out[key] = value;
+    } else if (key.substr(0, dot) == system) {
+      out[key.substr(dot + 1)] = value;
+    }
+  }
+  return out;
+}
+
+SystemSpec system_or_fail(const std::string& name, const PolicyParams& params,
+                          const PolicyParams& engine_params = {}) {
   auto s = find_system(name);
   if (!s) throw CommandFailure{s.error().message};
-  if (!params.empty()) {
+  // `name=value` applies to every system (gateway) or every system whose engine policy has
+  // parameters (engine); `system.name=value` to that system only.
+  const PolicyParams gateway = params_for_system(params, s->name, true);
+  if (!gateway.empty()) {
     // Validate names against the policy now, before anything runs.
-    auto policy = make_gateway_policy(s->gateway_policy, params);
+    auto policy = make_gateway_policy(s->gateway_policy, gateway);
     if (!policy) throw CommandFailure{policy.error().message};
-    s->gateway_params = params;
+    s->gateway_params = gateway;
+  }
+  bool takes_params = false;
+  for (const auto& info : engine_policy_infos())
+    takes_params |= info.name == s->engine_policy && !info.params.empty();
+  const PolicyParams engine = params_for_system(engine_params, s->name, takes_params);
+  if (!engine.empty()) {
+    auto policy = make_engine_policy(s->engine_policy, engine);
+    if (!policy) throw CommandFailure{fmt::format("{}: {}", s->name, policy.error().message)};
+    s->engine_params = engine;
   }
   return *s;
+}
+
+// Every `--engine-param` must reach some system: a name no system takes is a mistake.
+void check_engine_params_used(const PolicyParams& engine_params,
+                              const std::vector<SystemSpec>& systems) {
+  for (const auto& [key, value] : engine_params) {
+    bool used = false;
+    for (const auto& s : systems) used |= s.engine_params.count(key) != 0;
+    const auto dot = key.find('.');
+    for (const auto& s : systems) used |= dot != std::string::npos && key.substr(0, dot) == s.name;
+    if (!used)
+      throw usage_error(fmt::format(
+          "--engine-param '{}': none of the systems has an engine policy with parameters "
+          "(plas: system autellix)",
+          key));
+  }
 }
 
 void check_output_dir(const fs::path& dir) {
@@ -207,8 +259,10 @@ struct RunOptions {
 void sim_run(const RunOptions& r) {
   if (r.concurrency < 1) throw usage_error("--concurrency must be at least 1");
   const PolicyParams params = parse_params(r.common.params);
+  const PolicyParams engine_params = parse_params(r.common.engine_params, "--engine-param");
   SimOptions s = base_options(r.common);
-  s.system = system_or_fail(r.system, params);
+  s.system = system_or_fail(r.system, params, engine_params);
+  check_engine_params_used(engine_params, {s.system});
   s.concurrency = r.concurrency;
   s.no_gateway = r.no_gateway;
   s.workload = load_workload_or_fail(r.common, r.common.seed);
@@ -275,7 +329,9 @@ void sim_matrix(const MatrixCliOptions& m) {
     std::stringstream ss(m.systems);
     for (std::string item; std::getline(ss, item, ',');) names.push_back(item);
   }
-  for (const auto& n : names) o.systems.push_back(system_or_fail(n, params));
+  const PolicyParams engine_params = parse_params(m.common.engine_params, "--engine-param");
+  for (const auto& n : names) o.systems.push_back(system_or_fail(n, params, engine_params));
+  check_engine_params_used(engine_params, o.systems);
   o.concurrency = parse_int_list(m.concurrency, "--concurrency");
   std::vector<int> seeds = m.seeds.empty() ? std::vector<int>{static_cast<int>(m.common.seed)}
                                            : parse_int_list(m.seeds, "--seeds");
@@ -354,7 +410,8 @@ const RegisterCommand registration(10, [](CLI::App& root) {
   auto r = std::make_shared<RunOptions>();
   auto* run = sim->add_subcommand(
       "run", "Simulate one system at one concurrency; writes a run folder in the reference format");
-  run->add_option("--system", r->system, "baseline, continuum, thunderreact, ours or cap")
+  run->add_option("--system", r->system,
+                  "baseline, continuum, thunderreact, ours, cap, autellix or vllm-router")
       ->required();
   run->add_option("--concurrency,-c", r->concurrency, "Programs in flight (C)")->required();
   run->add_option("--seed", r->common.seed, "Workload seed")->capture_default_str();

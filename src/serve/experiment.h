@@ -22,9 +22,10 @@ namespace agentsched::serve {
 // A system as the live runner needs it (the CLI resolves names with sim/systems.h).
 struct LiveSystem {
   std::string name;
-  std::string engine_policy;   // fcfs, continuum
+  std::string engine_policy;   // fcfs, continuum, plas
   std::string gateway_policy;  // passthrough: no router
   std::map<std::string, double> gateway_params;
+  std::map<std::string, double> engine_params;  // passed as `engine --engine-param`
   bool needs_router() const { return gateway_policy != "passthrough"; }
 };
 
@@ -45,6 +46,8 @@ struct ExperimentConfig {
   // Gateway policy parameters for the systems that have a gateway policy (as `sim --param`);
   // applied in both modes.
   std::map<std::string, double> gateway_params;
+  // Engine policy parameters (as `sim --engine-param`), same scoping; applied in both modes.
+  std::map<std::string, double> engine_params;
 
   // Live mode.
   double time_scale = 1;  // the emulated GPU's speed and every process's clock

@@ -87,7 +87,8 @@ class Simulation final : public GatewayDriver {
     if (o_.max_programs > 0) total_ = std::min<long>(total_, o_.max_programs);
 
     for (int b = 0; b < o_.backends; ++b) {
-      auto policy = make_engine_policy(o_.system.engine_policy, o_.continuum);
+      auto policy =
+          make_engine_policy(o_.system.engine_policy, o_.continuum, o_.system.engine_params);
       if (!policy) return policy.error();
       EngineOptions eo;
       eo.num_gpu_blocks_override = o_.num_gpu_blocks_override;
@@ -154,6 +155,7 @@ class Simulation final : public GatewayDriver {
     for (std::size_t b = 0; b < engines_.size(); ++b) {
       SimBackendSummary s;
       s.counters = engines_[b]->counters();
+      s.policy_stats = engines_[b]->policy().counters();
       s.mean_kv_usage = kv_samples_ ? backend_usage_sum_[b] / kv_samples_ : 0.0;
       result_.backends.push_back(s);
     }
@@ -541,6 +543,16 @@ class Simulation final : public GatewayDriver {
     json::object params;
     for (const auto& [k, v] : o_.system.gateway_params) params[k] = v;
     config["gateway_params"] = std::move(params);
+    // Engine policies with named parameters record every value in force, defaults included.
+    for (const auto& info : engine_policy_infos()) {
+      if (info.name != o_.system.engine_policy || info.params.empty()) continue;
+      json::object engine_params;
+      for (const auto& [name, value, meaning] : info.params) {
+        auto given = o_.system.engine_params.find(name);
+        engine_params[name] = given == o_.system.engine_params.end() ? value : given->second;
+      }
+      config["engine_params"] = std::move(engine_params);
+    }
     if (o_.call_timeout_s > 0) config["call_timeout_s"] = o_.call_timeout_s;
     if (o_.workload->open_loop())
       config["arrivals"] = format_arrival_stages(o_.workload->arrival_stages);
@@ -583,9 +595,24 @@ class Simulation final : public GatewayDriver {
       o["pins_expired"] = c.pins_expired;
       o["pins_evicted"] = c.pins_evicted;
       o["mean_kv_usage"] = b.mean_kv_usage;
+      // Counters of engine policies that keep their own (plas); absent for the others.
+      if (!b.policy_stats.empty()) {
+        json::object stats;
+        stats["priority_preemptions"] = c.priority_preemptions;
+        for (const auto& [name, value] : b.policy_stats) stats[name] = value;
+        o["policy_stats"] = std::move(stats);
+      }
       backends.push_back(std::move(o));
     }
     summary["backends"] = std::move(backends);
+    if (gateway_) {
+      const auto stats = gateway_->policy().counters();
+      if (!stats.empty()) {
+        json::object g;
+        for (const auto& [name, value] : stats) g[name] = value;
+        summary["gateway_stats"] = std::move(g);
+      }
+    }
     for (const auto& [name, value] :
          {std::pair{"config.json", &config}, {"summary.json", &summary}}) {
       const auto path = o_.out_dir / run_layout::kOwnDir / name;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "engine/engine_policy.h"
 #include "gateway/policies.h"
 
 namespace agentsched {
@@ -15,6 +16,8 @@ struct SystemSpec {
   std::string gateway_policy;
   PolicyParams gateway_params;
   std::string description;
+  // Named engine policy parameters (`--engine-param`), for engine policies that take them.
+  EnginePolicyParams engine_params;
 };
 
 // baseline, continuum, thunderreact, ours -- those whose policies this build has.

@@ -1,4 +1,8 @@
 // `agentsched engine`: the vLLM-compatible engine emulator (serve/engine_server.h).
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
@@ -6,6 +10,7 @@
 
 #include "cli/command_registry.h"
 #include "cli/options.h"
+#include "cli/policy_help.h"
 #include "engine/engine_policy.h"
 #include "serve/engine_server.h"
 
@@ -23,10 +28,15 @@ const RegisterCommand registration(30, [](CLI::App& root) {
                   "Hardware/model profile: built-in name or path to a .toml file")
       ->capture_default_str();
   cmd->add_option("--policy", opts->policy, "Engine scheduling policy")
-      ->check(CLI::IsMember({"fcfs", "continuum"}))
+      ->check(CLI::IsMember({"fcfs", "continuum", "plas"}))
       ->capture_default_str();
   add_time_scale_option(cmd, opts->time_scale,
                         "Emulated seconds per real second (10 = a simulated GPU ten times faster)");
+  auto engine_params = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("--engine-param", *engine_params,
+                  "Engine policy parameter as name=value (repeatable), e.g. --engine-param beta=2")
+      ->type_name("NAME=VALUE");
+  cmd->footer(engine_parameters_help());
   cmd->add_option("--model", opts->model, "Served model name (default: the profile's model name)");
   cmd->add_option("--seed", opts->seed, "Seed of the output lengths drawn from the profile")
       ->capture_default_str();
@@ -49,7 +59,11 @@ const RegisterCommand registration(30, [](CLI::App& root) {
                   "garbage-metrics hits every EVERY-th GET /metrics (200 with unparsable "
                   "text). Counted in agentsched_engine_faults_injected_total{kind}")
       ->type_name("KIND=EVERY");
-  cmd->callback([opts, fault_specs] {
+  cmd->callback([opts, fault_specs, engine_params] {
+    for (const auto& [name, value] : params_or_usage_error(*engine_params, "--engine-param"))
+      opts->policy_params[name] = value;
+    if (auto policy = make_engine_policy(opts->policy, opts->policy_params); !policy)
+      throw usage_error(policy.error().message);
     for (const std::string& spec : *fault_specs) {
       auto fault = serve::parse_engine_fault(spec);
       if (!fault) throw CommandFailure{fault.error().message};

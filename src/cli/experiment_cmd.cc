@@ -8,6 +8,7 @@
 #include "cli/command_registry.h"
 #include "cli/options.h"
 #include "cli/policy_help.h"
+#include "engine/engine_policy.h"
 #include "gateway/policies.h"
 #include "gateway/systems.h"
 #include "model/profile.h"
@@ -47,6 +48,7 @@ struct ExperimentCli {
   double ready_timeout = 600;
   int jobs = 0;
   std::vector<std::string> params;
+  std::vector<std::string> engine_params;
   // Which options were given on the command line (they override the config file).
   std::map<std::string, CLI::Option*> options;
   bool given(const std::string& name) const {
@@ -94,6 +96,8 @@ serve::ExperimentConfig merge(const ExperimentCli& c) {
   if (c.given("--ready-timeout")) cfg.ready_timeout_s = c.ready_timeout;
   for (const auto& [name, value] : params_or_usage_error(c.params))
     cfg.gateway_params[name] = value;
+  for (const auto& [name, value] : params_or_usage_error(c.engine_params, "--engine-param"))
+    cfg.engine_params[name] = value;
   if (cfg.systems.empty()) cfg.systems = default_matrix_systems();
   if (cfg.concurrency.empty()) cfg.concurrency = {32, 64, 128};
   if (cfg.out.empty()) throw CommandFailure{"--out (or `out` in the config file) is required"};
@@ -105,23 +109,13 @@ serve::ExperimentConfig merge(const ExperimentCli& c) {
 std::vector<serve::ExperimentCell> plan(const serve::ExperimentConfig& cfg) {
   std::vector<serve::ExperimentCell> cells;
   for (const auto& name : cfg.systems) {
-    SystemSpec s = system_or_fail(name);
-    // `name=value` applies to every system with a gateway policy, `system.name=value` to
-    // that system only.
-    PolicyParams params;
-    for (const auto& [key, value] : cfg.gateway_params) {
-      const auto dot = key.find('.');
-      if (dot == std::string::npos)
-        params[key] = value;
-      else if (key.substr(0, dot) == s.name)
-        params[key.substr(dot + 1)] = value;
-    }
-    if (!params.empty() && s.needs_router()) {
-      // Validated against the policy now, before anything starts.
-      auto with = find_system(name, params);
-      if (!with) throw CommandFailure{fmt::format("{}: {}", s.name, with.error().message)};
-      s = std::move(*with);
-    }
+    // `name=value` applies to every system with a gateway policy (engine: whose engine policy
+    // has parameters), `system.name=value` to that system only; validated now, before
+    // anything starts.
+    const bool routed = system_or_fail(name).needs_router();
+    const PolicyParams gateway(cfg.gateway_params.begin(), cfg.gateway_params.end());
+    const PolicyParams engine(cfg.engine_params.begin(), cfg.engine_params.end());
+    SystemSpec s = system_or_fail(name, params_for_system(gateway, name, routed), engine);
     for (int c : cfg.concurrency)
       cells.push_back({s, c, cfg.out / fmt::format("{}_c{}", s.name, c)});
   }
@@ -316,6 +310,11 @@ const RegisterCommand registration(45, [](CLI::App& root) {
                    "Gateway policy parameter as name=value for every system with a gateway "
                    "policy, or system.name=value for one (repeatable), e.g. "
                    "--param thunderreact.budget=0; every policy's parameters are listed below");
+  run->add_option("--engine-param", c->engine_params,
+                  "Engine policy parameter as name=value for every system whose engine policy "
+                  "has parameters (plas: autellix), or system.name=value for one (repeatable); "
+                  "applied in both modes (live: passed to `agentsched engine --engine-param`)");
+  run->footer(policy_parameters_help() + "\n\n" + engine_parameters_help());
   run->add_option("--jobs,-j", c->jobs, "Sim: parallel cells (default: one per core)");
   CLI::App* root_ptr = &root;
   run->callback([c, root_ptr] { experiment_run(*c, root_ptr); });

@@ -15,6 +15,7 @@
 #include "cli/command_registry.h"
 #include "cli/policy_help.h"
 #include "core/result.h"
+#include "engine/engine_policy.h"
 #include "gateway/policy_params.h"
 #include "gateway/systems.h"
 
@@ -27,16 +28,67 @@ T value_or_fail(Result<T> r) {
   return std::move(*r);
 }
 
-// Repeated `--param name=value` settings; a malformed one is a usage error (exit 2).
-inline PolicyParams params_or_usage_error(const std::vector<std::string>& items) {
-  auto params = parse_param_settings(items);
+// Repeated `--param name=value` (or `--engine-param`) settings; a malformed one is a usage
+// error (exit 2).
+inline PolicyParams params_or_usage_error(const std::vector<std::string>& items,
+                                          std::string_view option = "--param") {
+  auto params = parse_param_settings(items, option);
   if (!params) throw usage_error(params.error().message);
   return std::move(*params);
 }
 
-// A built-in system with `params` over its gateway policy's defaults, checked now.
-inline SystemSpec system_or_fail(std::string_view name, const PolicyParams& params = {}) {
-  return value_or_fail(find_system(name, params));
+// The settings of `items` for system `system`: `system.name=value` entries (prefix removed),
+// and plain `name=value` ones when `plain_applies`.
+inline PolicyParams params_for_system(const PolicyParams& items, std::string_view system,
+                                      bool plain_applies) {
+  PolicyParams out;
+  for (const auto& [key, value] : items) {
+    const auto dot = key.find('.');
+    if (dot == std::string::npos) {
+      if (plain_applies) out[key] = value;
+    } else if (std::string_view(key).substr(0, dot) == system) {
+      out[key.substr(dot + 1)] = value;
+    }
+  }
+  return out;
+}
+
+// A built-in system with `params` over its gateway policy's defaults and `engine_params` over
+// its engine policy's, both checked now (an unknown name or a bad value fails before anything
+// runs). `name=value` applies to every system (gateway), or to every system whose engine policy
+// has parameters (engine); `system.name=value` to that system only.
+inline SystemSpec system_or_fail(std::string_view name, const PolicyParams& params = {},
+                                 const PolicyParams& engine_params = {}) {
+  SystemSpec s = value_or_fail(find_system(name));
+  s = value_or_fail(find_system(name, params_for_system(params, s.name, true)));
+  bool takes_params = false;
+  for (const auto& info : engine_policy_infos())
+    takes_params |= info.name == s.engine_policy && !info.params.empty();
+  const PolicyParams engine = params_for_system(engine_params, s.name, takes_params);
+  if (!engine.empty()) {
+    auto policy = make_engine_policy(s.engine_policy, engine);
+    if (!policy) throw CommandFailure{fmt::format("{}: {}", s.name, policy.error().message)};
+    s.engine_params = engine;
+  }
+  return s;
+}
+
+// Every `--engine-param` must reach some system: a name no system takes is a mistake.
+inline void check_engine_params_used(const PolicyParams& engine_params,
+                                     const std::vector<SystemSpec>& systems) {
+  for (const auto& [key, value] : engine_params) {
+    bool used = false;
+    const auto dot = key.find('.');
+    for (const auto& s : systems) {
+      used |= s.engine_params.count(key) != 0;
+      used |= dot != std::string::npos && std::string_view(key).substr(0, dot) == s.name;
+    }
+    if (!used)
+      throw usage_error(fmt::format(
+          "--engine-param '{}': none of the systems has an engine policy with parameters "
+          "(plas: system autellix)",
+          key));
+  }
 }
 
 // Comma-separated items, as given (empty items too: the list parsers reject them); none for

@@ -14,6 +14,7 @@
 #include "cli/options.h"
 #include "cli/policy_help.h"
 #include "cli/provenance.h"
+#include "engine/engine_policy.h"
 #include "model/profile.h"
 #include "record/run_layout.h"
 #include "sim/matrix.h"
@@ -35,8 +36,9 @@ struct CommonOptions {
   std::int64_t kv_blocks = 0;
   double turns_scale = 1.0;
   double wait_scale = 1.0;
-  std::string arrivals;             // open-loop stages; empty: closed loop
-  std::vector<std::string> params;  // key=value gateway policy parameters
+  std::string arrivals;                    // open-loop stages; empty: closed loop
+  std::vector<std::string> params;         // key=value gateway policy parameters
+  std::vector<std::string> engine_params;  // key=value engine policy parameters
   bool force = false;
   std::string out;
 };
@@ -68,7 +70,13 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
                   "them unless this is given");
   add_param_option(cmd, o.params,
                    "Gateway policy parameter as name=value (repeatable), e.g. --param "
-                   "budget=98976; every policy's parameters are listed below");
+                   "budget=98976; SYSTEM.name=value to one system only; every policy's "
+                   "parameters are listed below");
+  cmd->add_option("--engine-param", o.engine_params,
+                  "Engine policy parameter as name=value (repeatable), e.g. --engine-param "
+                  "beta=2; applies to the systems whose engine policy has parameters (plas); "
+                  "SYSTEM.name=value to one system only");
+  cmd->footer(policy_parameters_help() + "\n\n" + engine_parameters_help());
   cmd->add_flag("--force", o.force, "Replace run folders that already hold a run");
   cmd->add_option("--out", o.out, "Output folder")->required();
 }
@@ -161,8 +169,11 @@ struct RunOptions {
 void sim_run(const RunOptions& r) {
   if (r.concurrency < 1) throw usage_error("--concurrency must be at least 1");
   const PolicyParams params = params_or_usage_error(r.common.params);
+  const PolicyParams engine_params =
+      params_or_usage_error(r.common.engine_params, "--engine-param");
   SimOptions s = base_options(r.common);
-  s.system = system_or_fail(r.system, params);
+  s.system = system_or_fail(r.system, params, engine_params);
+  check_engine_params_used(engine_params, {s.system});
   s.concurrency = r.concurrency;
   s.no_gateway = r.no_gateway;
   s.workload = load_workload_or_fail(r.common, r.common.seed);
@@ -224,7 +235,10 @@ void sim_matrix(const MatrixCliOptions& m) {
   MatrixOptions o;
   const std::vector<std::string> names =
       m.systems.empty() ? default_matrix_systems() : split_list(m.systems);
-  for (const auto& n : names) o.systems.push_back(system_or_fail(n, params));
+  const PolicyParams engine_params =
+      params_or_usage_error(m.common.engine_params, "--engine-param");
+  for (const auto& n : names) o.systems.push_back(system_or_fail(n, params, engine_params));
+  check_engine_params_used(engine_params, o.systems);
   o.concurrency = positive_int_list(m.concurrency, "--concurrency");
   std::vector<int> seeds = m.seeds.empty() ? std::vector<int>{static_cast<int>(m.common.seed)}
                                            : positive_int_list(m.seeds, "--seeds");
@@ -303,7 +317,8 @@ const RegisterCommand registration(10, [](CLI::App& root) {
   auto r = std::make_shared<RunOptions>();
   auto* run = sim->add_subcommand(
       "run", "Simulate one system at one concurrency; writes a run folder in the reference format");
-  run->add_option("--system", r->system, "baseline, continuum, thunderreact, ours or cap")
+  run->add_option("--system", r->system,
+                  "baseline, continuum, thunderreact, ours, cap, autellix or vllm-router")
       ->required();
   run->add_option("--concurrency,-c", r->concurrency, "Programs in flight (C)")->required();
   run->add_option("--seed", r->common.seed, "Workload seed")->capture_default_str();

@@ -86,6 +86,7 @@ void EngineModel::remove_request(RequestId id) {
     }
   }
   free_blocks(r);
+  policy_->on_aborted(r);
   requests_.erase(it);
 }
 
@@ -190,6 +191,36 @@ void EngineModel::release_expired_pins() {
   }
 }
 
+std::int64_t EngineModel::admission_blocks_from_free(EngineRequest& r, std::int64_t n) {
+  // The cached prefix found by the lookup (r.probed_prefix, fresh) is reused; those of its
+  // blocks that are free (cached, unreferenced) leave the free queue when taken.
+  const std::vector<BlockId>& cached = r.probed_prefix;
+  const std::int64_t hit_tokens = static_cast<std::int64_t>(cached.size()) * block_size_;
+  std::int64_t from_free = blocks_needed(hit_tokens + n) - static_cast<std::int64_t>(cached.size());
+  for (BlockId b : cached) from_free += pool_.is_free(b);
+  return from_free;
+}
+
+void EngineModel::preempt_for_priority(std::int64_t budget) {
+  // The batch by priority (plas): while the best waiting request could not be admitted in
+  // this step -- too few free blocks, or max_num_seqs reached -- and it outranks the
+  // lowest-priority running request, that one is preempted (recompute; HOOK (host tier): an
+  // offload instead). Admission below then takes the waiting request, in the same step.
+  while (!waiting_.empty() && !running_.empty()) {
+    EngineRequest* head = waiting_[policy_->pick_next(waiting_)];
+    const std::vector<BlockId>& cached = find_cached_prefix(*head);
+    const std::int64_t hit_tokens = static_cast<std::int64_t>(cached.size()) * block_size_;
+    const std::int64_t n = std::min(head->num_tokens - hit_tokens, budget);
+    const bool fits = static_cast<std::int64_t>(running_.size()) < max_num_seqs_ &&
+                      admission_blocks_from_free(*head, n) <= pool_.num_free();
+    if (fits) return;
+    const std::size_t victim = policy_->pick_victim(running_);
+    if (!policy_->outranks(*head, *running_[victim])) return;
+    preempt(victim);
+    ++counters_.priority_preemptions;
+  }
+}
+
 std::optional<Seconds> EngineModel::begin_step() {
   if (step_in_flight_) throw std::logic_error("begin_step while a step is in flight");
   release_expired_pins();
@@ -197,6 +228,7 @@ std::optional<Seconds> EngineModel::begin_step() {
   std::int64_t budget = max_num_batched_tokens_;
   bool preempted_any = false;
   scheduled_.clear();
+  if (policy_->on_step_begin(running_, waiting_, now)) preempt_for_priority(budget);
 
   // Running requests first, in admission order.
   std::size_t i = 0;
@@ -237,16 +269,10 @@ std::optional<Seconds> EngineModel::begin_step() {
       const std::vector<BlockId>& cached = find_cached_prefix(*r);
       const std::int64_t hit_tokens = static_cast<std::int64_t>(cached.size()) * block_size_;
       const std::int64_t n = std::min(r->num_tokens - hit_tokens, budget);
-      auto blocks_from_free = [&] {
-        std::int64_t from_free =
-            blocks_needed(hit_tokens + n) - static_cast<std::int64_t>(cached.size());
-        for (BlockId b : cached) from_free += pool_.is_free(b);
-        return from_free;
-      };
-      bool fits = blocks_from_free() <= pool_.num_free();
+      bool fits = admission_blocks_from_free(*r, n) <= pool_.num_free();
       while (!fits && policy_->release_pin_under_pressure(running_.size(), /*growing=*/false) &&
              evict_one_pin(r->spec.program_key))
-        fits = blocks_from_free() <= pool_.num_free();
+        fits = admission_blocks_from_free(*r, n) <= pool_.num_free();
       if (!fits) break;  // head-of-line: nothing behind it is tried in this step
       waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(next));
       if (--waiting_per_program_[r->spec.program_key] == 0)

@@ -44,6 +44,9 @@ struct EngineCounters {
   double pins_reused = 0;   // pin ended by the program's next request
   double pins_expired = 0;  // TTL passed
   double pins_evicted = 0;  // released under KV pressure
+  // Of `preemptions`: running requests preempted at a priority policy's scheduler pass so
+  // that a waiting request that outranks them can run (plas); 0 for fcfs and continuum.
+  double priority_preemptions = 0;
 };
 
 class EngineModel {
@@ -96,6 +99,12 @@ class EngineModel {
   const std::vector<BlockId>& find_cached_prefix(EngineRequest& r);
   void free_blocks(EngineRequest& r);
   void preempt(std::size_t running_index);
+  // Blocks that admitting r with n new tokens takes from the free queue, given the cached
+  // prefix the last find_cached_prefix(r) found.
+  std::int64_t admission_blocks_from_free(EngineRequest& r, std::int64_t n);
+  // At a priority policy's scheduler pass: preempts running requests that the best waiting
+  // one outranks while it cannot be admitted.
+  void preempt_for_priority(std::int64_t budget);
   // Frees the pin that ends last (continuum's first reaction to KV pressure), skipping
   // `keep_program`. False when there is none.
   bool evict_one_pin(std::uint64_t keep_program);

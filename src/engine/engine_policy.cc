@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "engine/engine_model.h"
+#include "engine/plas.h"
 
 namespace agentsched {
 
@@ -139,16 +140,47 @@ class ContinuumPolicy final : public EnginePolicy {
 
 }  // namespace
 
-Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
-                                                         const ContinuumParams& continuum) {
-  if (name == "fcfs") return std::unique_ptr<EnginePolicy>(std::make_unique<FcfsPolicy>());
-  if (name == "continuum")
-    return std::unique_ptr<EnginePolicy>(std::make_unique<ContinuumPolicy>(continuum));
-  return make_error(fmt::format("unknown engine policy '{}' (known: fcfs, continuum)", name));
+std::vector<EnginePolicyInfo> engine_policy_infos() {
+  return {
+      {"fcfs", "vLLM V1: FCFS by arrival, newest running request preempted", {}},
+      {"continuum", "Continuum: program-level FCFS plus TTL pins after calls into short tools", {}},
+      {"plas",
+       "Autellix PLAS: program-level least attained service in multi-level queues with "
+       "quanta, anti-starvation promotion, batch re-formed by priority every pass_steps steps",
+       PlasParams::describe()},
+  };
 }
 
 std::vector<std::string_view> engine_policy_names() {
-  return {"fcfs", "continuum"};
+  return {"fcfs", "continuum", "plas"};
+}
+
+Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
+                                                         const ContinuumParams& continuum,
+                                                         const EnginePolicyParams& params) {
+  const auto infos = engine_policy_infos();
+  const EnginePolicyInfo* info = nullptr;
+  for (const auto& i : infos)
+    if (i.name == name) info = &i;
+  if (!info) {
+    std::string names;
+    for (const auto& i : infos) names += (names.empty() ? "" : ", ") + i.name;
+    return make_error(fmt::format("unknown engine policy '{}' (known: {})", name, names));
+  }
+  if (info->params.empty() && !params.empty())
+    return make_error(fmt::format("engine policy '{}' has no parameter '{}' (parameters: none)",
+                                  name, params.begin()->first));
+  if (name == "fcfs") return std::unique_ptr<EnginePolicy>(std::make_unique<FcfsPolicy>());
+  if (name == "continuum")
+    return std::unique_ptr<EnginePolicy>(std::make_unique<ContinuumPolicy>(continuum));
+  auto p = PlasParams::from(params);
+  if (!p) return p.error();
+  return std::unique_ptr<EnginePolicy>(std::make_unique<PlasPolicy>(*p));
+}
+
+Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
+                                                         const EnginePolicyParams& params) {
+  return make_engine_policy(name, ContinuumParams{}, params);
 }
 
 }  // namespace agentsched

@@ -3,9 +3,13 @@
 // differ. The mechanics (blocks, prefix cache, batching, pins) live in EngineModel.
 #include <deque>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <tuple>
+#include <utility>
 #include <vector>
 
+#include "core/named_params.h"
 #include "core/result.h"
 #include "engine/engine_request.h"
 
@@ -36,6 +40,22 @@ class EnginePolicy {
   // Seconds to keep a finished request's blocks pinned; 0 frees them at once.
   virtual Seconds pin_ttl(const EngineRequest& finished, Seconds now) { return 0; }
   virtual void on_finished(const EngineRequest& request, Seconds now) {}
+  // A waiting or running request was aborted (its client is gone) and is about to vanish.
+  virtual void on_aborted(const EngineRequest& request) {}
+
+  // --- priority scheduling (plas); the defaults keep vLLM's behaviour ---
+  // Called at the start of every step, before anything is scheduled. True when this step is
+  // one of the policy's scheduler passes: then, before the running requests are served, the
+  // engine preempts running requests that the best waiting one outranks (outranks()) for as
+  // long as that waiting request cannot be admitted -- the batch is re-formed by priority.
+  virtual bool on_step_begin(const std::vector<EngineRequest*>& running,
+                             const std::deque<EngineRequest*>& waiting, Seconds now) {
+    return false;
+  }
+  // Whether waiting request `a` should run instead of running request `b`.
+  virtual bool outranks(const EngineRequest& a, const EngineRequest& b) const { return false; }
+  // The policy's own counters (name, value), written to the run's summary.json when not empty.
+  virtual std::vector<std::pair<std::string, double>> counters() const { return {}; }
 
  protected:
   const EngineModel* engine_ = nullptr;
@@ -48,9 +68,25 @@ struct ContinuumParams {
   Seconds max_tool_mean_to_pin_s = 2.0;  // pin only when the tool's mean run time is <= this
 };
 
-// The registry of engine policies: "fcfs" (vLLM V1) and "continuum".
+// Engine policy parameters as name -> value (`--engine-param name=value`).
+using EnginePolicyParams = NamedParams;
+
+struct EnginePolicyInfo {
+  std::string name;
+  std::string summary;
+  // (parameter, default, meaning); a policy without named parameters takes none.
+  std::vector<std::tuple<std::string, double, std::string>> params;
+};
+
+// The registry of engine policies: "fcfs" (vLLM V1), "continuum" and "plas" (Autellix).
+// `params` are named overrides; a policy rejects names it does not have, and values out of
+// range, with an error naming them.
 Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
-                                                         const ContinuumParams& continuum = {});
+                                                         const ContinuumParams& continuum = {},
+                                                         const EnginePolicyParams& params = {});
+Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
+                                                         const EnginePolicyParams& params);
 std::vector<std::string_view> engine_policy_names();
+std::vector<EnginePolicyInfo> engine_policy_infos();
 
 }  // namespace agentsched

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/backend_metrics.h"
@@ -88,6 +89,8 @@ class GatewayPolicy {
   // Periodic work: when the policy wants on_timer() next (nullopt: never).
   virtual std::optional<Seconds> next_timer(const Gateway& gw) const { return std::nullopt; }
   virtual void on_timer(Gateway& gw) {}
+  // The policy's own counters (name, value) for run summaries; empty: none reported.
+  virtual std::vector<std::pair<std::string, double>> counters() const { return {}; }
 };
 
 class Gateway {

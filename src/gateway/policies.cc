@@ -5,6 +5,7 @@
 #include "gateway/admit.h"
 #include "gateway/cap.h"
 #include "gateway/passthrough.h"
+#include "gateway/programpool.h"
 #include "gateway/thunderreact.h"
 
 namespace agentsched {
@@ -44,6 +45,11 @@ std::vector<GatewayPolicyInfo> gateway_policy_infos() {
                    "the admission bound: at most `cap` programs active per backend; new ones "
                    "admitted first come, first served as active ones end; nothing else",
                    CapParams::describe()});
+  infos.push_back({"programpool",
+                   "the vLLM router's program scheduling (docs/peer-vllm-router.md): Active/Paused "
+                   "programs, no admission while the engine queues, Progress-TTL, yield, "
+                   "capacity repair, force-resume",
+                   ProgramPoolParams::describe()});
   return infos;
 }
 
@@ -63,6 +69,11 @@ Result<std::unique_ptr<GatewayPolicy>> make_gateway_policy(std::string_view name
       auto p = CapParams::from(params);
       if (!p) return p.error();
       return std::unique_ptr<GatewayPolicy>(std::make_unique<CapPolicy>(*p));
+    }
+    if (name == "programpool") {
+      auto p = ProgramPoolParams::from(params);
+      if (!p) return p.error();
+      return std::unique_ptr<GatewayPolicy>(std::make_unique<ProgramPoolPolicy>(*p));
     }
     if (name == "thunderreact") {
       auto p = ThunderReactParams::from(params);

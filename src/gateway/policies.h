@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/named_params.h"
 #include "core/result.h"
 #include "gateway/gateway.h"
 
@@ -13,7 +14,7 @@ namespace agentsched {
 
 // Policy parameters as name -> value, from the command line or a config; every policy
 // documents its names and defaults, and rejects names it does not know.
-using PolicyParams = std::map<std::string, double, std::less<>>;
+using PolicyParams = NamedParams;
 
 struct GatewayPolicyInfo {
   std::string name;

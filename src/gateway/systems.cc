@@ -14,11 +14,13 @@ bool has_gateway_policy(std::string_view name) {
 
 std::vector<SystemSpec> builtin_systems() {
   std::vector<SystemSpec> all = {
-      {"baseline", "fcfs", "passthrough", {}, "stock vLLM V1: FCFS, prefix caching, recompute"},
-      {"continuum", "continuum", "passthrough", {}, "vLLM fork: program FCFS + 2 s KV pins"},
-      {"thunderreact", "fcfs", "thunderreact", {}, "pause/resume router in front of vLLM"},
-      {"ours", "fcfs", "admit", {}, "agentsched admission-control gateway in front of vLLM"},
-      {"cap", "fcfs", "cap", {}, "at most `cap` programs active per backend, FIFO admission"},
+      {"baseline", "fcfs", "passthrough", {}, "stock vLLM V1: FCFS, prefix caching, recompute", {}},
+      {"continuum", "continuum", "passthrough", {}, "vLLM fork: program FCFS + 2 s KV pins", {}},
+      {"thunderreact", "fcfs", "thunderreact", {}, "pause/resume router in front of vLLM", {}},
+      {"ours", "fcfs", "admit", {}, "agentsched admission-control gateway in front of vLLM", {}},
+      {"cap", "fcfs", "cap", {}, "at most `cap` programs active per backend, FIFO admission", {}},
+      {"autellix", "plas", "passthrough", {}, "Autellix PLAS: least attained service first", {}},
+      {"vllm-router", "fcfs", "programpool", {}, "vLLM router program pool in front of vLLM", {}},
   };
   std::vector<SystemSpec> available;
   for (auto& s : all)
@@ -47,7 +49,8 @@ Result<SystemSpec> find_system(std::string_view name, const PolicyParams& params
 std::vector<std::string> default_matrix_systems() {
   std::vector<std::string> names;
   for (const auto& s : builtin_systems())
-    if (s.name != "ours" && s.name != "cap") names.push_back(s.name);
+    if (s.name != "ours" && s.name != "cap" && s.name != "autellix" && s.name != "vllm-router")
+      names.push_back(s.name);
   return names;
 }
 

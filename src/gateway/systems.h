@@ -18,11 +18,14 @@ struct SystemSpec {
   std::string gateway_policy;
   PolicyParams gateway_params;
   std::string description;
+  // Named engine policy parameters (`--engine-param`), for engine policies that take them
+  // (the engine layer validates them: engine/engine_policy.h).
+  NamedParams engine_params;
   // A live run puts the router in front of the engines unless the gateway passes through.
   bool needs_router() const { return gateway_policy != "passthrough"; }
 };
 
-// baseline, continuum, thunderreact, ours, cap -- those whose policies this build has.
+// baseline, continuum, thunderreact, ours, cap, autellix, vllm-router -- those whose policies this build has.
 std::vector<SystemSpec> builtin_systems();
 Result<SystemSpec> find_system(std::string_view name);
 // find_system with `params` over its gateway policy's defaults, checked against the policy

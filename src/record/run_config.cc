@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
+#include <cmath>
 #include <fstream>
 
 #include "record/run_layout.h"
@@ -44,6 +45,18 @@ Status write_json(const std::filesystem::path& path, const json::object& o) {
   return Ok{};
 }
 
+// Named counters as an object; whole numbers are written as integers.
+json::object counters_object(const std::vector<std::pair<std::string, double>>& counters) {
+  json::object o;
+  for (const auto& [name, value] : counters) {
+    if (std::floor(value) == value && std::fabs(value) < 9e15)
+      o[name] = static_cast<std::int64_t>(value);
+    else
+      o[name] = value;
+  }
+  return o;
+}
+
 }  // namespace
 
 Status write_run_config(const std::filesystem::path& run_dir, const RunConfig& c) {
@@ -60,11 +73,22 @@ Status write_run_config(const std::filesystem::path& run_dir, const RunConfig& c
   } else {
     o["gateway_params"] = nullptr;
   }
+  if (c.engine_params) {
+    json::object params;
+    for (const auto& [k, v] : *c.engine_params) params[k] = v;
+    o["engine_params"] = std::move(params);
+  }
   if (c.call_timeout_s) o["call_timeout_s"] = *c.call_timeout_s;
   if (c.arrivals) o["arrivals"] = *c.arrivals;
   o["concurrency"] = c.concurrency;
   o["profile"] = or_null(c.profile);
   o["num_gpu_blocks"] = or_null(c.num_gpu_blocks);
+  if (c.host_tier) {
+    o["host_kv_gib"] = c.host_tier->kv_gib;
+    o["host_kv_blocks"] = c.host_tier->kv_blocks;
+    o["host_link_gb_s"] = c.host_tier->link_gb_s;
+    o["host_link_latency_ms"] = c.host_tier->link_latency_ms;
+  }
   o["shared_heads"] = c.shared_heads;
   o["workload"] = c.workload;
   o["workload_seed"] = c.workload_seed;
@@ -125,12 +149,16 @@ Status write_run_summary(const std::filesystem::path& run_dir, const RunSummary&
     for (const BackendSummary& b : *s.backends) {
       json::object e;
       for (const auto& [key, field] : kBackendFields) e[key] = b.*field;
+      if (b.host_tier)
+        for (const auto& [key, value] : *b.host_tier) e[key] = value;
+      if (!b.policy_stats.empty()) e["policy_stats"] = counters_object(b.policy_stats);
       backends.push_back(std::move(e));
     }
     o["backends"] = std::move(backends);
   } else {
     o["backends"] = nullptr;
   }
+  if (!s.gateway_stats.empty()) o["gateway_stats"] = counters_object(s.gateway_stats);
   if (s.live) {
     o["total"] = s.live->total;
     o["retries"] = s.live->retries;

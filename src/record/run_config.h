@@ -23,11 +23,20 @@ struct RunConfig {
   // The system (gateway/systems.h); unknown to a bare `drive` run.
   std::optional<std::string> system, engine_policy, gateway_policy;
   std::optional<std::map<std::string, double>> gateway_params;
+  // Every parameter in force of an engine policy that has named ones (plas); absent otherwise.
+  std::optional<std::map<std::string, double>> engine_params;
   std::optional<double> call_timeout_s;  // the client's budget per call, when it has one
   std::optional<std::string> arrivals;   // open loop: the Poisson stages
   int concurrency = 0;
   std::optional<std::string> profile;
   std::optional<std::int64_t> num_gpu_blocks;
+  // The host-memory KV tier, written only while it is on.
+  struct HostTier {
+    double kv_gib = 0;
+    std::int64_t kv_blocks = 0;
+    double link_gb_s = 0, link_latency_ms = 0;
+  };
+  std::optional<HostTier> host_tier;
   bool shared_heads = true;
   std::string workload;
   std::uint64_t workload_seed = 0;
@@ -64,6 +73,10 @@ struct BackendSummary {
   double generation_tokens = 0;
   double pins_created = 0, pins_reused = 0, pins_expired = 0, pins_evicted = 0;
   double mean_kv_usage = 0;
+  // The host tier's counters (engine/host_kv_tier.h), written only while it is on.
+  std::optional<std::vector<std::pair<std::string, double>>> host_tier;
+  // Counters of engine policies that keep their own (plas); written only when there are any.
+  std::vector<std::pair<std::string, double>> policy_stats;
 };
 
 struct RunSummary {
@@ -75,6 +88,8 @@ struct RunSummary {
   // Time calls waited in the gateway, and the engines' counters: null in a live run's file.
   std::optional<double> gateway_held_s, max_gateway_hold_s;
   std::optional<std::vector<BackendSummary>> backends;
+  // Counters of gateway policies that keep their own (programpool); written only when any.
+  std::vector<std::pair<std::string, double>> gateway_stats;
 
   struct Live {
     long total = 0;

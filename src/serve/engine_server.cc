@@ -722,7 +722,7 @@ EngineServer::EngineServer(asio::io_context& io, EngineServerOptions options) {
   if (!profile) throw std::runtime_error(profile.error().message);
   if (options.max_model_len > 0)
     profile->model.max_model_len = static_cast<int>(options.max_model_len);
-  auto policy = make_engine_policy(options.policy);
+  auto policy = make_engine_policy(options.policy, options.policy_params);
   if (!policy) throw std::runtime_error(policy.error().message);
   std::array<std::int64_t, kEngineFaultKinds> fault_every{};
   for (const EngineFault& f : options.faults) {

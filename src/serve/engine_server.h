@@ -10,6 +10,7 @@
 // next step. While idle, a timer at next_wakeup() releases expired continuum pins.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,7 +53,8 @@ struct EngineServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8000;  // 0 picks a free port; the bound one is announced
   std::string profile = std::string(kDefaultProfile);
-  std::string policy = "fcfs";  // engine policy: fcfs (vLLM) or continuum
+  std::string policy = "fcfs";  // engine policy: fcfs (vLLM), continuum or plas
+  std::map<std::string, double, std::less<>> policy_params;  // --engine-param name=value
   // Emulated seconds per real second: 10 runs the simulated GPU ten times faster.
   double time_scale = 1.0;
   std::string model;       // served model name; "" = the profile's model name

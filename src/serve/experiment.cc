@@ -121,7 +121,7 @@ Status write_json(const fs::path& path, const json::object& o) {
 
 constexpr const char* kDefaultEngineCommand =
     "{agentsched} engine --host {host} --port {port} --policy {policy} --time-scale "
-    "{time_scale} --profile {profile}";
+    "{time_scale} --profile {profile}{engine_param_args}";
 constexpr const char* kDefaultRouterCommand =
     "{agentsched} router --host {host} --port {port} --policy {gateway_policy} --backends "
     "{backends} --time-scale {time_scale} --profile-dir {agentsched_dir}/router{param_args}";
@@ -139,11 +139,11 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
   ExperimentConfig c;
   TomlReader r(root, origin);
   r.check_keys(root, "",
-               {"mode",         "systems", "concurrency", "out",      "workload", "seed",
-                "max_programs", "profile", "threshold",   "force",    "arrivals", "plots",
-                "time_scale",   "host",    "base_port",   "backends", "params",   "engine",
-                "router",       "sampler", "driver"});
-  for (const char* table : {"params", "engine", "router", "sampler", "driver"}) {
+               {"mode",         "systems", "concurrency", "out",          "workload", "seed",
+                "max_programs", "profile", "threshold",   "force",        "arrivals", "plots",
+                "time_scale",   "host",    "base_port",   "backends",     "params",   "engine",
+                "router",       "sampler", "driver",      "engine_params"});
+  for (const char* table : {"params", "engine_params", "engine", "router", "sampler", "driver"}) {
     const auto* t = root.get(table);
     if (t && !t->is_table()) r.fail(fmt::format("'{}' must be a table ([{}])", table, table));
   }
@@ -159,6 +159,13 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
         c.gateway_params[std::string(key.str())] = *v;
       else
         r.fail(fmt::format("'params.{}' must be a {}number", key.str(), v ? "finite " : ""));
+    }
+  if (const auto* t = root["engine_params"].as_table())
+    for (const auto& [key, node] : *t) {
+      if (auto v = node.value<double>(); v && std::isfinite(*v))
+        c.engine_params[std::string(key.str())] = *v;
+      else
+        r.fail(fmt::format("'engine_params.{}' must be a {}number", key.str(), v ? "finite " : ""));
     }
   r.get("mode", c.mode);
   if (r.error().empty() && c.mode != "sim" && c.mode != "live")
@@ -377,6 +384,10 @@ LiveCellOutcome run_live_cell(const ExperimentConfig& cfg, const ExperimentCell&
       {"cell_dir", shell_quote(cell.dir.string())},
       {"agentsched_dir", shell_quote(own.string())},
   };
+  std::string engine_params;
+  for (const auto& [k, v] : cell.system.engine_params)
+    engine_params += fmt::format(" --engine-param {}={}", k, number_text(v));
+  values["engine_param_args"] = engine_params;
   record["system"] = cell.system.name;
   record["concurrency"] = cell.concurrency;
   record["mode"] = "live";

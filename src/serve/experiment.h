@@ -37,6 +37,8 @@ struct ExperimentConfig {
   // Gateway policy parameters for the systems that have a gateway policy (as `sim --param`);
   // applied in both modes.
   std::map<std::string, double> gateway_params;
+  // Engine policy parameters (as `sim --engine-param`), same scoping; applied in both modes.
+  std::map<std::string, double> engine_params;
 
   // Live mode.
   double time_scale = 1;  // the emulated GPU's speed and every process's clock

@@ -87,7 +87,8 @@ class Simulation final : public GatewayDriver {
     if (o_.max_programs > 0) total_ = std::min<long>(total_, o_.max_programs);
 
     for (int b = 0; b < o_.backends; ++b) {
-      auto policy = make_engine_policy(o_.system.engine_policy, o_.continuum);
+      auto policy =
+          make_engine_policy(o_.system.engine_policy, o_.continuum, o_.system.engine_params);
       if (!policy) return policy.error();
       EngineOptions eo;
       eo.num_gpu_blocks_override = o_.num_gpu_blocks_override;
@@ -153,6 +154,7 @@ class Simulation final : public GatewayDriver {
     for (std::size_t b = 0; b < engines_.size(); ++b) {
       SimBackendSummary s;
       s.counters = engines_[b]->counters();
+      s.policy_stats = engines_[b]->policy().counters();
       s.mean_kv_usage = kv_samples_ ? backend_usage_sum_[b] / kv_samples_ : 0.0;
       result_.backends.push_back(s);
     }
@@ -489,6 +491,20 @@ class Simulation final : public GatewayDriver {
     }
   }
 
+  // Engine policies with named parameters record every value in force, defaults included.
+  std::optional<std::map<std::string, double>> engine_params_in_force() const {
+    for (const auto& info : engine_policy_infos()) {
+      if (info.name != o_.system.engine_policy || info.params.empty()) continue;
+      std::map<std::string, double> params;
+      for (const auto& [name, value, meaning] : info.params) {
+        auto given = o_.system.engine_params.find(name);
+        params[name] = given == o_.system.engine_params.end() ? value : given->second;
+      }
+      return params;
+    }
+    return std::nullopt;
+  }
+
   Status write_own_files() {
     const PolicyParams& params = o_.system.gateway_params;
     const RunConfig config{
@@ -497,6 +513,7 @@ class Simulation final : public GatewayDriver {
         .engine_policy = o_.system.engine_policy,
         .gateway_policy = o_.no_gateway ? "none" : o_.system.gateway_policy,
         .gateway_params = std::map<std::string, double>(params.begin(), params.end()),
+        .engine_params = engine_params_in_force(),
         .call_timeout_s = o_.call_timeout_s > 0 ? std::optional(o_.call_timeout_s) : std::nullopt,
         .arrivals = o_.workload->open_loop()
                         ? std::optional(format_arrival_stages(o_.workload->arrival_stages))
@@ -504,6 +521,7 @@ class Simulation final : public GatewayDriver {
         .concurrency = o_.concurrency,
         .profile = o_.profile.name,
         .num_gpu_blocks = engines_.front()->block_pool().num_blocks(),
+        .host_tier = std::nullopt,
         .shared_heads = o_.share_heads,
         .workload = o_.workload->name,
         .workload_seed = o_.workload->seed,
@@ -526,6 +544,7 @@ class Simulation final : public GatewayDriver {
         .gateway_held_s = result_.gateway_held_s,
         .max_gateway_hold_s = result_.max_gateway_hold_s,
         .backends = std::vector<BackendSummary>(),
+        .gateway_stats = {},
         .live = std::nullopt,
     };
     for (const auto& b : result_.backends) {
@@ -534,8 +553,18 @@ class Simulation final : public GatewayDriver {
           {c.prefix_cache_queries, c.prefix_cache_hits,
            c.prefix_cache_queries > 0 ? c.prefix_cache_hits / c.prefix_cache_queries : 0.0,
            c.preemptions, c.steps, c.busy_s, c.prompt_tokens_computed, c.generation_tokens,
-           c.pins_created, c.pins_reused, c.pins_expired, c.pins_evicted, b.mean_kv_usage});
+           c.pins_created, c.pins_reused, c.pins_expired, c.pins_evicted, b.mean_kv_usage,
+           std::nullopt, {}});
+      // Counters of engine policies that keep their own (plas); none for the others.
+      if (!b.policy_stats.empty()) {
+        auto& stats = summary.backends->back().policy_stats;
+        stats.emplace_back("priority_preemptions", c.priority_preemptions);
+        for (const auto& [name, value] : b.policy_stats) stats.emplace_back(name, value);
+      }
     }
+    if (gateway_)
+      for (const auto& [name, value] : gateway_->policy().counters())
+        summary.gateway_stats.emplace_back(name, value);
     if (auto st = write_run_config(o_.out_dir, config); !st) return st;
     return write_run_summary(o_.out_dir, summary);
   }

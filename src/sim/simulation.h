@@ -49,7 +49,8 @@ struct SimOptions {
 
 struct SimBackendSummary {
   EngineCounters counters;
-  double mean_kv_usage = 0;  // over the KV samples
+  std::vector<std::pair<std::string, double>> policy_stats;  // EnginePolicy::counters()
+  double mean_kv_usage = 0;                                  // over the KV samples
 };
 
 struct SimResult {

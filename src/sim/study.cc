@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "model/cost_model.h"
 #include "workload/arrivals.h"
@@ -50,6 +51,35 @@ std::string fmt_value(double v) {
   return fmt::format("{:g}", v);
 }
 
+constexpr std::string_view kGatewayParamKnob = "param.";
+constexpr std::string_view kEngineParamKnob = "engine-param.";
+
+// The default of a policy parameter `name` (the first policy that has it), if any has it.
+std::optional<double> gateway_param_default(std::string_view name) {
+  for (const auto& info : gateway_policy_infos())
+    for (const auto& [param, value, meaning] : info.params)
+      if (param == name) return value;
+  return std::nullopt;
+}
+std::optional<double> engine_param_default(std::string_view name) {
+  for (const auto& info : engine_policy_infos())
+    for (const auto& [param, value, meaning] : info.params)
+      if (param == name) return value;
+  return std::nullopt;
+}
+
+// Merges `knobs` into the parameters of a system whose policy has those names.
+template <typename Infos>
+NamedParams applicable(const NamedParams& knobs, const Infos& infos, const std::string& policy) {
+  NamedParams out;
+  for (const auto& info : infos) {
+    if (info.name != policy) continue;
+    for (const auto& [param, value, meaning] : info.params)
+      if (auto it = knobs.find(param); it != knobs.end()) out[param] = it->second;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<KnobInfo> knob_infos() {
@@ -64,6 +94,12 @@ std::vector<KnobInfo> knob_infos() {
        "none)"},
   };
   for (const auto& k : tau2_knobs()) out.push_back({std::string(k.name), std::string(k.help)});
+  out.push_back({"param.NAME",
+                 "a gateway policy parameter, for the systems whose policy has it (e.g. "
+                 "param.token_capacity)"});
+  out.push_back({"engine-param.NAME",
+                 "an engine policy parameter, for the systems whose engine policy has it (e.g. "
+                 "engine-param.beta)"});
   for (const auto& f : settable_profile_fields()) out.push_back({f, "profile field (TOML path)"});
   return out;
 }
@@ -105,6 +141,20 @@ Status set_knob(StudyConfig& c, std::string_view name, double value) {
     c.tau2.*(k->field) = value;
     return Ok{};
   }
+  if (name.substr(0, kGatewayParamKnob.size()) == kGatewayParamKnob) {
+    const std::string param(name.substr(kGatewayParamKnob.size()));
+    if (!gateway_param_default(param))
+      return make_error(fmt::format("{}: no gateway policy has a parameter '{}'", name, param));
+    c.gateway_params[param] = value;
+    return Ok{};
+  }
+  if (name.substr(0, kEngineParamKnob.size()) == kEngineParamKnob) {
+    const std::string param(name.substr(kEngineParamKnob.size()));
+    if (!engine_param_default(param))
+      return make_error(fmt::format("{}: no engine policy has a parameter '{}'", name, param));
+    c.engine_params[param] = value;
+    return Ok{};
+  }
   if (name.find('.') != std::string_view::npos) return set_profile_field(c.profile, name, value);
   std::string known;
   for (const auto& k : knob_infos()) known += (known.empty() ? "" : ", ") + k.name;
@@ -118,6 +168,18 @@ Result<double> knob_value(const StudyConfig& c, std::string_view name) {
   if (name == "call-timeout") return c.call_timeout_s;
   if (name == "arrival-rate") return c.arrival_rate;
   if (const Tau2Knob* k = find_tau2_knob(name)) return c.tau2.*(k->field);
+  if (name.substr(0, kGatewayParamKnob.size()) == kGatewayParamKnob) {
+    const std::string param(name.substr(kGatewayParamKnob.size()));
+    if (auto it = c.gateway_params.find(param); it != c.gateway_params.end()) return it->second;
+    if (auto d = gateway_param_default(param)) return *d;
+    return make_error(fmt::format("{}: no gateway policy has a parameter '{}'", name, param));
+  }
+  if (name.substr(0, kEngineParamKnob.size()) == kEngineParamKnob) {
+    const std::string param(name.substr(kEngineParamKnob.size()));
+    if (auto it = c.engine_params.find(param); it != c.engine_params.end()) return it->second;
+    if (auto d = engine_param_default(param)) return *d;
+    return make_error(fmt::format("{}: no engine policy has a parameter '{}'", name, param));
+  }
   return get_profile_field(c.profile, name);
 }
 
@@ -161,6 +223,19 @@ Result<MatrixOptions> matrix_options(const StudyConfig& config, const StudyMatri
     return make_error("--seeds: a trace workload is one fixed workload; give one seed");
   MatrixOptions o;
   o.systems = m.systems;
+  for (SystemSpec& s : o.systems) {
+    // Policy-parameter knobs reach the systems whose policies have them, validated there.
+    for (const auto& [k, v] :
+         applicable(config.gateway_params, gateway_policy_infos(), s.gateway_policy))
+      s.gateway_params[k] = v;
+    for (const auto& [k, v] :
+         applicable(config.engine_params, engine_policy_infos(), s.engine_policy))
+      s.engine_params[k] = v;
+    if (auto p = make_gateway_policy(s.gateway_policy, s.gateway_params); !p)
+      return make_error(fmt::format("{}: {}", s.name, p.error().message));
+    if (auto p = make_engine_policy(s.engine_policy, s.engine_params); !p)
+      return make_error(fmt::format("{}: {}", s.name, p.error().message));
+  }
   o.concurrency = m.concurrency;
   for (std::uint64_t seed : m.seeds) {
     auto w = load_workload(config.workload, seed, config.tau2);

@@ -27,6 +27,10 @@ struct StudyConfig {
   bool share_heads = true;
   double call_timeout_s = 0;  // the client's budget per LLM call; 0: none
   double arrival_rate = 0;    // open loop: programs per second (Poisson); 0: closed loop
+  // Policy parameters set by the knobs param.NAME and engine-param.NAME: each applies to the
+  // systems whose gateway (engine) policy has a parameter of that name.
+  PolicyParams gateway_params;
+  EnginePolicyParams engine_params;
 };
 
 struct KnobInfo {
@@ -34,8 +38,9 @@ struct KnobInfo {
   std::string help;
 };
 // kv-blocks, shared-heads, the tau2 scales (wait-scale, turns-scale, output-scale,
-// tool-result-scale) and every settable profile field by its TOML path (cost.compute_factor,
-// engine.reserved_gib, gpu.bandwidth_gb_s, ...).
+// tool-result-scale), policy parameters (param.NAME for gateway policies, engine-param.NAME
+// for engine policies, e.g. engine-param.beta) and every settable profile field by its TOML
+// path (cost.compute_factor, engine.reserved_gib, gpu.bandwidth_gb_s, ...).
 std::vector<KnobInfo> knob_infos();
 Status set_knob(StudyConfig& config, std::string_view name, double value);
 // The knob's value in `config` (what a sweep point leaves unchanged), for tables.

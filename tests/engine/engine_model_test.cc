@@ -20,10 +20,11 @@ using testing::kUsageTol;
 using testing::prefix_hashes;
 using testing::tiny_profile;
 
-TEST(EnginePolicyRegistry, KnowsFcfsAndContinuum) {
-  EXPECT_EQ(engine_policy_names(), (std::vector<std::string_view>{"fcfs", "continuum"}));
+TEST(EnginePolicyRegistry, KnowsFcfsContinuumAndPlas) {
+  EXPECT_EQ(engine_policy_names(), (std::vector<std::string_view>{"fcfs", "continuum", "plas"}));
   EXPECT_EQ(make_engine_policy("fcfs").value()->name(), "fcfs");
   EXPECT_EQ(make_engine_policy("continuum").value()->name(), "continuum");
+  EXPECT_EQ(make_engine_policy("plas").value()->name(), "plas");
   auto bad = make_engine_policy("lifo");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("unknown engine policy 'lifo'"), std::string::npos);

@@ -102,6 +102,9 @@ class EngineDriver {
  public:
   EngineDriver(const Profile& profile, std::string_view policy, EngineOptions options = {})
       : engine_(profile, policy_named(policy), clock_, options) {}
+  EngineDriver(const Profile& profile, std::unique_ptr<EnginePolicy> policy,
+               EngineOptions options = {})
+      : engine_(profile, std::move(policy), clock_, options) {}
 
   VirtualClock& clock() { return clock_; }
   Seconds now() const { return clock_.now(); }

@@ -547,6 +547,12 @@ class Simulation final : public GatewayDriver {
     config["concurrency"] = o_.concurrency;
     config["profile"] = o_.profile.name;
     config["num_gpu_blocks"] = engines_.front()->block_pool().num_blocks();
+    if (engines_.front()->host_tier_on()) {
+      config["host_kv_gib"] = o_.profile.host.kv_gib;
+      config["host_kv_blocks"] = engines_.front()->host_blocks_capacity();
+      config["host_link_gb_s"] = o_.profile.host.bandwidth_gb_s;
+      config["host_link_latency_ms"] = o_.profile.host.latency_ms;
+    }
     config["shared_heads"] = o_.share_heads;
     config["workload"] = o_.workload->name;
     config["workload_seed"] = o_.workload->seed;
@@ -583,6 +589,18 @@ class Simulation final : public GatewayDriver {
       o["pins_expired"] = c.pins_expired;
       o["pins_evicted"] = c.pins_evicted;
       o["mean_kv_usage"] = b.mean_kv_usage;
+      if (o_.profile.num_host_blocks() > 0) {
+        o["host_queries"] = c.host_queries;
+        o["host_hit_tokens"] = c.host_hit_tokens;
+        o["host_loads"] = c.host_loads;
+        o["host_load_blocks"] = c.host_load_blocks;
+        o["host_load_wait_s"] = c.host_load_wait_s;
+        o["host_stores"] = c.host_stores;
+        o["host_store_refreshes"] = c.host_store_refreshes;
+        o["host_evictions"] = c.host_evictions;
+        o["host_link_busy_s"] = c.host_link_busy_s;
+        o["host_link_bytes"] = c.host_link_bytes;
+      }
       backends.push_back(std::move(o));
     }
     summary["backends"] = std::move(backends);

@@ -317,6 +317,9 @@ std::optional<Seconds> EngineModel::begin_step() {
   if (!preempted_any) {
     while (!waiting_.empty() && budget > 0 &&
            static_cast<std::int64_t>(running_.size()) < max_num_seqs_) {
+      // What the GPU pool evicted so far (growing running requests, admitting others) is on
+      // the host before the next lookup, as vLLM's write-through stores would have it.
+      store_evicted_blocks();
       const std::size_t next = policy_->pick_next(waiting_);
       EngineRequest* r = waiting_[next];
       // A request back from a host load holds its prefix's blocks already (vLLM does not

@@ -335,11 +335,10 @@ std::optional<Seconds> EngineModel::begin_step() {
       // asynchronous load, WAITING_FOR_REMOTE_KVS).
       const std::int64_t host_blocks =
           host_ && !loaded ? host_prefix_blocks(*r, static_cast<std::int64_t>(cached.size())) : 0;
-      const std::int64_t n =
-          host_blocks > 0 ? 0 : std::min(r->num_tokens - hit_tokens, budget);
+      const std::int64_t n = host_blocks > 0 ? 0 : std::min(r->num_tokens - hit_tokens, budget);
       auto blocks_from_free = [&] {
-        std::int64_t from_free = blocks_needed(hit_tokens + n) + host_blocks -
-                                 static_cast<std::int64_t>(cached.size());
+        std::int64_t from_free =
+            blocks_needed(hit_tokens + n) + host_blocks - static_cast<std::int64_t>(cached.size());
         if (!loaded)
           for (BlockId b : cached) from_free += pool_.is_free(b);
         return from_free;
@@ -374,9 +373,9 @@ std::optional<Seconds> EngineModel::begin_step() {
         counters_.host_load_blocks += static_cast<double>(host_blocks);
         r->host_loading = true;
         r->host_load_started = now;
-        r->host_load_id = host_->link.start(
-            now, static_cast<double>(host_blocks) * profile_.kv_bytes_per_block(),
-            /*tracked=*/true);
+        r->host_load_id =
+            host_->link.start(now, static_cast<double>(host_blocks) * profile_.kv_bytes_per_block(),
+                              /*tracked=*/true);
         loading_.push_back(r);
         continue;
       }

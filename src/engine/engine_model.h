@@ -46,16 +46,16 @@ struct EngineCounters {
   double pins_expired = 0;  // TTL passed
   double pins_evicted = 0;  // released under KV pressure
   // Host tier (all 0 while it is off).
-  double host_queries = 0;        // tokens looked up in the host tier (vLLM's external queries)
-  double host_hit_tokens = 0;     // tokens loaded from host instead of recomputed
-  double host_loads = 0;          // load transfers (one per request whose prefix hit the host)
-  double host_load_blocks = 0;    // blocks loaded
-  double host_load_wait_s = 0;    // sum over loads of start -> done (the request's wait)
-  double host_stores = 0;         // blocks stored (GPU evictions the host did not hold yet)
+  double host_queries = 0;          // tokens looked up in the host tier (vLLM's external queries)
+  double host_hit_tokens = 0;       // tokens loaded from host instead of recomputed
+  double host_loads = 0;            // load transfers (one per request whose prefix hit the host)
+  double host_load_blocks = 0;      // blocks loaded
+  double host_load_wait_s = 0;      // sum over loads of start -> done (the request's wait)
+  double host_stores = 0;           // blocks stored (GPU evictions the host did not hold yet)
   double host_store_refreshes = 0;  // GPU evictions of contents the host already held
-  double host_evictions = 0;      // host blocks dropped, LRU, to make room
-  double host_link_busy_s = 0;    // time the link moved bytes
-  double host_link_bytes = 0;     // bytes moved, both ways
+  double host_evictions = 0;        // host blocks dropped, LRU, to make room
+  double host_link_busy_s = 0;      // time the link moved bytes
+  double host_link_bytes = 0;       // bytes moved, both ways
 };
 
 class EngineModel {

@@ -27,11 +27,10 @@ void HostKvPool::touch(std::uint64_t hash) {
 void HostLink::advance(Seconds now) {
   while (!flowing_.empty() && time_ < now) {
     const double rate = bytes_per_s_ / static_cast<double>(flowing_.size());
-    auto first = std::min_element(flowing_.begin(), flowing_.end(),
-                                  [](const Transfer& a, const Transfer& b) {
-                                    return a.remaining < b.remaining ||
-                                           (a.remaining == b.remaining && a.id < b.id);
-                                  });
+    auto first = std::min_element(
+        flowing_.begin(), flowing_.end(), [](const Transfer& a, const Transfer& b) {
+          return a.remaining < b.remaining || (a.remaining == b.remaining && a.id < b.id);
+        });
     const Seconds through = time_ + first->remaining / rate;
     // Bytes that would be left at `now` below a millionth of a byte are rounding: the
     // transfer is through (at `through`, a hair past `now`), so a wake-up at its predicted end

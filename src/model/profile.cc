@@ -338,7 +338,8 @@ Status set_profile_field(Profile& p, std::string_view key, double value) {
         "profile field '{}' = {}: a host tier needs host.bandwidth_gb_s (the profile has none)",
         key, value));
   if (key == "host.kv_gib" && value > 1e6)
-    return make_error(fmt::format("profile field 'host.kv_gib' = {} is more memory than any host", value));
+    return make_error(
+        fmt::format("profile field 'host.kv_gib' = {} is more memory than any host", value));
   if (changed.num_gpu_blocks() < 2)
     return make_error(
         fmt::format("profile field '{}' = {} leaves no memory for the KV cache", key, value));

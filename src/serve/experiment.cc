@@ -139,9 +139,9 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
   ExperimentConfig c;
   TomlReader r(root, origin);
   r.check_keys(root, "",
-               {"mode",         "systems", "concurrency", "out",      "workload", "seed",
-                "max_programs", "profile", "threshold",   "force",    "arrivals", "plots",
-                "time_scale",   "host",    "base_port",   "backends", "params",   "engine",
+               {"mode",         "systems", "concurrency", "out",        "workload", "seed",
+                "max_programs", "profile", "threshold",   "force",      "arrivals", "plots",
+                "time_scale",   "host",    "base_port",   "backends",   "params",   "engine",
                 "router",       "sampler", "driver",      "host_kv_gib"});
   for (const char* table : {"params", "engine", "router", "sampler", "driver"}) {
     const auto* t = root.get(table);

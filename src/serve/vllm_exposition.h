@@ -15,9 +15,9 @@ namespace agentsched::serve {
 
 // The host-memory KV tier's counters (docs/host-tier.md), exported only while it is on.
 struct HostTierMetrics {
-  double queries = 0;      // tokens looked up on the host
-  double hits = 0;         // tokens loaded from it
-  double loads = 0;        // load transfers
+  double queries = 0;  // tokens looked up on the host
+  double hits = 0;     // tokens loaded from it
+  double loads = 0;    // load transfers
   double load_blocks = 0;
   double load_wait_s = 0;  // sum of the loads' durations
   double stores = 0;       // blocks stored

@@ -37,8 +37,8 @@ TEST(HostKvPool, EvictsTheLeastRecentlyUsed) {
   HostKvPool pool(2);
   EXPECT_TRUE(pool.store(1));
   EXPECT_TRUE(pool.store(2));
-  pool.touch(1);                // order, oldest first: 2, 1
-  EXPECT_TRUE(pool.store(3));   // full: 2 goes
+  pool.touch(1);               // order, oldest first: 2, 1
+  EXPECT_TRUE(pool.store(3));  // full: 2 goes
   EXPECT_FALSE(pool.contains(2));
   EXPECT_TRUE(pool.contains(1));
   EXPECT_TRUE(pool.contains(3));
@@ -83,10 +83,14 @@ TEST(HostLink, ConcurrentTransfersShareTheBandwidth) {
 // of content 2 in two steps (64 + 16): step 1 takes 4, 5, 3, 2 and evicts A's block 1
 // (in block 2), step 2 takes block 1 and evicts A's block 0.
 void run_a_then_b(EngineDriver& d) {
-  d.add({.id = 1, .prompt_tokens = 40, .output_tokens = 1,
+  d.add({.id = 1,
+         .prompt_tokens = 40,
+         .output_tokens = 1,
          .prompt_block_hashes = prefix_hashes(1, 2)});
   d.steps(1);
-  d.add({.id = 2, .prompt_tokens = 80, .output_tokens = 1,
+  d.add({.id = 2,
+         .prompt_tokens = 80,
+         .output_tokens = 1,
          .prompt_block_hashes = prefix_hashes(2, 5)});
 }
 
@@ -119,11 +123,13 @@ TEST(HostTier, LoadsAHostHitInsteadOfComputingIt) {
   // evicting B's blocks 4 and 3, which are stored) and waits for its 8,192-byte load. The
   // store of B's two blocks (8,192 bytes) starts with it: sharing the link, each moves
   // 65,536 bytes/s and both are through at t0 + T -- not t0 + T/2, as the load alone would be.
-  d.add({.id = 3, .prompt_tokens = 48, .output_tokens = 1,
+  d.add({.id = 3,
+         .prompt_tokens = 48,
+         .output_tokens = 1,
          .prompt_block_hashes = prefix_hashes(1, 3)});
   EXPECT_FALSE(d.engine().begin_step().has_value());  // nothing to compute while it loads
   EXPECT_EQ(d.engine().num_loading(), 1);
-  EXPECT_EQ(d.engine().metrics().num_waiting, 1);      // vLLM counts it as waiting
+  EXPECT_EQ(d.engine().metrics().num_waiting, 1);  // vLLM counts it as waiting
   EXPECT_NEAR(d.engine().metrics().kv_usage, d.usage_of(1 + 2), 1e-12);
   ASSERT_TRUE(d.engine().next_wakeup().has_value());
   EXPECT_NEAR(*d.engine().next_wakeup(), t0 + kStep, kTol);
@@ -139,8 +145,8 @@ TEST(HostTier, LoadsAHostHitInsteadOfComputingIt) {
   EXPECT_EQ(k.host_load_blocks, 2);
   EXPECT_EQ(k.host_hit_tokens, 32);
   EXPECT_NEAR(k.host_load_wait_s, kStep, kTol);
-  EXPECT_EQ(k.host_stores, 5);          // A's two, then B's three
-  EXPECT_EQ(k.prefix_cache_hits, 0);    // vLLM's GPU prefix-cache metric: no GPU hit anywhere
+  EXPECT_EQ(k.host_stores, 5);        // A's two, then B's three
+  EXPECT_EQ(k.prefix_cache_hits, 0);  // vLLM's GPU prefix-cache metric: no GPU hit anywhere
   EXPECT_EQ(k.host_queries, 40 + 80 + 48);
 }
 
@@ -151,7 +157,9 @@ TEST(HostTier, KeepsTheMostRecentlyStoredBlocks) {
   run_a_then_b(d);
   d.steps(2);
   EXPECT_EQ(d.engine().counters().host_evictions, 1);
-  d.add({.id = 3, .prompt_tokens = 48, .output_tokens = 1,
+  d.add({.id = 3,
+         .prompt_tokens = 48,
+         .output_tokens = 1,
          .prompt_block_hashes = prefix_hashes(1, 3)});
   d.run_until_idle();
   const FinishedRequest c = d.finished(3);
@@ -167,7 +175,9 @@ TEST(HostTier, LatencyIsAddedToEveryLoad) {
   run_a_then_b(d);
   d.steps(2);
   const Seconds t0 = d.now();
-  d.add({.id = 3, .prompt_tokens = 48, .output_tokens = 1,
+  d.add({.id = 3,
+         .prompt_tokens = 48,
+         .output_tokens = 1,
          .prompt_block_hashes = prefix_hashes(1, 3)});
   d.run_until_idle();
   EXPECT_NEAR(d.finished(3).timeline.first_token, t0 + kStep + kStep / 4 + kStep, kTol);
@@ -178,7 +188,8 @@ TEST(HostTier, LatencyIsAddedToEveryLoad) {
 std::vector<FinishedRequest> run_mix(const Profile& p) {
   EngineDriver d(p, "fcfs", blocks(12));
   for (int i = 0; i < 12; ++i)
-    d.add({.id = static_cast<RequestId>(i + 1), .prompt_tokens = 40 + 9 * i,
+    d.add({.id = static_cast<RequestId>(i + 1),
+           .prompt_tokens = 40 + 9 * i,
            .output_tokens = 3 + i % 5,
            .prompt_block_hashes = prefix_hashes(static_cast<std::uint64_t>(i % 3 + 1), 2 + i / 4)});
   d.run_until_idle();
@@ -225,11 +236,15 @@ TEST(HostTier, TtffOfATenThousandTokenPrefixOnTheHost) {
     RequestId id = 1;
     if (warm) {
       for (std::uint64_t content : {1, 2}) {
-        d.add({.id = id++, .prompt_tokens = 10000, .output_tokens = 1,
+        d.add({.id = id++,
+               .prompt_tokens = 10000,
+               .output_tokens = 1,
                .prompt_block_hashes = prefix_hashes(content, 625)});
         d.run_until_idle();
       }
-      d.add({.id = id++, .prompt_tokens = 10016, .output_tokens = 1,
+      d.add({.id = id++,
+             .prompt_tokens = 10016,
+             .output_tokens = 1,
              .prompt_block_hashes = prefix_hashes(1, 626)});
       d.run_until_idle();
     }
@@ -237,7 +252,9 @@ TEST(HostTier, TtffOfATenThousandTokenPrefixOnTheHost) {
     d.clock().advance_to(d.now() + 1.0);
     d.engine().on_timer();
     const Seconds arrival = d.now();
-    d.add({.id = 100, .prompt_tokens = 10016, .output_tokens = 1,
+    d.add({.id = 100,
+           .prompt_tokens = 10016,
+           .output_tokens = 1,
            .prompt_block_hashes = prefix_hashes(2, 626)});
     d.run_until_idle();
     return std::pair{d.finished(100).timeline.first_token - arrival,
@@ -252,9 +269,10 @@ TEST(HostTier, TtffOfATenThousandTokenPrefixOnTheHost) {
   EXPECT_GT(from_host, 0.99 * load_s);
   EXPECT_LT(from_host, load_s + 0.015);  // + one step over the last 16 tokens
   const double ratio = recomputed / from_host;
-  std::printf("h100-qwen3-8b TTFT, 10,016-token prompt: recomputed %.1f ms, prefix from host "
-              "%.1f ms (load %.1f ms): %.1fx\n",
-              recomputed * 1e3, from_host * 1e3, load_s * 1e3, ratio);
+  std::printf(
+      "h100-qwen3-8b TTFT, 10,016-token prompt: recomputed %.1f ms, prefix from host "
+      "%.1f ms (load %.1f ms): %.1fx\n",
+      recomputed * 1e3, from_host * 1e3, load_s * 1e3, ratio);
   EXPECT_GE(ratio, 2.0);
   EXPECT_LE(ratio, 22.0);
 }

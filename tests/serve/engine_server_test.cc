@@ -241,8 +241,7 @@ TEST(EngineServer, HostTierLoadsAnEvictedPrefixAndCountsIt) {
   EXPECT_GT(e.metric("agentsched_host_kv_load_seconds_total"), 0);
   // The response counts loaded tokens as cached, as vLLM's num_cached_tokens does.
   const auto cached = again.at("usage").at("prompt_tokens_details").at("cached_tokens").as_int64();
-  EXPECT_EQ(static_cast<double>(cached),
-            loaded + e.metric("vllm:prefix_cache_hits_total"));
+  EXPECT_EQ(static_cast<double>(cached), loaded + e.metric("vllm:prefix_cache_hits_total"));
   EXPECT_EQ(e.metric("agentsched_host_kv_blocks"), std::floor(1024.0 / 2.25));
 }
 

@@ -226,7 +226,7 @@ TEST(HostTier, OnRunsTheMixToTheEnd) {
 // same prompt computed from nothing. The pool holds one such prompt (625 blocks): B pushes A
 // to the host; A' (A + 16 tokens) loads A back, pushing B to the host; then C (B + 16) loads
 // B, evicting A' whose blocks the host already holds -- so C's load has the link to itself.
-TEST(HostTier, TtffOfATenThousandTokenPrefixOnTheHost) {
+TEST(HostTier, TtftOfATenThousandTokenPrefixOnTheHost) {
   auto profile = load_profile("h100-qwen3-8b");
   ASSERT_TRUE(profile.ok());
   Profile p = *profile;

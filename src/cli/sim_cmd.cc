@@ -253,6 +253,13 @@ void sim_run(const RunOptions& r) {
         b, c.prefix_cache_queries > 0 ? 100 * c.prefix_cache_hits / c.prefix_cache_queries : 0.0,
         c.preemptions, 100 * res.backends[b].mean_kv_usage,
         res.elapsed_s > 0 ? 100 * c.busy_s / res.elapsed_s : 0.0);
+    if (s.profile.num_host_blocks() > 0)
+      fmt::print(
+          "  backend {} host tier: {:.0f} loads, {:.1f} M tokens loaded (mean load {:.1f} ms), "
+          "{:.0f} blocks stored, {:.0f} evicted, link busy {:.1f}%\n",
+          b, c.host_loads, c.host_hit_tokens / 1e6,
+          c.host_loads > 0 ? 1e3 * c.host_load_wait_s / c.host_loads : 0.0, c.host_stores,
+          c.host_evictions, res.elapsed_s > 0 ? 100 * c.host_link_busy_s / res.elapsed_s : 0.0);
   }
   if (res.gateway_held_s > 0)
     fmt::print("  gateway: calls held {:.0f} s in total, longest hold {:.1f} s\n",

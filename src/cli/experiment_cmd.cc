@@ -35,6 +35,7 @@ struct ExperimentCli {
   std::uint64_t seed = 1;
   int max_programs = 0;
   std::string profile;
+  double host_kv_gib = -1;
   double time_scale = 1;
   double threshold = 70;
   bool force = false;
@@ -80,6 +81,7 @@ serve::ExperimentConfig merge(const ExperimentCli& c) {
     if (auto stages = parse_arrival_stages(cfg.arrivals); !stages)
       throw usage_error("arrivals: " + stages.error().message);
   if (c.given("--profile")) cfg.profile = c.profile;
+  if (c.given("--host-kv-gib")) cfg.host_kv_gib = c.host_kv_gib;
   if (c.given("--time-scale")) cfg.time_scale = c.time_scale;
   if (c.given("--threshold")) cfg.threshold = c.threshold;
   if (c.given("--force")) cfg.force = true;
@@ -128,6 +130,9 @@ int run_sim_cells(const serve::ExperimentConfig& cfg,
                   const std::vector<serve::ExperimentCell>& todo, int jobs) {
   auto profile = load_profile(cfg.profile.empty() ? std::string(kDefaultProfile) : cfg.profile);
   if (!profile) throw CommandFailure{profile.error().message};
+  if (cfg.host_kv_gib >= 0)
+    if (auto st = set_profile_field(*profile, "host.kv_gib", cfg.host_kv_gib); !st)
+      throw CommandFailure{"host_kv_gib: " + st.error().message};
   auto workload = load_workload(cfg.workload, cfg.seed);
   if (!workload) throw CommandFailure{workload.error().message};
   if (!cfg.arrivals.empty())
@@ -273,6 +278,11 @@ const RegisterCommand registration(45, [](CLI::App& root) {
                                    fmt::format("Hardware/model profile for the simulator and the "
                                                "emulator (default {})",
                                                kDefaultProfile)));
+  add("--host-kv-gib",
+      run->add_option("--host-kv-gib", c->host_kv_gib,
+                      "Host-memory KV tier in GiB for the simulator and the emulator (vLLM's "
+                      "--kv-offloading-size; default: the profile's, 0: off); docs/host-tier.md")
+          ->check(CLI::NonNegativeNumber));
   add("--time-scale",
       run->add_option("--time-scale", c->time_scale,
                       "Live: emulated seconds per real second for every process of a cell "

@@ -34,6 +34,7 @@ struct CommonOptions {
   int backends = 1;
   int max_programs = 0;
   std::int64_t kv_blocks = 0;
+  double host_kv_gib = -1;  // < 0: the profile's host.kv_gib
   double turns_scale = 1.0;
   double wait_scale = 1.0;
   std::string arrivals;                    // open-loop stages; empty: closed loop
@@ -56,6 +57,10 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--kv-blocks", o.kv_blocks,
                   "Override the profile's KV capacity in blocks (what-if studies; 0: derived)")
       ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--host-kv-gib", o.host_kv_gib,
+                  "Host-memory KV tier in GiB (vLLM's --kv-offloading-size; default: the "
+                  "profile's, 0 in every built-in one: off). docs/host-tier.md")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--turns-scale", o.turns_scale,
                   "With --workload tau2: multiply agent turns per task")
@@ -145,6 +150,9 @@ void record_run_provenance(const fs::path& run_dir, const CommonOptions& o,
 SimOptions base_options(const CommonOptions& o) {
   SimOptions s;
   s.profile = load_profile_or_fail(o.profile);
+  if (o.host_kv_gib >= 0)
+    if (auto st = set_profile_field(s.profile, "host.kv_gib", o.host_kv_gib); !st)
+      throw usage_error(fmt::format("--host-kv-gib: {}", st.error().message));
   s.backends = o.backends;
   s.max_programs = o.max_programs;
   s.num_gpu_blocks_override = o.kv_blocks;
@@ -210,6 +218,13 @@ void sim_run(const RunOptions& r) {
         b, c.prefix_cache_queries > 0 ? 100 * c.prefix_cache_hits / c.prefix_cache_queries : 0.0,
         c.preemptions, 100 * res.backends[b].mean_kv_usage,
         res.elapsed_s > 0 ? 100 * c.busy_s / res.elapsed_s : 0.0);
+    if (s.profile.num_host_blocks() > 0)
+      fmt::print(
+          "  backend {} host tier: {:.0f} loads, {:.1f} M tokens loaded (mean load {:.1f} ms), "
+          "{:.0f} blocks stored, {:.0f} evicted, link busy {:.1f}%\n",
+          b, c.host_loads, c.host_hit_tokens / 1e6,
+          c.host_loads > 0 ? 1e3 * c.host_load_wait_s / c.host_loads : 0.0, c.host_stores,
+          c.host_evictions, res.elapsed_s > 0 ? 100 * c.host_link_busy_s / res.elapsed_s : 0.0);
   }
   if (res.gateway_held_s > 0)
     fmt::print("  gateway: calls held {:.0f} s in total, longest hold {:.1f} s\n",

@@ -24,6 +24,15 @@ EngineModel::EngineModel(const Profile& profile, std::unique_ptr<EnginePolicy> p
       max_model_len_(profile.model.max_model_len) {
   if (!policy_) throw std::invalid_argument("engine model needs a policy");
   policy_->attach(*this);
+  if (const std::int64_t host_blocks = profile_.num_host_blocks(); host_blocks > 0) {
+    if (!(profile_.host.bandwidth_gb_s > 0))
+      throw std::invalid_argument("a host KV tier needs host.bandwidth_gb_s");
+    host_ = std::make_unique<HostTier>(
+        HostTier{HostKvPool(host_blocks),
+                 HostLink(profile_.host.bandwidth_gb_s * 1e9, profile_.host.latency_ms / 1e3),
+                 {}});
+    pool_.set_eviction_log(&host_->evicted);
+  }
 }
 
 Status EngineModel::add_request(EngineRequestSpec spec) {
@@ -77,6 +86,12 @@ void EngineModel::remove_request(RequestId id) {
   EngineRequest& r = *it->second;
   if (r.running) {
     running_.erase(std::find(running_.begin(), running_.end(), &r));
+  } else if (r.host_loading) {
+    // The load goes on (its bytes are on the link); nobody waits for it.
+    loading_.erase(std::find(loading_.begin(), loading_.end(), &r));
+    host_->link.forget(r.host_load_id);
+    if (--waiting_per_program_[r.spec.program_key] == 0)
+      waiting_per_program_.erase(r.spec.program_key);
   } else {
     auto w = std::find(waiting_.begin(), waiting_.end(), &r);
     if (w != waiting_.end()) {
@@ -221,9 +236,81 @@ void EngineModel::preempt_for_priority(std::int64_t budget) {
   }
 }
 
+std::int64_t EngineModel::host_prefix_blocks(EngineRequest& r, std::int64_t gpu_blocks) {
+  const std::int64_t max_blocks = (r.num_tokens - 1) / block_size_;
+  std::int64_t n = 0;
+  while (gpu_blocks + n < max_blocks && host_->pool.contains(block_hash(r, gpu_blocks + n))) ++n;
+  return n;
+}
+
+void EngineModel::collect_host_loads() {
+  if (!host_) return;
+  const Seconds now = clock_.now();
+  host_->link.advance(now);
+  counters_.host_link_busy_s = host_->link.busy_s();
+  counters_.host_link_bytes = host_->link.bytes_moved();
+  if (loading_.empty()) return;
+  std::vector<std::pair<Seconds, EngineRequest*>> ready;
+  std::vector<EngineRequest*> still;
+  for (EngineRequest* r : loading_) {
+    const std::optional<Seconds> done = host_->link.done_at(r->host_load_id);
+    if (done && *done <= now)
+      ready.emplace_back(*done, r);
+    else
+      still.push_back(r);
+  }
+  if (ready.empty()) return;
+  loading_ = std::move(still);
+  // vLLM puts a request whose load is done back at the head of the waiting queue (with the
+  // requests it skipped while loading): earliest done first.
+  std::stable_sort(ready.begin(), ready.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto it = ready.rbegin(); it != ready.rend(); ++it) {
+    EngineRequest* r = it->second;
+    host_->link.forget(r->host_load_id);
+    counters_.host_load_wait_s += it->first - r->host_load_started;
+    const auto held = static_cast<std::int64_t>(r->blocks.size());
+    for (std::int64_t b = r->num_cached_blocks; b < held; ++b)
+      pool_.cache(r->blocks[static_cast<std::size_t>(b)], block_hash(*r, b));
+    r->num_cached_blocks = held;
+    r->host_loading = false;
+    r->host_loaded = true;
+    waiting_.push_front(r);
+  }
+}
+
+bool EngineModel::release_loaded_holds() {
+  bool any = false;
+  for (EngineRequest* r : waiting_) {
+    if (!r->host_loaded) continue;
+    free_blocks(*r);
+    r->host_loaded = false;
+    any = true;
+  }
+  return any;
+}
+
+void EngineModel::store_evicted_blocks() {
+  if (!host_ || host_->evicted.empty()) return;
+  std::int64_t stored = 0;
+  for (std::uint64_t hash : host_->evicted) {
+    if (host_->pool.store(hash))
+      ++stored;
+    else
+      ++counters_.host_store_refreshes;
+  }
+  host_->evicted.clear();
+  counters_.host_stores += static_cast<double>(stored);
+  counters_.host_evictions = static_cast<double>(host_->pool.evictions());
+  if (stored > 0)
+    host_->link.start(clock_.now(), static_cast<double>(stored) * profile_.kv_bytes_per_block(),
+                      /*tracked=*/false);
+}
+
 std::optional<Seconds> EngineModel::begin_step() {
   if (step_in_flight_) throw std::logic_error("begin_step while a step is in flight");
   release_expired_pins();
+  collect_host_loads();
   const Seconds now = clock_.now();
   std::int64_t budget = max_num_batched_tokens_;
   bool preempted_any = false;
@@ -262,34 +349,88 @@ std::optional<Seconds> EngineModel::begin_step() {
   if (!preempted_any) {
     while (!waiting_.empty() && budget > 0 &&
            static_cast<std::int64_t>(running_.size()) < max_num_seqs_) {
+      // What the GPU pool evicted so far (growing running requests, admitting others) is on
+      // the host before the next lookup, as vLLM's write-through stores would have it.
+      store_evicted_blocks();
       const std::size_t next = policy_->pick_next(waiting_);
       EngineRequest* r = waiting_[next];
+      // A request back from a host load holds its prefix's blocks already (vLLM does not
+      // look it up again).
+      const bool loaded = r->host_loaded;
       // A pinned program's blocks stay referenced by the pin until the request is admitted:
       // the lookup finds them, and they count as taken, not free, in the fit below.
-      const std::vector<BlockId>& cached = find_cached_prefix(*r);
+      const std::vector<BlockId>& cached = loaded ? r->blocks : find_cached_prefix(*r);
       const std::int64_t hit_tokens = static_cast<std::int64_t>(cached.size()) * block_size_;
-      const std::int64_t n = std::min(r->num_tokens - hit_tokens, budget);
-      bool fits = admission_blocks_from_free(*r, n) <= pool_.num_free();
+      // Host tier: the blocks after the GPU prefix that host memory holds are loaded, not
+      // computed. The request takes GPU blocks for them now and waits outside the queue
+      // until the load is done; admission goes on with the requests behind it (vLLM's
+      // asynchronous load, WAITING_FOR_REMOTE_KVS).
+      const std::int64_t host_blocks =
+          host_ && !loaded ? host_prefix_blocks(*r, static_cast<std::int64_t>(cached.size())) : 0;
+      const std::int64_t n = host_blocks > 0 ? 0 : std::min(r->num_tokens - hit_tokens, budget);
+      auto blocks_from_free = [&] {
+        std::int64_t from_free =
+            blocks_needed(hit_tokens + n) + host_blocks - static_cast<std::int64_t>(cached.size());
+        if (!loaded)
+          for (BlockId b : cached) from_free += pool_.is_free(b);
+        return from_free;
+      };
+      bool fits = blocks_from_free() <= pool_.num_free();
       while (!fits && policy_->release_pin_under_pressure(running_.size(), /*growing=*/false) &&
              evict_one_pin(r->spec.program_key))
-        fits = admission_blocks_from_free(*r, n) <= pool_.num_free();
-      if (!fits) break;  // head-of-line: nothing behind it is tried in this step
+        fits = blocks_from_free() <= pool_.num_free();
+      if (!fits) {
+        // Requests back from a load hold blocks while they wait; with nothing running nothing
+        // else will free any, so they let go of them (the contents stay cached on the GPU
+        // until reused) and admission starts over.
+        if (host_ && running_.empty() && release_loaded_holds()) continue;
+        break;  // head-of-line: nothing behind it is tried in this step
+      }
       waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(next));
+      if (host_blocks > 0) {
+        // Still waiting (waiting_per_program_ keeps counting it), now for its load.
+        const auto gpu_blocks = static_cast<std::int64_t>(cached.size());
+        for (BlockId b : cached) pool_.touch(b);
+        r->blocks = cached;
+        r->probed_prefix.clear();
+        r->num_cached_blocks = gpu_blocks;
+        grow(*r, hit_tokens + host_blocks * block_size_);
+        for (std::int64_t b = 0; b < host_blocks; ++b)
+          host_->pool.touch(block_hash(*r, gpu_blocks + b));
+        counters_.prefix_cache_queries += static_cast<double>(r->num_tokens);
+        counters_.prefix_cache_hits += static_cast<double>(hit_tokens);
+        counters_.host_queries += static_cast<double>(r->num_tokens - hit_tokens);
+        counters_.host_hit_tokens += static_cast<double>(host_blocks * block_size_);
+        ++counters_.host_loads;
+        counters_.host_load_blocks += static_cast<double>(host_blocks);
+        r->host_loading = true;
+        r->host_load_started = now;
+        r->host_load_id =
+            host_->link.start(now, static_cast<double>(host_blocks) * profile_.kv_bytes_per_block(),
+                              /*tracked=*/true);
+        loading_.push_back(r);
+        continue;
+      }
       if (--waiting_per_program_[r->spec.program_key] == 0)
         waiting_per_program_.erase(r->spec.program_key);
-      for (BlockId b : cached) pool_.touch(b);
+      if (!loaded)
+        for (BlockId b : cached) pool_.touch(b);
       if (has_pin(r->spec.program_key)) {
         // The program's pinned KV is reused: the prefix above holds what it still needs.
         ++counters_.pins_reused;
         release_pin(r->spec.program_key);
       }
-      r->blocks = cached;
+      if (!loaded) r->blocks = cached;
       r->probed_prefix.clear();
       r->num_cached_blocks = static_cast<std::int64_t>(r->blocks.size());
       r->num_computed = hit_tokens;
       grow(*r, hit_tokens + n);
-      counters_.prefix_cache_queries += static_cast<double>(r->num_tokens);
-      counters_.prefix_cache_hits += static_cast<double>(hit_tokens);
+      if (!loaded) {
+        counters_.prefix_cache_queries += static_cast<double>(r->num_tokens);
+        counters_.prefix_cache_hits += static_cast<double>(hit_tokens);
+        if (host_) counters_.host_queries += static_cast<double>(r->num_tokens - hit_tokens);
+      }
+      r->host_loaded = false;
       if (!r->admitted_once) {
         r->admitted_once = true;
         r->timeline.cached_tokens = hit_tokens;
@@ -304,6 +445,7 @@ std::optional<Seconds> EngineModel::begin_step() {
     }
   }
 
+  store_evicted_blocks();
   if (scheduled_.empty()) return std::nullopt;
   BatchShape batch;
   for (EngineRequest* r : scheduled_) {
@@ -388,11 +530,21 @@ std::optional<Seconds> EngineModel::next_wakeup() const {
   std::optional<Seconds> earliest;
   for (const auto& [key, pin] : pins_)
     if (!program_has_waiting(key) && (!earliest || pin.expires < *earliest)) earliest = pin.expires;
+  if (!loading_.empty()) {
+    // A load is done `latency` after its last byte; the link's next completion may be a
+    // store or another load, after which the shares change: wake then and look again.
+    auto consider = [&](std::optional<Seconds> t) {
+      if (t && (!earliest || *t < *earliest)) earliest = t;
+    };
+    consider(host_->link.next_completion());
+    for (const EngineRequest* r : loading_) consider(host_->link.done_at(r->host_load_id));
+  }
   return earliest;
 }
 
 void EngineModel::on_timer() {
   release_expired_pins();
+  collect_host_loads();
 }
 
 BackendMetrics EngineModel::metrics() const {

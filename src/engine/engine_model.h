@@ -19,6 +19,7 @@
 #include "core/result.h"
 #include "engine/engine_policy.h"
 #include "engine/engine_request.h"
+#include "engine/host_kv_tier.h"
 #include "engine/kv_block_pool.h"
 #include "model/cost_model.h"
 #include "model/profile.h"
@@ -47,6 +48,17 @@ struct EngineCounters {
   // Of `preemptions`: running requests preempted at a priority policy's scheduler pass so
   // that a waiting request that outranks them can run (plas); 0 for fcfs and continuum.
   double priority_preemptions = 0;
+  // Host tier (all 0 while it is off).
+  double host_queries = 0;          // tokens looked up in the host tier (vLLM's external queries)
+  double host_hit_tokens = 0;       // tokens loaded from host instead of recomputed
+  double host_loads = 0;            // load transfers (one per request whose prefix hit the host)
+  double host_load_blocks = 0;      // blocks loaded
+  double host_load_wait_s = 0;      // sum over loads of start -> done (the request's wait)
+  double host_stores = 0;           // blocks stored (GPU evictions the host did not hold yet)
+  double host_store_refreshes = 0;  // GPU evictions of contents the host already held
+  double host_evictions = 0;        // host blocks dropped, LRU, to make room
+  double host_link_busy_s = 0;      // time the link moved bytes
+  double host_link_bytes = 0;       // bytes moved, both ways
 };
 
 class EngineModel {
@@ -61,15 +73,16 @@ class EngineModel {
   // Aborts a waiting or running request (client gone) and frees its blocks; false if unknown.
   bool abort_request(RequestId id);
 
-  bool has_work() const { return !running_.empty() || !waiting_.empty(); }
+  bool has_work() const { return !running_.empty() || !waiting_.empty() || !loading_.empty(); }
   bool step_in_flight() const { return step_in_flight_; }
   // Schedules the next batch at clock.now(); its duration, or nullopt if nothing can run.
   std::optional<Seconds> begin_step();
   // Applies the step begun last: computed tokens, sampled tokens, finished requests.
   StepOutcome finish_step();
-  // While idle: when pins must be checked next (their TTL ends).
+  // While idle: when pins must be checked next (their TTL ends) or a host load may be done.
   std::optional<Seconds> next_wakeup() const;
-  // Releases pins whose TTL has passed; call at next_wakeup() when idle.
+  // Releases pins whose TTL has passed and queues requests whose host load is done; call at
+  // next_wakeup() when idle.
   void on_timer();
 
   BackendMetrics metrics() const;
@@ -77,7 +90,16 @@ class EngineModel {
   const Profile& profile() const { return profile_; }
   const EnginePolicy& policy() const { return *policy_; }
   std::int64_t num_running() const { return static_cast<std::int64_t>(running_.size()); }
-  std::int64_t num_waiting() const { return static_cast<std::int64_t>(waiting_.size()); }
+  // Requests waiting for their host load count as waiting, as in vLLM
+  // (WAITING_FOR_REMOTE_KVS).
+  std::int64_t num_waiting() const {
+    return static_cast<std::int64_t>(waiting_.size() + loading_.size());
+  }
+  std::int64_t num_loading() const { return static_cast<std::int64_t>(loading_.size()); }
+  bool host_tier_on() const { return host_ != nullptr; }
+  // Host blocks held and the tier's capacity in blocks (0 / 0 while off).
+  std::int64_t host_blocks_used() const { return host_ ? host_->pool.size() : 0; }
+  std::int64_t host_blocks_capacity() const { return host_ ? host_->pool.capacity() : 0; }
   std::int64_t num_pins() const { return static_cast<std::int64_t>(pins_.size()); }
   bool has_pin(std::uint64_t program_key) const { return pins_.count(program_key) != 0; }
   const KvBlockPool& block_pool() const { return pool_; }
@@ -111,6 +133,14 @@ class EngineModel {
   void release_pin(std::uint64_t program_key);
   void release_expired_pins();
   bool program_has_waiting(std::uint64_t program_key) const;
+  // Host tier: the blocks after the GPU prefix `gpu_blocks` the host holds, in a row.
+  std::int64_t host_prefix_blocks(EngineRequest& r, std::int64_t gpu_blocks);
+  // Moves the link to now and queues the requests whose load is done.
+  void collect_host_loads();
+  // Lets every waiting request back from a load drop its blocks; false if none held any.
+  bool release_loaded_holds();
+  // Stores the contents the GPU pool evicted since the last call.
+  void store_evicted_blocks();
   void finish_request(EngineRequest& r, StepOutcome& out);
   void remove_request(RequestId id);
 
@@ -128,6 +158,7 @@ class EngineModel {
   std::unordered_map<RequestId, std::unique_ptr<EngineRequest>> requests_;
   std::deque<EngineRequest*> waiting_;
   std::vector<EngineRequest*> running_;  // admission order
+  std::vector<EngineRequest*> loading_;  // waiting for a host load, in load order
   std::unordered_map<std::uint64_t, Pin> pins_;
   std::unordered_map<std::uint64_t, std::int32_t> waiting_per_program_;
   std::vector<EngineRequest*> scheduled_;
@@ -136,6 +167,12 @@ class EngineModel {
   Seconds step_started_ = 0;
   Seconds step_duration_ = 0;
   EngineCounters counters_;
+  struct HostTier {
+    HostKvPool pool;
+    HostLink link;
+    std::vector<std::uint64_t> evicted;  // GPU evictions not stored yet
+  };
+  std::unique_ptr<HostTier> host_;  // null: no host tier
 };
 
 }  // namespace agentsched

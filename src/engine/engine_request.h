@@ -62,6 +62,13 @@ struct EngineRequest {
   bool running = false;
   bool aborted = false;
   bool admitted_once = false;
+  // Host tier: the request's prefix is being loaded from host memory (it holds the GPU
+  // blocks the load fills and waits outside the queue), or was loaded and the blocks it holds
+  // are its prefix, ready for admission.
+  bool host_loading = false;
+  bool host_loaded = false;
+  std::uint64_t host_load_id = 0;
+  Seconds host_load_started = 0;
   RequestTimeline timeline;
 };
 

@@ -28,7 +28,10 @@ BlockId KvBlockPool::allocate() {
   Block& block = blocks_[b];
   if (block.has_hash) {
     auto it = cached_.find(block.hash);
-    if (it != cached_.end() && it->second == b) cached_.erase(it);
+    if (it != cached_.end() && it->second == b) {
+      cached_.erase(it);
+      if (eviction_log_) eviction_log_->push_back(block.hash);
+    }
     block.has_hash = false;
   }
   block.ref_count = 1;

@@ -46,6 +46,9 @@ class KvBlockPool {
     return blocks_[block].has_hash && blocks_[block].hash == hash;
   }
   std::size_t num_cached() const { return cached_.size(); }
+  // When set, allocate() appends the hash of every cached block it evicts (the host tier
+  // stores them); null (the default) records nothing.
+  void set_eviction_log(std::vector<std::uint64_t>* log) { eviction_log_ = log; }
 
  private:
   struct Block {
@@ -63,6 +66,7 @@ class KvBlockPool {
   BlockId free_tail_ = kNoBlock;
   std::int64_t num_free_ = 0;
   std::unordered_map<std::uint64_t, BlockId> cached_;
+  std::vector<std::uint64_t>* eviction_log_ = nullptr;
 };
 
 }  // namespace agentsched

@@ -135,6 +135,12 @@ std::int64_t Profile::num_gpu_blocks() const {
   return blocks > 0 ? static_cast<std::int64_t>(std::min(blocks, kMaxGpuBlocks)) : 0;
 }
 
+std::int64_t Profile::num_host_blocks() const {
+  if (!(host.kv_gib > 0)) return 0;
+  const double blocks = std::floor(host.kv_gib * 1024.0 * 1024.0 * 1024.0 / kv_bytes_per_block());
+  return blocks > 0 ? static_cast<std::int64_t>(std::min(blocks, 1e12)) : 0;
+}
+
 Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
   toml::table root;
   try {
@@ -171,6 +177,9 @@ Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
   r.get("cost.kv_factor", p.cost.kv_factor);
   r.get("cost.compute_factor", p.cost.compute_factor);
   r.get("cost.per_request_ms", p.cost.per_request_ms);
+  r.get("host.bandwidth_gb_s", p.host.bandwidth_gb_s, false);
+  r.get("host.latency_ms", p.host.latency_ms, false);
+  r.get("host.kv_gib", p.host.kv_gib, false);
   r.get("emulator.output_tokens_p50", p.emulator.output_tokens_p50, false);
   r.get("emulator.output_tokens_p90", p.emulator.output_tokens_p90, false);
   r.refuse_unknown_keys();
@@ -196,6 +205,9 @@ Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
   r.non_negative("cost.kv_factor", p.cost.kv_factor);
   r.non_negative("cost.compute_factor", p.cost.compute_factor);
   r.non_negative("cost.per_request_ms", p.cost.per_request_ms);
+  r.non_negative("host.bandwidth_gb_s", p.host.bandwidth_gb_s);
+  r.non_negative("host.latency_ms", p.host.latency_ms);
+  r.non_negative("host.kv_gib", p.host.kv_gib);
   // The emulator draws output lengths from a log-normal through these two quantiles.
   r.positive("emulator.output_tokens_p50", p.emulator.output_tokens_p50);
   r.positive("emulator.output_tokens_p90", p.emulator.output_tokens_p90);
@@ -206,6 +218,8 @@ Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
     return make_error(
         fmt::format("{}: more than {:g} KV blocks: check gpu.memory_gib and the model dimensions",
                     origin, kMaxGpuBlocks));
+  if (p.host.kv_gib > 0 && !(p.host.bandwidth_gb_s > 0))
+    return make_error(fmt::format("{}: host.kv_gib needs host.bandwidth_gb_s", origin));
   if (p.num_gpu_blocks() < 2)
     return make_error(
         fmt::format("{}: no memory left for the KV cache ({:.2f} GiB after weights and reserve)",
@@ -264,6 +278,9 @@ FieldRef field_of(Profile& p, std::string_view key) {
   if (key == "cost.kv_factor") return {&p.cost.kv_factor, nullptr, true};
   if (key == "cost.compute_factor") return {&p.cost.compute_factor, nullptr, true};
   if (key == "cost.per_request_ms") return {&p.cost.per_request_ms, nullptr, true};
+  if (key == "host.bandwidth_gb_s") return {&p.host.bandwidth_gb_s};
+  if (key == "host.latency_ms") return {&p.host.latency_ms, nullptr, true};
+  if (key == "host.kv_gib") return {&p.host.kv_gib, nullptr, true};
   return {};
 }
 
@@ -281,7 +298,10 @@ std::vector<std::string> settable_profile_fields() {
           "cost.weight_factor",
           "cost.kv_factor",
           "cost.compute_factor",
-          "cost.per_request_ms"};
+          "cost.per_request_ms",
+          "host.bandwidth_gb_s",
+          "host.latency_ms",
+          "host.kv_gib"};
 }
 
 Result<double> get_profile_field(const Profile& profile, std::string_view key) {
@@ -313,6 +333,13 @@ Status set_profile_field(Profile& p, std::string_view key, double value) {
   } else {
     *target.real = value;
   }
+  if (changed.host.kv_gib > 0 && !(changed.host.bandwidth_gb_s > 0))
+    return make_error(fmt::format(
+        "profile field '{}' = {}: a host tier needs host.bandwidth_gb_s (the profile has none)",
+        key, value));
+  if (key == "host.kv_gib" && value > 1e6)
+    return make_error(
+        fmt::format("profile field 'host.kv_gib' = {} is more memory than any host", value));
   if (changed.num_gpu_blocks() < 2)
     return make_error(
         fmt::format("profile field '{}' = {} leaves no memory for the KV cache", key, value));

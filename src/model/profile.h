@@ -49,6 +49,16 @@ struct CostCoefficients {
   double per_request_ms = 0;
 };
 
+// The host link and the host-memory KV tier (vLLM's --kv-offloading-backend native
+// --kv-offloading-size <GiB>, docs/host-tier.md). Blocks evicted from the GPU pool are kept in
+// a host pool of kv_gib (LRU) and loaded back over the link instead of being recomputed.
+// kv_gib = 0 turns the tier off; the link figures are then unused.
+struct HostSpec {
+  double bandwidth_gb_s = 0;  // one way, shared by stores and loads (1e9 bytes/s)
+  double latency_ms = 0;      // added to every transfer
+  double kv_gib = 0;          // host tier size; 0: off
+};
+
 struct EmulatorDefaults {
   double output_tokens_p50 = 250;
   double output_tokens_p90 = 900;
@@ -61,6 +71,7 @@ struct Profile {
   ModelSpec model;
   EngineLimits engine;
   CostCoefficients cost;
+  HostSpec host;
   EmulatorDefaults emulator;
 
   double weight_bytes() const { return model.params_b * 1e9 * model.dtype_bytes; }
@@ -74,6 +85,8 @@ struct Profile {
   // Number of KV blocks the engine allocates (vLLM's num_gpu_blocks).
   std::int64_t num_gpu_blocks() const;
   std::int64_t kv_capacity_tokens() const { return num_gpu_blocks() * engine.block_size; }
+  // Blocks the host tier holds (host.kv_gib over the bytes of a block); 0 when it is off.
+  std::int64_t num_host_blocks() const;
 };
 
 // Parses a profile from TOML text; `origin` names the source in error messages.

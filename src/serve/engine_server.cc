@@ -170,7 +170,23 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
   }
 
   std::string render_metrics() const {
-    std::string text = exposition.render(engine.metrics());
+    std::optional<HostTierMetrics> host;
+    if (engine.host_tier_on()) {
+      const EngineCounters& c = engine.counters();
+      host = HostTierMetrics{.queries = c.host_queries,
+                             .hits = c.host_hit_tokens,
+                             .loads = c.host_loads,
+                             .load_blocks = c.host_load_blocks,
+                             .load_wait_s = c.host_load_wait_s,
+                             .stores = c.host_stores,
+                             .evictions = c.host_evictions,
+                             .link_busy_s = c.host_link_busy_s,
+                             .link_bytes = c.host_link_bytes,
+                             .loading = engine.num_loading(),
+                             .blocks_used = engine.host_blocks_used(),
+                             .blocks_capacity = engine.host_blocks_capacity()};
+    }
+    std::string text = exposition.render(engine.metrics(), host ? &*host : nullptr);
     if (!faults_on()) return text;  // without --fault the text is exactly vLLM's families
     http::PrometheusWriter w;
     std::vector<std::pair<http::Labels, double>> values;
@@ -722,6 +738,9 @@ EngineServer::EngineServer(asio::io_context& io, EngineServerOptions options) {
   if (!profile) throw std::runtime_error(profile.error().message);
   if (options.max_model_len > 0)
     profile->model.max_model_len = static_cast<int>(options.max_model_len);
+  if (options.host_kv_gib >= 0)
+    if (auto st = set_profile_field(*profile, "host.kv_gib", options.host_kv_gib); !st)
+      throw std::runtime_error(fmt::format("--host-kv-gib: {}", st.error().message));
   auto policy = make_engine_policy(options.policy, options.policy_params);
   if (!policy) throw std::runtime_error(policy.error().message);
   std::array<std::int64_t, kEngineFaultKinds> fault_every{};

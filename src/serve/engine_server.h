@@ -63,6 +63,8 @@ struct EngineServerOptions {
   double shutdown_timeout_s = 30.0;
   std::int64_t num_gpu_blocks_override = 0;  // vLLM's --num-gpu-blocks-override; 0 = derived
   std::int64_t max_model_len = 0;            // vLLM's --max-model-len; 0 = the profile's
+  // Host-memory KV tier in GiB (vLLM's --kv-offloading-size); < 0: the profile's host.kv_gib.
+  double host_kv_gib = -1;
   // For tests only: at most one per kind (a second one is a configuration error).
   std::vector<EngineFault> faults;
   // For tests only: the clock the emulated GPU runs on (a VirtualClock the test advances), in

@@ -142,7 +142,7 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
                {"mode",         "systems", "concurrency", "out",          "workload", "seed",
                 "max_programs", "profile", "threshold",   "force",        "arrivals", "plots",
                 "time_scale",   "host",    "base_port",   "backends",     "params",   "engine",
-                "router",       "sampler", "driver",      "engine_params"});
+                "router",       "sampler", "driver",      "engine_params", "host_kv_gib"});
   for (const char* table : {"params", "engine_params", "engine", "router", "sampler", "driver"}) {
     const auto* t = root.get(table);
     if (t && !t->is_table()) r.fail(fmt::format("'{}' must be a table ([{}])", table, table));
@@ -201,6 +201,7 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
   r.get("max_programs", c.max_programs);
   r.get("arrivals", c.arrivals);
   r.get("profile", c.profile);
+  r.get("host_kv_gib", c.host_kv_gib);
   r.get("threshold", c.threshold);
   r.get("force", c.force);
   r.get("plots", c.plots);
@@ -221,6 +222,8 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
   if (!(c.time_scale > 0))
     return make_error(fmt::format("{}: 'time_scale' must be positive", origin));
   if (c.backends < 1) return make_error(fmt::format("{}: 'backends' must be at least 1", origin));
+  if (root.get("host_kv_gib") && !(c.host_kv_gib >= 0 && std::isfinite(c.host_kv_gib)))
+    return make_error(fmt::format("{}: 'host_kv_gib' must be at least 0", origin));
   if (c.max_attempts < 1)
     return make_error(fmt::format("{}: 'driver.max_attempts' must be at least 1", origin));
   if (!(c.sample_interval_s > 0))
@@ -383,6 +386,7 @@ LiveCellOutcome run_live_cell(const ExperimentConfig& cfg, const ExperimentCell&
       {"concurrency", std::to_string(cell.concurrency)},
       {"cell_dir", shell_quote(cell.dir.string())},
       {"agentsched_dir", shell_quote(own.string())},
+      {"host_kv_gib", number_text(std::max(cfg.host_kv_gib, 0.0))},
   };
   std::string engine_params;
   for (const auto& [k, v] : cell.system.engine_params)
@@ -400,8 +404,11 @@ LiveCellOutcome run_live_cell(const ExperimentConfig& cfg, const ExperimentCell&
   for (int b = 0; b < engines; ++b) {
     values["port"] = std::to_string(ports[static_cast<std::size_t>(b)]);
     values["backend"] = std::to_string(b);
-    auto line = expand_template(
-        cfg.engine_command.empty() ? kDefaultEngineCommand : cfg.engine_command, values);
+    std::string engine_template =
+        cfg.engine_command.empty() ? kDefaultEngineCommand : cfg.engine_command;
+    if (cfg.engine_command.empty() && cfg.host_kv_gib >= 0)
+      engine_template += " --host-kv-gib {host_kv_gib}";
+    auto line = expand_template(engine_template, values);
     if (!line) return finish(false, line.error().message);
     commands.emplace_back(*line);
     auto child = Child::start(

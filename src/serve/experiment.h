@@ -31,6 +31,10 @@ struct ExperimentConfig {
   // Open-loop arrival stages (as `sim --arrivals`); "": closed loop, C programs in flight.
   std::string arrivals;
   std::string profile;  // "" = the default profile
+  // Host-memory KV tier in GiB for the simulator and the emulator (docs/host-tier.md); < 0:
+  // the profile's host.kv_gib. Live, the default engine command passes it as --host-kv-gib;
+  // a command template may use {host_kv_gib}.
+  double host_kv_gib = -1;
   double threshold = 70;
   bool force = false;
   bool plots = true;

@@ -102,7 +102,7 @@ void VllmExposition::on_abort() {
   ++success_abort_;
 }
 
-std::string VllmExposition::render(const BackendMetrics& m) const {
+std::string VllmExposition::render(const BackendMetrics& m, const HostTierMetrics* host) const {
   http::PrometheusWriter w;
   const auto& L = labels_;
   w.gauge("vllm:num_requests_running", "Number of requests in model execution batches.", L,
@@ -169,6 +169,43 @@ std::string VllmExposition::render(const BackendMetrics& m) const {
               "Histogram of time spent in DECODE phase for request.", L, decode_, created_);
   w.gauge("vllm:cache_config_info", "Information of the LLMEngine CacheConfig",
           cache_config_labels_, 1.0);
+  if (host) {
+    // The two families vLLM (0.11 on) exports for KV connectors under these names; the
+    // transfer counters of the tier have no vLLM name here and carry ours.
+    w.counter("vllm:external_prefix_cache_queries",
+              "External prefix cache queries from KV connector cross-instance cache sharing, in "
+              "terms of number of queried tokens.",
+              {{L, host->queries}}, created_);
+    w.counter("vllm:external_prefix_cache_hits",
+              "External prefix cache hits from KV connector cross-instance cache sharing, in "
+              "terms of number of cached tokens.",
+              {{L, host->hits}}, created_);
+    w.counter("agentsched_host_kv_loads", "Loads of KV blocks from the host tier (transfers).",
+              {{L, host->loads}}, created_);
+    w.counter("agentsched_host_kv_load_blocks", "KV blocks loaded from the host tier.",
+              {{L, host->load_blocks}}, created_);
+    w.counter("agentsched_host_kv_load_seconds",
+              "Sum over loads of the time from start to done (what the requests waited).",
+              {{L, host->load_wait_s}}, created_);
+    w.counter("agentsched_host_kv_stores", "KV blocks stored to the host tier.",
+              {{L, host->stores}}, created_);
+    w.counter("agentsched_host_kv_evictions", "Host tier blocks evicted (LRU) to make room.",
+              {{L, host->evictions}}, created_);
+    w.counter("agentsched_host_link_busy_seconds", "Time the GPU-host link moved bytes.",
+              {{L, host->link_busy_s}}, created_);
+    w.counter("agentsched_host_link_bytes", "Bytes moved over the GPU-host link, both ways.",
+              {{L, host->link_bytes}}, created_);
+    w.gauge("agentsched_num_requests_loading",
+            "Requests waiting for their prefix to load from the host tier (counted in "
+            "vllm:num_requests_waiting too).",
+            L, static_cast<double>(host->loading));
+    w.gauge("agentsched_host_kv_usage_perc", "Host tier usage. 1 means 100 percent usage.", L,
+            host->blocks_capacity > 0 ? static_cast<double>(host->blocks_used) /
+                                            static_cast<double>(host->blocks_capacity)
+                                      : 0.0);
+    w.gauge("agentsched_host_kv_blocks", "Host tier capacity in KV blocks.", L,
+            static_cast<double>(host->blocks_capacity));
+  }
   return w.take();
 }
 

@@ -13,6 +13,22 @@
 
 namespace agentsched::serve {
 
+// The host-memory KV tier's counters (docs/host-tier.md), exported only while it is on.
+struct HostTierMetrics {
+  double queries = 0;  // tokens looked up on the host
+  double hits = 0;     // tokens loaded from it
+  double loads = 0;    // load transfers
+  double load_blocks = 0;
+  double load_wait_s = 0;  // sum of the loads' durations
+  double stores = 0;       // blocks stored
+  double evictions = 0;    // host blocks dropped (LRU)
+  double link_busy_s = 0;
+  double link_bytes = 0;
+  std::int64_t loading = 0;  // requests waiting for a load
+  std::int64_t blocks_used = 0;
+  std::int64_t blocks_capacity = 0;
+};
+
 class VllmExposition {
  public:
   VllmExposition(std::string model_name, const Profile& profile, std::int64_t num_gpu_blocks,
@@ -34,8 +50,9 @@ class VllmExposition {
   // A request aborted before it finished (client gone, shutdown).
   void on_abort();
 
-  // The exposition text, with the engine's live gauges and counters.
-  std::string render(const BackendMetrics& engine) const;
+  // The exposition text, with the engine's live gauges and counters (and the host tier's,
+  // when `host` is given).
+  std::string render(const BackendMetrics& engine, const HostTierMetrics* host = nullptr) const;
 
  private:
   std::string model_name_;

@@ -505,6 +505,30 @@ class Simulation final : public GatewayDriver {
     return std::nullopt;
   }
 
+  // The host tier's settings, while it is on.
+  std::optional<RunConfig::HostTier> host_tier_config() const {
+    if (!engines_.front()->host_tier_on()) return std::nullopt;
+    return RunConfig::HostTier{o_.profile.host.kv_gib, engines_.front()->host_blocks_capacity(),
+                               o_.profile.host.bandwidth_gb_s, o_.profile.host.latency_ms};
+  }
+
+  // A backend's host-tier counters, while the tier is on.
+  std::optional<std::vector<std::pair<std::string, double>>> host_tier_counters(
+      const EngineCounters& c) const {
+    if (o_.profile.num_host_blocks() <= 0) return std::nullopt;
+    return std::vector<std::pair<std::string, double>>{
+        {"host_queries", c.host_queries},
+        {"host_hit_tokens", c.host_hit_tokens},
+        {"host_loads", c.host_loads},
+        {"host_load_blocks", c.host_load_blocks},
+        {"host_load_wait_s", c.host_load_wait_s},
+        {"host_stores", c.host_stores},
+        {"host_store_refreshes", c.host_store_refreshes},
+        {"host_evictions", c.host_evictions},
+        {"host_link_busy_s", c.host_link_busy_s},
+        {"host_link_bytes", c.host_link_bytes}};
+  }
+
   Status write_own_files() {
     const PolicyParams& params = o_.system.gateway_params;
     const RunConfig config{
@@ -521,7 +545,7 @@ class Simulation final : public GatewayDriver {
         .concurrency = o_.concurrency,
         .profile = o_.profile.name,
         .num_gpu_blocks = engines_.front()->block_pool().num_blocks(),
-        .host_tier = std::nullopt,
+        .host_tier = host_tier_config(),
         .shared_heads = o_.share_heads,
         .workload = o_.workload->name,
         .workload_seed = o_.workload->seed,
@@ -554,7 +578,7 @@ class Simulation final : public GatewayDriver {
            c.prefix_cache_queries > 0 ? c.prefix_cache_hits / c.prefix_cache_queries : 0.0,
            c.preemptions, c.steps, c.busy_s, c.prompt_tokens_computed, c.generation_tokens,
            c.pins_created, c.pins_reused, c.pins_expired, c.pins_evicted, b.mean_kv_usage,
-           std::nullopt, {}});
+           host_tier_counters(c), {}});
       // Counters of engine policies that keep their own (plas); none for the others.
       if (!b.policy_stats.empty()) {
         auto& stats = summary.backends->back().policy_stats;

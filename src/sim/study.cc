@@ -89,6 +89,9 @@ std::vector<KnobInfo> knob_infos() {
       {"arrival-rate",
        "open loop: programs arrive by a Poisson process at this rate per second, however many "
        "are in flight (0: closed loop, C at a time)"},
+      {"host-kv-gib",
+       "host-memory KV tier in GiB (0: off): blocks the GPU evicts are kept there and loaded "
+       "back over the profile's host link (sets the profile's host.kv_gib)"},
       {"call-timeout",
        "the client's budget per LLM call in seconds, after which its task ends as an error (0: "
        "none)"},
@@ -127,6 +130,7 @@ Status set_knob(StudyConfig& c, std::string_view name, double value) {
     c.arrival_rate = value;
     return Ok{};
   }
+  if (name == "host-kv-gib") return set_profile_field(c.profile, "host.kv_gib", value);
   if (name == "call-timeout") {
     if (value < 0)
       return make_error(fmt::format("call-timeout must be >= 0 seconds, got {}", fmt_value(value)));
@@ -166,6 +170,7 @@ Result<double> knob_value(const StudyConfig& c, std::string_view name) {
     return static_cast<double>(c.kv_blocks > 0 ? c.kv_blocks : c.profile.num_gpu_blocks());
   if (name == "shared-heads") return c.share_heads ? 1.0 : 0.0;
   if (name == "call-timeout") return c.call_timeout_s;
+  if (name == "host-kv-gib") return c.profile.host.kv_gib;
   if (name == "arrival-rate") return c.arrival_rate;
   if (const Tau2Knob* k = find_tau2_knob(name)) return c.tau2.*(k->field);
   if (name.substr(0, kGatewayParamKnob.size()) == kGatewayParamKnob) {

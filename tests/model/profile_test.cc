@@ -146,3 +146,38 @@ TEST(Profile, RefusesCoefficientsThatGiveAnInfiniteStepTime) {
 
 }  // namespace
 }  // namespace agentsched
+
+namespace agentsched {
+namespace {
+
+// The host tier (docs/host-tier.md): optional, off by default; its size in blocks of the GPU's
+// size; a size needs a link.
+TEST(Profile, HostTierIsOptionalAndSizedInGpuBlocks) {
+  auto plain = parse_profile(profile_text(), "t.toml");
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(plain->host.kv_gib, 0);
+  EXPECT_EQ(plain->num_host_blocks(), 0);
+
+  auto h100 = load_profile("h100-qwen3-8b");
+  ASSERT_TRUE(h100.ok());
+  EXPECT_EQ(h100->host.bandwidth_gb_s, 50);
+  EXPECT_EQ(h100->host.kv_gib, 0);
+  // 144 KiB a token, 2.25 MiB a block: 256 GiB = 116,508 blocks (256 x 1024 / 2.25, floored).
+  ASSERT_TRUE(set_profile_field(*h100, "host.kv_gib", 256).ok());
+  EXPECT_EQ(h100->num_host_blocks(), 116508);
+  EXPECT_EQ(load_profile("a100-llama31-8b")->host.bandwidth_gb_s, 25);
+
+  auto no_link = parse_profile(profile_text() + "[host]\nkv_gib = 16.0\n", "t.toml");
+  ASSERT_FALSE(no_link.ok());
+  EXPECT_NE(no_link.error().message.find("host.bandwidth_gb_s"), std::string::npos);
+  EXPECT_FALSE(set_profile_field(*plain, "host.kv_gib", 16).ok());
+  EXPECT_FALSE(set_profile_field(*plain, "host.kv_gib", -1).ok());
+  auto linked = parse_profile(
+      profile_text() + "[host]\nbandwidth_gb_s = 50.0\nlatency_ms = 0.1\nkv_gib = 16.0\n",
+      "t.toml");
+  ASSERT_TRUE(linked.ok()) << linked.error().message;
+  EXPECT_GT(linked->num_host_blocks(), 0);
+}
+
+}  // namespace
+}  // namespace agentsched

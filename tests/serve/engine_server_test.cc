@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <future>
 #include <set>
@@ -217,6 +218,31 @@ TEST(EngineServer, ExtendedPromptHitsPrefixCache) {
   // A different prompt of the same length shares nothing.
   auto c = e.chat(chat_body(std::string(4000, 'z'), 4));
   EXPECT_EQ(c.at("usage").at("prompt_tokens_details").at("cached_tokens").as_int64(), 0);
+}
+
+TEST(EngineServer, HostTierLoadsAnEvictedPrefixAndCountsIt) {
+  // 300 blocks (4,800 tokens). X (~3,000 tokens) finishes and stays cached; Y (another
+  // ~3,000) takes the 111 never-used blocks and then X's, last block first, which go to the
+  // 1 GiB host tier. X extended hits its leading blocks on the GPU and loads the rest.
+  EngineServerOptions o = fast();
+  o.num_gpu_blocks_override = 300;
+  o.host_kv_gib = 1;
+  LiveEngine e(o);
+  const std::string x(12000, 'x');
+  e.chat(chat_body(x, 4));
+  e.chat(chat_body(std::string(12000, 'y'), 4));
+  EXPECT_GT(e.metric("agentsched_host_kv_stores_total"), 0);
+  EXPECT_EQ(e.metric("agentsched_host_kv_loads_total"), 0);
+  auto again = e.chat(chat_body(x + " and one more question", 4));
+  EXPECT_EQ(e.metric("agentsched_host_kv_loads_total"), 1);
+  const double loaded = e.metric("vllm:external_prefix_cache_hits_total");
+  EXPECT_EQ(loaded, 16 * e.metric("agentsched_host_kv_load_blocks_total"));
+  EXPECT_GT(loaded, 0);
+  EXPECT_GT(e.metric("agentsched_host_kv_load_seconds_total"), 0);
+  // The response counts loaded tokens as cached, as vLLM's num_cached_tokens does.
+  const auto cached = again.at("usage").at("prompt_tokens_details").at("cached_tokens").as_int64();
+  EXPECT_EQ(static_cast<double>(cached), loaded + e.metric("vllm:prefix_cache_hits_total"));
+  EXPECT_EQ(e.metric("agentsched_host_kv_blocks"), std::floor(1024.0 / 2.25));
 }
 
 TEST(EngineServer, MetricsMatchTheVllmFixtureFormat) {

@@ -35,13 +35,13 @@
 #include <vector>
 
 #include "http/http1_parse.h"
-#include "serve/byte_buffer.h"
+#include "http/byte_buffer.h"
 
 extern char** environ;
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using agentsched::serve::ByteBuffer;
+using agentsched::http::ByteBuffer;
 using boost::system::error_code;
 namespace http = agentsched::http;
 using SteadyClock = std::chrono::steady_clock;

@@ -13,6 +13,8 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "http/listener.h"
+
 namespace agentsched::http {
 
 namespace asio = boost::asio;
@@ -100,11 +102,11 @@ void arm_watch(const std::shared_ptr<Connection>& conn, const std::shared_ptr<Di
 
 struct Server::State {
   State(asio::any_io_executor ex, Handler h, ServerOptions o)
-      : executor(ex), handler(std::move(h)), options(std::move(o)), acceptor(ex) {}
+      : executor(ex), handler(std::move(h)), options(std::move(o)), listener(ex) {}
   asio::any_io_executor executor;
   Handler handler;
   ServerOptions options;
-  tcp::acceptor acceptor;
+  Listener listener;  // bind, listen and the accept loop, shared with the router
   bool stopping = false;
   std::unordered_set<std::shared_ptr<Connection>> connections;
   std::size_t active_requests = 0;
@@ -314,67 +316,39 @@ awaitable<void> serve_connection(std::shared_ptr<Server::State> st,
   st->connections.erase(conn);
 }
 
-awaitable<void> accept_loop(std::shared_ptr<Server::State> st) {
-  for (;;) {
-    auto [ec, socket] = co_await st->acceptor.async_accept(as_tuple_awaitable);
-    if (st->stopping || !st->acceptor.is_open()) co_return;
-    if (ec) {
-      // Out of descriptors or a transient error: back off briefly instead of spinning.
-      asio::steady_timer backoff(st->executor, std::chrono::milliseconds(50));
-      co_await backoff.async_wait(as_tuple_awaitable);
-      continue;
-    }
-    error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(st->executor,
-                   serve_connection(st, std::make_shared<Connection>(std::move(socket))),
-                   asio::detached);
-  }
-}
-
 }  // namespace
 
 Server::Server(asio::any_io_executor executor, Handler handler, ServerOptions options)
     : state_(std::make_shared<State>(executor, std::move(handler), std::move(options))) {}
 
 Server::~Server() {
-  error_code ignored;
   state_->stopping = true;
-  state_->acceptor.close(ignored);
+  state_->listener.close();
 }
 
 Status Server::listen(std::string_view host, std::uint16_t port) {
-  error_code ec;
-  const auto address = asio::ip::make_address(std::string(host), ec);
-  if (ec) return make_error(fmt::format("invalid listen address '{}': {}", host, ec.message()));
-  const tcp::endpoint endpoint(address, port);
-  auto& acceptor = state_->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    error_code ignored;
-    acceptor.close(ignored);
-    return make_error(fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
-  }
-  return Ok{};
+  return state_->listener.listen(host, port);
 }
 
 std::uint16_t Server::port() const {
-  error_code ec;
-  const auto endpoint = state_->acceptor.local_endpoint(ec);
-  return ec ? 0 : endpoint.port();
+  return state_->listener.port();
 }
 
 void Server::start() {
-  asio::co_spawn(state_->executor, accept_loop(state_), asio::detached);
+  // Weak: the listener belongs to the state.
+  state_->listener.start([weak = std::weak_ptr<State>(state_)](tcp::socket socket) {
+    auto st = weak.lock();
+    if (!st || st->stopping) return;
+    asio::co_spawn(st->executor,
+                   serve_connection(st, std::make_shared<Connection>(std::move(socket))),
+                   asio::detached);
+  });
 }
 
 void Server::stop() {
   state_->stopping = true;
+  state_->listener.close();
   error_code ignored;
-  state_->acceptor.close(ignored);
   for (const auto& conn : state_->connections)
     if (conn->idle) conn->socket.close(ignored);
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <algorithm>
 #include <iterator>
 
 namespace agentsched::http {
@@ -34,6 +35,55 @@ bool UpstreamPool::give(std::unique_ptr<UpstreamConnection> c) {
 void UpstreamPool::close_all() {
   for (auto& c : idle_) c->close();
   idle_.clear();
+}
+
+Framing response_framing(std::string_view request_method, const MessageHead& rh) {
+  if (request_method == "HEAD" || rh.status == 204 || rh.status == 304) return Framing::kNone;
+  if (rh.chunked) return Framing::kChunked;
+  if (rh.content_length) return Framing::kLength;
+  return Framing::kUntilClose;
+}
+
+void ResponseBodyReader::reset(Framing framing, std::uint64_t length) {
+  framing_ = framing;
+  left_ = length;
+  dechunk_.reset();
+}
+
+ResponseBodyReader::Outcome ResponseBodyReader::read(std::string_view avail, bool eof,
+                                                     std::vector<std::string_view>& pieces,
+                                                     std::size_t& consumed) {
+  pieces.clear();
+  consumed = 0;
+  bool end = false;
+  switch (framing_) {
+    case Framing::kNone:
+      end = true;
+      break;
+    case Framing::kLength: {
+      const std::size_t take =
+          static_cast<std::size_t>(std::min<std::uint64_t>(left_, avail.size()));
+      if (take) pieces.push_back(avail.substr(0, take));
+      left_ -= take;
+      consumed = take;
+      end = left_ == 0;
+      break;
+    }
+    case Framing::kChunked: {
+      ChunkedDecoder::Status st;
+      consumed = dechunk_.feed(avail, pieces, st);
+      if (st == ChunkedDecoder::Status::kError) return Outcome::kBadChunk;
+      end = st == ChunkedDecoder::Status::kDone;
+      break;
+    }
+    case Framing::kUntilClose:
+      if (!avail.empty()) pieces.push_back(avail);
+      consumed = avail.size();
+      end = eof;
+      break;
+  }
+  if (eof && !end) return Outcome::kTruncated;
+  return end ? Outcome::kEnd : Outcome::kMore;
 }
 
 bool is_hop_by_hop(std::string_view name) {

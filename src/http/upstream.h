@@ -1,11 +1,13 @@
 #pragma once
-// The upstream side of a proxy: keep-alive connections to one backend, pooled, and the
-// request head a proxy sends on them. The router relays on these raw connections (its
-// request and response bytes are never parsed into objects or copied); HttpClient (client.h)
-// is the whole-message client on top of Beast, for polls, tools and tests.
+// The upstream side: keep-alive connections to one backend, pooled, the request head a proxy
+// sends on them, and the one response body reader (framing, chunk decoding) of both the
+// router's relay and HttpClient (client.h). The router relays on these raw connections (its
+// request and response bytes are never parsed into objects or copied); HttpClient is the
+// whole-message client for polls, the driver, tools and tests.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,6 +45,28 @@ class UpstreamPool {
  private:
   std::size_t max_idle_;
   std::vector<std::unique_ptr<UpstreamConnection>> idle_;
+};
+
+// How a response body is delimited (RFC 7230 3.3.3).
+enum class Framing { kNone, kLength, kChunked, kUntilClose };
+// From the response head and the request's method (HEAD, 204 and 304 have no body).
+Framing response_framing(std::string_view request_method, const MessageHead& response);
+
+// The body of one response as its bytes arrive: the one body reader of the router's relay and
+// of HttpClient.
+class ResponseBodyReader {
+ public:
+  enum class Outcome { kMore, kEnd, kBadChunk, kTruncated };
+  void reset(Framing framing, std::uint64_t length);
+  // The payload in `avail` (views into it) and how many bytes of `avail` it used; `eof`: the
+  // peer closed after these bytes.
+  Outcome read(std::string_view avail, bool eof, std::vector<std::string_view>& pieces,
+               std::size_t& consumed);
+
+ private:
+  Framing framing_ = Framing::kNone;
+  std::uint64_t left_ = 0;
+  ChunkedDecoder dechunk_;
 };
 
 // Hop-by-hop fields (RFC 7230 6.1) and the framing a proxy sets itself.

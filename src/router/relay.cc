@@ -12,15 +12,7 @@ namespace agentsched::serve {
 ResponsePlan plan_response(std::string_view request_method, const http::MessageHead& rh,
                            bool usage_edited) {
   ResponsePlan p;
-  const bool no_body = request_method == "HEAD" || rh.status == 204 || rh.status == 304;
-  if (no_body)
-    p.framing = Framing::kNone;
-  else if (rh.chunked)
-    p.framing = Framing::kChunked;
-  else if (rh.content_length)
-    p.framing = Framing::kLength;
-  else
-    p.framing = Framing::kUntilClose;
+  p.framing = http::response_framing(request_method, rh);
   p.body_length = rh.content_length.value_or(0);
   p.upstream_reusable = rh.keep_alive && p.framing != Framing::kUntilClose;
   const auto type = rh.field("content-type");
@@ -45,47 +37,6 @@ void build_client_head(std::string& h, const http::MessageHead& rh, const Respon
   fmt::format_to(std::back_inserter(h), "x-agentsched-backend: {}\r\n", backend);
   if (!keep_alive) h.append("connection: close\r\n");
   h.append("\r\n");
-}
-
-void BodyReader::reset(const ResponsePlan& plan) {
-  framing_ = plan.framing;
-  left_ = plan.body_length;
-  dechunk_.reset();
-}
-
-BodyReader::Outcome BodyReader::read(std::string_view avail, bool eof,
-                                     std::vector<std::string_view>& pieces,
-                                     std::size_t& consumed) {
-  pieces.clear();
-  consumed = 0;
-  bool end = false;
-  switch (framing_) {
-    case Framing::kNone:
-      end = true;
-      break;
-    case Framing::kLength: {
-      const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left_, avail.size()));
-      if (take) pieces.push_back(avail.substr(0, take));
-      left_ -= take;
-      consumed = take;
-      end = left_ == 0;
-      break;
-    }
-    case Framing::kChunked: {
-      http::ChunkedDecoder::Status st;
-      consumed = dechunk_.feed(avail, pieces, st);
-      if (st == http::ChunkedDecoder::Status::kError) return Outcome::kBadChunk;
-      end = st == http::ChunkedDecoder::Status::kDone;
-      break;
-    }
-    case Framing::kUntilClose:
-      if (!avail.empty()) pieces.push_back(avail);
-      consumed = avail.size();
-      end = eof;
-      break;
-  }
-  if (eof && !end) return Outcome::kTruncated;
-  return end ? Outcome::kEnd : Outcome::kMore;
 }
 
 void client_frames(std::vector<boost::asio::const_buffer>& bufs, std::string_view head,

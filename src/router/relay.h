@@ -12,10 +12,11 @@
 #include <vector>
 
 #include "http/http1_parse.h"
+#include "http/upstream.h"
 
 namespace agentsched::serve {
 
-enum class Framing { kNone, kLength, kChunked, kUntilClose };
+using http::Framing;
 
 struct ResponsePlan {
   Framing framing = Framing::kNone;
@@ -34,21 +35,8 @@ ResponsePlan plan_response(std::string_view request_method, const http::MessageH
 void build_client_head(std::string& out, const http::MessageHead& response,
                        const ResponsePlan& plan, std::size_t backend, bool keep_alive);
 
-// The body of one response as its bytes arrive.
-class BodyReader {
- public:
-  enum class Outcome { kMore, kEnd, kBadChunk, kTruncated };
-  void reset(const ResponsePlan& plan);
-  // The payload in `avail` (views into it) and how many bytes of `avail` it used; `eof`: the
-  // backend closed after these bytes.
-  Outcome read(std::string_view avail, bool eof, std::vector<std::string_view>& pieces,
-               std::size_t& consumed);
-
- private:
-  Framing framing_ = Framing::kNone;
-  std::uint64_t left_ = 0;
-  http::ChunkedDecoder dechunk_;
-};
+// The body reader (framing, chunk decoding) is HttpClient's too.
+using BodyReader = http::ResponseBodyReader;
 
 // One gather write for the client: [head] [chunk size] pieces [CRLF] [last chunk].
 // `chunk_size` is scratch space that must outlive the write.

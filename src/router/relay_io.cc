@@ -12,7 +12,7 @@ void Router::Impl::begin_relay(const CallPtr& call) {
   const http::MessageHead& rh = call->rhead;
   call->status = rh.status;
   call->plan = plan_response(call->head.method, rh, call->edit.has_value());
-  call->body_reader.reset(call->plan);
+  call->body_reader.reset(call->plan.framing, call->plan.body_length);
   build_client_head(call->whead, rh, call->plan, call->backend, call->keep_alive);
   call->up->in.consume(rh.head_size);
   relay_body(call, false);

@@ -92,7 +92,7 @@ TEST(BodyReaderTest, LengthBodyInPieces) {
   plan.framing = Framing::kLength;
   plan.body_length = 5;
   BodyReader r;
-  r.reset(plan);
+  r.reset(plan.framing, plan.body_length);
   std::vector<std::string_view> pieces;
   std::size_t used = 0;
   EXPECT_EQ(r.read("abc", false, pieces, used), BodyReader::Outcome::kMore);
@@ -103,7 +103,7 @@ TEST(BodyReaderTest, LengthBodyInPieces) {
   EXPECT_EQ(r.read("deXYZ", false, pieces, used), BodyReader::Outcome::kEnd);
   EXPECT_EQ(used, 2u);
   EXPECT_EQ(pieces[0], "de");
-  r.reset(plan);
+  r.reset(plan.framing, plan.body_length);
   EXPECT_EQ(r.read("ab", true, pieces, used), BodyReader::Outcome::kTruncated);
 }
 
@@ -111,21 +111,21 @@ TEST(BodyReaderTest, ChunkedAndUntilClose) {
   ResponsePlan plan;
   plan.framing = Framing::kChunked;
   BodyReader r;
-  r.reset(plan);
+  r.reset(plan.framing, plan.body_length);
   std::vector<std::string_view> pieces;
   std::size_t used = 0;
   EXPECT_EQ(r.read("3\r\nabc\r\n", false, pieces, used), BodyReader::Outcome::kMore);
   EXPECT_EQ(pieces.size(), 1u);
   EXPECT_EQ(r.read("0\r\n\r\n", false, pieces, used), BodyReader::Outcome::kEnd);
-  r.reset(plan);
+  r.reset(plan.framing, plan.body_length);
   EXPECT_EQ(r.read("zz\r\n", false, pieces, used), BodyReader::Outcome::kBadChunk);
   plan.framing = Framing::kUntilClose;
-  r.reset(plan);
+  r.reset(plan.framing, plan.body_length);
   EXPECT_EQ(r.read("data", false, pieces, used), BodyReader::Outcome::kMore);
   EXPECT_EQ(used, 4u);
   EXPECT_EQ(r.read("", true, pieces, used), BodyReader::Outcome::kEnd);
   plan.framing = Framing::kNone;
-  r.reset(plan);
+  r.reset(plan.framing, plan.body_length);
   EXPECT_EQ(r.read("", false, pieces, used), BodyReader::Outcome::kEnd);
   EXPECT_TRUE(pieces.empty());
 }

@@ -37,8 +37,8 @@
 #include <thread>
 #include <vector>
 
-#include "http/http1_parse.h"
 #include "http/byte_buffer.h"
+#include "http/http1_parse.h"
 
 extern char** environ;
 
@@ -495,8 +495,7 @@ int main(int argc, char** argv) {
   fmt::print(
       "router benchmark: {} B chat bodies, backend :{} (in-process), router :{} (child "
       "process), {} hardware threads, load average {}\n\n",
-      requests[0].size(), backend.port(), router.port(), std::thread::hardware_concurrency(),
-      load);
+      requests[0].size(), backend.port(), router.port(), std::thread::hardware_concurrency(), load);
 
   // 1. Latency at one connection, direct and through the router, interleaved in rounds.
   std::vector<double> direct_lat, router_lat;

@@ -11,8 +11,8 @@
 #include "cli/command_registry.h"
 #include "cli/policy_help.h"
 #include "gateway/policies.h"
-#include "serve/admin_token.h"
 #include "router/router.h"
+#include "serve/admin_token.h"
 
 namespace agentsched::cli {
 namespace {

@@ -73,9 +73,9 @@ struct HttpClient::Impl {
   // Reads one response with the router's parser and body reader (http1_parse.h, upstream.h):
   // interim 1xx answers skipped, the body handed to `on_data` piece by piece as it arrives
   // (chunk framing removed). The connection is closed when the response says so or on error.
-  awaitable<Result<ClientResponse>> read_response(const std::string& method,
-                                                  const std::string& target,
-                                                  const std::function<void(std::string_view)>& on_data) {
+  awaitable<Result<ClientResponse>> read_response(
+      const std::string& method, const std::string& target,
+      const std::function<void(std::string_view)>& on_data) {
     const auto fail = [&](std::string_view what, std::string_view why) -> Result<ClientResponse> {
       close();
       return make_error(fmt::format("{} {} {}: {}", what, method, target, why));

@@ -60,7 +60,7 @@ std::string http_date() {
 struct Connection {
   explicit Connection(tcp::socket s) : socket(std::move(s)), in(16 * 1024) {}
   tcp::socket socket;
-  ByteBuffer in;  // bytes read and not yet parsed (a pipelined request)
+  ByteBuffer in;     // bytes read and not yet parsed (a pipelined request)
   bool idle = true;  // waiting for the next request (may be closed on stop())
 };
 

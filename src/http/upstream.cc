@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <algorithm>
+#include <boost/asio/ip/tcp.hpp>
 #include <iterator>
 
 namespace agentsched::http {

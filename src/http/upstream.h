@@ -75,7 +75,7 @@ bool is_hop_by_hop(std::string_view name);
 // The head a proxy sends upstream for `request`: the same method and target, `host` set to
 // `host_header`, the end-to-end fields kept in order, and content-length set to `body_size`
 // (written when the body is not empty or the method is POST or PUT).
-void build_upstream_head(std::string& out, const MessageHead& request,
-                         std::string_view host_header, std::size_t body_size);
+void build_upstream_head(std::string& out, const MessageHead& request, std::string_view host_header,
+                         std::size_t body_size);
 
 }  // namespace agentsched::http

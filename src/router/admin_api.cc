@@ -15,8 +15,7 @@ namespace json = boost::json;
 
 namespace {
 
-json::object program_object(const ProgramState& p, const ProfileStore& profiles,
-                            bool with_calls) {
+json::object program_object(const ProgramState& p, const ProfileStore& profiles, bool with_calls) {
   json::object o;
   o["id"] = p.id;
   if (p.backend)
@@ -194,7 +193,8 @@ LocalResponse handle_admin(AdminHost& host, std::string_view method, std::string
                          fmt::format(R"({{"status":"{}","backends_up":{},"backends":{}}})",
                                      up ? "ok" : "no backend available", up, backends.size()));
   }
-  if (path == "/programs") return json_response(200, programs_json(gw, host.profiles(), host.now()));
+  if (path == "/programs")
+    return json_response(200, programs_json(gw, host.profiles(), host.now()));
   if (path == "/backends")
     return json_response(200, backends_json(gw, host.backend_statuses(), host.backend_type()));
   if (path == "/metrics")
@@ -211,9 +211,9 @@ LocalResponse handle_admin(AdminHost& host, std::string_view method, std::string
       return error(400, R"(expected a JSON body {"job_id": "..."} or {"program_id": "..."})");
     }
     const bool released = host.release_program(id);
-    return json_response(200, fmt::format(R"({{"released":{},"job_id":{}}})",
-                                          released ? "true" : "false",
-                                          json::serialize(json::string(id))));
+    return json_response(
+        200, fmt::format(R"({{"released":{},"job_id":{}}})", released ? "true" : "false",
+                         json::serialize(json::string(id))));
   }
   const std::string id = url_decode(path.substr(std::string_view("/programs/").size()));
   const ProgramState* p = gw.find(id);

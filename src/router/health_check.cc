@@ -45,7 +45,8 @@ asio::awaitable<Result<BackendMetrics>> Router::Impl::fetch_metrics(http::HttpCl
   }
   auto res = co_await client.request("GET", "/metrics");
   if (!res) co_return res.error();
-  if (res->status != 200) co_return make_error(fmt::format("GET /metrics answered {}", res->status));
+  if (res->status != 200)
+    co_return make_error(fmt::format("GET /metrics answered {}", res->status));
   const auto text = http::parse_prometheus_text(res->body);
   if (opt.backend_type == BackendType::kSglang) co_return http::backend_metrics_from_sglang(text);
   co_return http::backend_metrics_from_vllm(text);

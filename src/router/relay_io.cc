@@ -49,8 +49,8 @@ void Router::Impl::relay_body(const CallPtr& call, bool eof) {
     if (!call->sse_out.empty()) pieces.push_back(call->sse_out);
   }
   auto& bufs = call->wbufs;
-  client_frames(bufs, call->head_sent ? std::string_view() : std::string_view(call->whead),
-                pieces, call->plan.client_chunked, end, call->chunk_size);
+  client_frames(bufs, call->head_sent ? std::string_view() : std::string_view(call->whead), pieces,
+                call->plan.client_chunked, end, call->chunk_size);
   if (bufs.empty()) {
     up.in.consume(consumed);
     read_upstream_body(call);
@@ -91,8 +91,8 @@ void Router::Impl::read_upstream_body(const CallPtr& call) {
                               }
                               if (ec) {
                                 ++stats.errors.upstream_io;
-                                relay_failed(
-                                    call, fmt::format("reading from backend: {}", ec.message()));
+                                relay_failed(call,
+                                             fmt::format("reading from backend: {}", ec.message()));
                                 return;
                               }
                               call->up->in.commit(n);

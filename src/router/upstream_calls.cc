@@ -122,10 +122,10 @@ void Router::Impl::read_response_head(const CallPtr& call) {
           }
           if (r == http::ParseResult::kError) {
             ++stats.errors.upstream_io;
-            attempt_failed(call,
-                           fmt::format("bad response from {}: {}",
-                                       backends[call->backend].status.url, err),
-                           true);
+            attempt_failed(
+                call,
+                fmt::format("bad response from {}: {}", backends[call->backend].status.url, err),
+                true);
             return;
           }
           if (call->rhead.status >= 100 && call->rhead.status < 200) {
@@ -139,8 +139,7 @@ void Router::Impl::read_response_head(const CallPtr& call) {
 }
 
 // An attempt failed before any byte went to the client.
-void Router::Impl::attempt_failed(const CallPtr& call, const std::string& why,
-                                  bool backend_fault) {
+void Router::Impl::attempt_failed(const CallPtr& call, const std::string& why, bool backend_fault) {
   if (call->finished) return;
   const bool reused = call->up && call->up->reused;
   call->drop_upstream();

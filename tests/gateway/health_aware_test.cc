@@ -120,8 +120,8 @@ TEST(HealthAware, HeldProgramsLeaveADownBackendOnItsPoll) {
   Health health{{true, true}};
   GatewayHarness h(wrap(std::make_unique<HoldUntilPoll>(), health), 2);
   h.at(0.0);
-  h.call("a");  // placed on 0, held
-  h.call("b");  // placed on 1, held
+  h.call("a");                       // placed on 0, held
+  h.call("b");                       // placed on 1, held
   const RequestId c1 = h.call("c");  // 0 and 1 have one program each, no calls in flight -> 0
   EXPECT_EQ(*h.state("a").backend, 0u);
   EXPECT_EQ(*h.state("c").backend, 0u);

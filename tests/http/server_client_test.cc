@@ -248,7 +248,8 @@ std::string exchange_raw(Fixture& f, const std::string& bytes) {
         done = true;
       },
       asio::detached);
-  EXPECT_TRUE(run_until(f.io, [&] { return done; }, std::chrono::seconds(5)));
+  EXPECT_TRUE(run_until(
+      f.io, [&] { return done; }, std::chrono::seconds(5)));
   return reply;
 }
 
@@ -272,9 +273,9 @@ TEST(HttpServer, BodyOverTheLimitGets413) {
   asio::io_context io;
   ServerOptions o;
   o.body_limit = 10;
-  Server server(io.get_executor(), [](Exchange& ex) -> awaitable<void> {
-    co_await ex.respond(Response{});
-  }, o);
+  Server server(
+      io.get_executor(), [](Exchange& ex) -> awaitable<void> { co_await ex.respond(Response{}); },
+      o);
   ASSERT_TRUE(server.listen("127.0.0.1", 0).ok());
   server.start();
   asio::ip::tcp::socket raw(io);
@@ -296,7 +297,8 @@ TEST(HttpServer, BodyOverTheLimitGets413) {
         done = true;
       },
       asio::detached);
-  ASSERT_TRUE(run_until(io, [&] { return done; }, std::chrono::seconds(5)));
+  ASSERT_TRUE(run_until(
+      io, [&] { return done; }, std::chrono::seconds(5)));
   EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply;
   EXPECT_NE(reply.find("Request body too large"), std::string::npos) << reply;
 }

@@ -43,10 +43,12 @@ TEST(BackendHealth, PollsCountAndDecide) {
 }
 
 TEST(RouterResponses, OpenAiErrorBodies) {
-  EXPECT_EQ(error_body(400, "bad \"json\""),
-            R"({"error":{"message":"bad \"json\"","type":"invalid_request_error","param":null,"code":400}})");
+  EXPECT_EQ(
+      error_body(400, "bad \"json\""),
+      R"({"error":{"message":"bad \"json\"","type":"invalid_request_error","param":null,"code":400}})");
   const auto type = [](int status) {
-    return std::string(boost::json::parse(error_body(status, "m")).at("error").at("type").as_string());
+    return std::string(
+        boost::json::parse(error_body(status, "m")).at("error").at("type").as_string());
   };
   EXPECT_EQ(type(401), "authentication_error");
   EXPECT_EQ(type(404), "invalid_request_error");

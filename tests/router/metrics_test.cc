@@ -47,7 +47,7 @@ struct Fixture {
 
 TEST(RouterMetrics, CountersGaugesAndPerBackendFamilies) {
   Fixture f;
-  f.h.call("a");  // in flight on 0
+  f.h.call("a");                // in flight on 0
   f.h.done(f.h.call("b"), 10);  // idle on 1
   const auto t = http::parse_prometheus_text(render_metrics(f.stats, f.h.gw, f.backends, 7));
   EXPECT_TRUE(t.bad_lines.empty());

@@ -46,9 +46,8 @@ TEST(RelayPlan, FramingFromTheResponseHead) {
   EXPECT_EQ(p.framing, Framing::kNone);
   p = plan_response("POST", response("HTTP/1.1 204 No Content\r\n\r\n"), false);
   EXPECT_EQ(p.framing, Framing::kNone);
-  p = plan_response("POST",
-                    response("HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 1\r\n\r\n"),
-                    false);
+  p = plan_response(
+      "POST", response("HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 1\r\n\r\n"), false);
   EXPECT_FALSE(p.upstream_reusable);
 }
 
@@ -63,7 +62,8 @@ TEST(RelayPlan, UsageStrippedOnlyFromStreamsTheRouterEdited) {
   EXPECT_FALSE(p.strip_usage);
   EXPECT_FALSE(p.client_chunked);
   p = plan_response(
-      "POST", response("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1\r\n\r\n"),
+      "POST",
+      response("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1\r\n\r\n"),
       true);
   EXPECT_FALSE(p.strip_usage);
 }

@@ -6,7 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 
-#include "serve/trace_replay.h"
+#include "serve/support/trace_replay.h"
 #include "workload/trace.h"
 
 int main(int argc, char** argv) {

@@ -18,10 +18,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
+struct LlmCall {
+  double start = 0, end = 0, seconds = 0;
+};
+
 struct Task {
   double start = INFINITY;
   double finished = NAN;
   bool failed = false;
+  std::vector<LlmCall> llm_calls;
 };
 
 class TaskVisitor final : public LogVisitor {
@@ -33,6 +38,8 @@ class TaskVisitor final : public LogVisitor {
     const double duration_s = std::isfinite(r.duration_ms) ? r.duration_ms / 1e3 : 0.0;
     Task& t = tasks[std::string(r.task)];
     t.start = std::min(t.start, r.unix_time - duration_s);
+    if (r.type == ProfileEventType::kLlmCall)
+      t.llm_calls.push_back({r.unix_time - duration_s, r.unix_time, duration_s});
   }
   void on_task_finished(const TaskFinishedRecord& r) override {
     if (r.domain.empty() || r.task_id.empty()) return;
@@ -77,8 +84,18 @@ Result<TaskTimeReport> analyze_task_times(const fs::path& run_dir, double thresh
     }
   }
   report.has_window = window.found;
-  std::vector<double> all, inside;
-  for (const auto& [name, t] : visitor.tasks) {
+  std::vector<double> all, inside, later, later_inside;
+  for (auto& [name, t] : visitor.tasks) {
+    // Every llm_call but the task's first (earliest start; ties to the earlier end).
+    std::sort(t.llm_calls.begin(), t.llm_calls.end(), [](const LlmCall& a, const LlmCall& b) {
+      return a.start != b.start ? a.start < b.start : a.end < b.end;
+    });
+    for (std::size_t i = 1; i < t.llm_calls.size(); ++i) {
+      const LlmCall& c = t.llm_calls[i];
+      later.push_back(c.seconds);
+      if (window.found && c.end >= window.start_unix && c.end <= window.end_unix)
+        later_inside.push_back(c.seconds);
+    }
     if (t.failed) {
       ++report.failed;
       continue;
@@ -94,6 +111,8 @@ Result<TaskTimeReport> analyze_task_times(const fs::path& run_dir, double thresh
   }
   report.whole_run = stats_of(std::move(all));
   report.window = stats_of(std::move(inside));
+  report.later_calls = stats_of(std::move(later));
+  report.later_calls_window = stats_of(std::move(later_inside));
   return report;
 }
 

@@ -24,6 +24,11 @@ struct TaskTimeReport {
   TaskTimeStats window;        // NaN figures without a window
   std::size_t failed = 0;      // tasks that ended in an error
   std::size_t unmeasured = 0;  // tasks whose first event or FINISHED line is not in the log
+  // llm_call durations over every call but each task's first (the one a gateway that admits
+  // programs may hold): what a running task sees of the engine. Whole run, and the calls that
+  // ended in the active window. Every task's calls count, failed tasks' included.
+  TaskTimeStats later_calls;
+  TaskTimeStats later_calls_window;  // NaN figures without a window
 };
 
 // `threshold_percent` picks the active window from kv_cache_timeseries.csv; a run without

@@ -18,7 +18,7 @@ constexpr std::array<ParamField<AdmitParams>, 4> kFields = {{
     {"max_engine_waiting", &AdmitParams::max_engine_waiting,
      "and while at most this many requests wait in the engine's queue"},
     {"max_wait_s", &AdmitParams::max_wait_s,
-     "no program waits in the gateway longer than this many seconds, whatever the load"},
+     "if > 0, a program held this many seconds is admitted whatever the load (0: no bound)"},
     {"initial_output_estimate", &AdmitParams::initial_output_estimate,
      "output tokens expected of a call until completions have been observed"},
 }};
@@ -161,7 +161,7 @@ void AdmitPolicy::admit_from_queue(Gateway& gw) {
       queue_.pop_front();
       continue;
     }
-    if (now - head.since + kTimeSlack >= p_.max_wait_s) {
+    if (p_.max_wait_s > 0 && now - head.since + kTimeSlack >= p_.max_wait_s) {
       ++stats_.admitted_on_bound;
       admit(gw, head.program_id);
       continue;
@@ -206,7 +206,7 @@ void AdmitPolicy::on_release(Gateway& gw, ProgramState& program) {
 }
 
 std::optional<Seconds> AdmitPolicy::next_timer(const Gateway&) const {
-  if (queue_.empty()) return std::nullopt;
+  if (queue_.empty() || p_.max_wait_s <= 0) return std::nullopt;
   return queue_.front().since + p_.max_wait_s;
 }
 

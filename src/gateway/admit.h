@@ -2,9 +2,11 @@
 // admit: agentsched's own gateway policy. Admission control in front of a stock vLLM engine:
 // it lets a new program start (forwards its first call) only while the backend has KV room
 // for it, so the programs already running keep their prefixes cached; every call of an
-// admitted program goes through at once. Waiting is bounded: a program held for max_wait_s
-// is admitted whatever the load, oldest first (aging). It needs no hand-set budget: KV
-// capacity comes from the backend's cache_config_info and program sizes from observed usage.
+// admitted program goes through at once. Held programs are admitted strictly in arrival
+// order (FIFO by program), so a program's wait is bounded by the work ahead of it; an
+// optional hard bound (max_wait_s, off by default) admits a program held that long whatever
+// the load. It needs no hand-set budget: KV capacity comes from the backend's
+// cache_config_info and program sizes from observed usage.
 // docs/gateway.md explains the design and every parameter.
 #include <cstdint>
 #include <deque>
@@ -26,8 +28,8 @@ struct AdmitParams {
   double high_water = 0.90;
   // ...and at most this many requests wait in its queue (0: an engine with a queue is full).
   double max_engine_waiting = 0;
-  // No program waits in the gateway longer than this, whatever the load.
-  double max_wait_s = 300;
+  // If > 0, no program waits in the gateway longer than this, whatever the load (0: off).
+  double max_wait_s = 0;
   // Output tokens expected of a call before any has been observed; then the running mean of
   // observed completions is used.
   double initial_output_estimate = 500;

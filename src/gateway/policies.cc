@@ -37,7 +37,8 @@ std::vector<GatewayPolicyInfo> gateway_policy_infos() {
                    ThunderReactParams::describe()});
   infos.push_back({"admit",
                    "admission control: new programs start only while the backend has KV room; "
-                   "admitted programs are never held; waiting bounded by max_wait_s",
+                   "admitted programs are never held; held ones admitted FIFO (optional bound "
+                   "max_wait_s)",
                    AdmitParams::describe()});
   infos.push_back({"cap",
                    "the admission bound: at most `cap` programs active per backend; new ones "

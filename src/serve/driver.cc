@@ -21,12 +21,12 @@
 #include "record/run_layout.h"
 #include "record/run_writer.h"
 #include "serve/admin_token.h"
-#include "serve/live_clock.h"
+#include "serve/clock_timer.h"
 #include "serve/live_http.h"
 #include "serve/run_status.h"
 #include "workload/arrivals.h"
-#include "workload/conversation.h"
-#include "workload/shared_head.h"
+#include "workload/program_runner.h"
+#include "workload/token_text.h"
 
 namespace agentsched::serve {
 
@@ -42,16 +42,6 @@ constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 // (the simulator uses the same base).
 constexpr std::uint64_t kThreadBase = 140000000000000ULL;
 
-// 64 four-byte words (three letters and a space): one emulator token each, and about one
-// token each for real tokenizers too.
-constexpr std::array<std::string_view, 64> kWords = {
-    "add ", "bat ", "cap ", "dig ", "ear ", "fir ", "gas ", "hop ", "ion ", "jaw ", "kid ",
-    "lap ", "mop ", "nap ", "oar ", "pig ", "rib ", "sip ", "tap ", "urn ", "vat ", "wig ",
-    "yes ", "zen ", "arm ", "bun ", "cot ", "dam ", "elm ", "fog ", "gin ", "hum ", "imp ",
-    "jug ", "kin ", "lot ", "mat ", "nib ", "ore ", "pun ", "rim ", "sod ", "tin ", "vow ",
-    "wok ", "yew ", "zap ", "ace ", "bog ", "cub ", "dye ", "eve ", "fad ", "gut ", "hem ",
-    "icy ", "jot ", "keg ", "lag ", "nun ", "oat ", "pew ", "rag ", "sty "};
-
 const std::string kPost = "POST";
 const std::string kGet = "GET";
 
@@ -63,28 +53,13 @@ struct SlotState {
   bool remote = false;
 };
 
-// One program's conversation as chat messages: roles beside Conversation's token counts.
+// One program in flight: the script's interpreter and the log's step counter.
 struct Program {
   Program(const ProgramScript& s, std::int32_t cap, bool share_head)
-      : script(s),
-        salt(stable_hash64(s.content_identity())),
-        head_salt(share_head ? shared_head_key(s.domain, s.head_tokens) : salt),
-        conversation(salt, s.head_tokens, cap) {
-    roles.push_back("system");
-  }
-  // Text salt of message `index`: the head's is the domain's when heads are shared.
-  std::uint64_t text_salt(std::size_t index) const { return index == 0 ? head_salt : salt; }
-  void append(std::int32_t tokens, const char* role) {
-    if (tokens <= 0) return;  // Conversation keeps no empty messages either
-    conversation.append(tokens);
-    roles.push_back(role);
-  }
+      : script(s), runner(s, cap, share_head) {}
   const ProgramScript& script;
-  std::uint64_t salt;
-  std::uint64_t head_salt;
-  Conversation conversation;
-  std::vector<const char*> roles;
-  long step = 0;
+  ProgramRunner runner;
+  long step() const { return runner.step(); }
 };
 
 struct CallOutcome {
@@ -108,13 +83,12 @@ std::string json_quoted(std::string_view s) {
   return json::serialize(json::string(s));
 }
 
-void append_message(std::string& body, bool& first, const char* role, std::uint64_t salt,
-                    std::size_t index, std::int32_t tokens) {
+void append_message(std::string& body, bool& first, const PromptMessage& m) {
   body += first ? "{\"role\":\"" : ",{\"role\":\"";
   first = false;
-  body += role;
+  body += m.role;
   body += "\",\"content\":\"";
-  body += message_text(salt, index, tokens);
+  m.append_text(body);
   body += "\"}";
 }
 
@@ -239,11 +213,7 @@ class Driver {
   // ---- time ----
   double now() const { return clock_.now(); }
 
-  awaitable<void> sleep_until(double t) {
-    asio::steady_timer timer(io_);
-    timer.expires_at(clock_.real_time_point(t));
-    co_await timer.async_wait(as_tuple_awaitable);
-  }
+  awaitable<void> sleep_until(double t) { co_await serve::sleep_until(clock_, t); }
   awaitable<void> sleep_for(double emulated_s) { co_await sleep_until(now() + emulated_s); }
 
   void set_wait(int slot, Wait w, bool remote = false) {
@@ -391,23 +361,21 @@ class Driver {
   }
 
   // ---- requests ----
-  std::string chat_body(const Program& p, const AgentTurn& turn) const {
+  std::string chat_body(const Program& p, const ProgramStep& call) const {
     std::string body;
-    body.reserve(static_cast<std::size_t>(p.conversation.full_tokens()) * 4 + 512);
+    body.reserve(static_cast<std::size_t>(p.runner.conversation().full_tokens()) * kTokenTextBytes +
+                 512);
     body += "{";
     if (send_model_) body += fmt::format("\"model\":{},", json_quoted(model_label_));
     body += "\"messages\":[";
     bool first = true;
-    for (std::size_t i : p.conversation.selected_messages())
-      append_message(body, first, p.roles[i], p.text_salt(i), i, p.conversation.message_tokens(i));
+    for (const PromptMessage& m : p.runner.messages()) append_message(body, first, m);
     body += fmt::format("],\"max_tokens\":{},\"ignore_eos\":true,\"stream\":false,\"job_id\":{}",
-                        std::max(1, turn.output_tokens), json_quoted(p.script.job_id));
-    // As the simulator: the tool the program runs next (an expert counts as one), for the
-    // continuum engine policy's pinning decision.
-    if (turn.expert)
-      body += fmt::format(",\"next_tool\":{}", json_quoted("expert:" + turn.expert->model));
-    else if (turn.action == TurnAction::kTool && !turn.tools.empty())
-      body += fmt::format(",\"next_tool\":{}", json_quoted(turn.tools.front().function));
+                        std::max(1, call.max_tokens), json_quoted(p.script.job_id));
+    // As the simulator: the tool the program runs next, for the continuum engine policy's
+    // pinning decision.
+    if (!call.next_tool.empty())
+      body += fmt::format(",\"next_tool\":{}", json_quoted(call.next_tool));
     body += "}";
     return body;
   }
@@ -419,15 +387,16 @@ class Driver {
     std::string body = fmt::format("{{\"model\":{},\"messages\":[", json_quoted(model));
     bool first = true;
     std::uint64_t salt =
-        hash_combine(p.salt, 0x72656d6f7465ULL + static_cast<std::uint64_t>(p.step));
+        hash_combine(p.runner.salt(), 0x72656d6f7465ULL + static_cast<std::uint64_t>(p.step()));
     if (with_conversation) {
-      append_message(body, first, "system", salt, 0, 64);
-      for (std::size_t i : p.conversation.selected_messages())
-        if (i > 0)
-          append_message(body, first, p.roles[i], p.salt, i, p.conversation.message_tokens(i));
+      append_message(body, first, PromptMessage{"system", salt, 0, 64});
+      for (const PromptMessage& m : p.runner.messages())
+        if (m.index > 0) append_message(body, first, m);
     } else {
-      append_message(body, first, "user", salt, 1,
-                     static_cast<std::int32_t>(std::max<std::int64_t>(1, input_tokens)));
+      append_message(
+          body, first,
+          PromptMessage{"user", salt, 1,
+                        static_cast<std::int32_t>(std::max<std::int64_t>(1, input_tokens))});
     }
     body += fmt::format("],\"max_tokens\":{},\"ignore_eos\":true,\"job_id\":{}}}",
                         std::max<std::int64_t>(1, output_tokens), json_quoted(p.script.job_id));
@@ -504,9 +473,9 @@ class Driver {
   void record_call(const Program& p, std::string_view kind, std::string_view model,
                    double submitted, const CallOutcome& c, double ms) {
     calls_ << fmt::format("{}:{},{},{},{},{:.3f},{:.3f},{:.2f},{},{},{},{},{}\n", p.script.domain,
-                          p.script.task_id, p.step, kind, model, submitted - start_, now() - start_,
-                          ms, c.attempts, c.prompt_tokens, c.cached_tokens, c.completion_tokens,
-                          c.ok ? "ok" : "error");
+                          p.script.task_id, p.step(), kind, model, submitted - start_,
+                          now() - start_, ms, c.attempts, c.prompt_tokens, c.cached_tokens,
+                          c.completion_tokens, c.ok ? "ok" : "error");
   }
 
   awaitable<void> release(const std::string& job_id) {
@@ -563,101 +532,85 @@ class Driver {
     last_finish_ = now();
   }
 
+  // One program: its runner's steps played against the endpoint, the remote models and the
+  // emulated clock.
   awaitable<void> run_program(std::size_t index, int slot, http::HttpClient& client) {
     const ProgramScript& s = o_.workload->programs[index];
     Program p(s, o_.workload->prompt_cap_tokens, o_.share_heads);
+    ProgramRunner& r = p.runner;
     const TaskRef task{s.domain, s.task_id, kThreadBase + static_cast<std::uint64_t>(slot)};
-    const std::int64_t first_user_tokens = s.turns.empty() ? 16 : s.turns.front().new_tokens;
+    double llm_ms = 0, expert_ms = 0;
 
-    WaitOutcome opening = co_await remote_wait(p, slot, Wait::kUser, o_.user_model,
-                                               s.first_user_latency_s, 64, first_user_tokens);
-    if (stopping_) co_return;
-    if (!opening.ok) {
-      end_task(p, task, false, "User simulator call failed permanently: " + opening.reason);
-      co_await release(s.job_id);
-      co_return;
-    }
-    ++p.step;
-    w_->user_sim(now(), task, p.step, o_.user_model, opening.ms);
-    w_->step_complete(now(), task, p.step, opening.ms, "user", "agent");
-
-    for (std::size_t k = 0; k < s.turns.size(); ++k) {
-      const AgentTurn& turn = s.turns[k];
-      p.append(turn.new_tokens, "user");  // the user's message or the tool's result
-      ++p.step;
-      const double submitted = now();
-      set_wait(slot, Wait::kLlm);
-      CallOutcome c =
-          co_await post_with_retries(client, o_.endpoint, chat_target_, chat_body(p, turn), slot);
-      if (stopping_) co_return;
-      ++result_.llm_calls;
-      const double llm_ms = (now() - submitted) * 1e3;
-      record_call(p, "llm_call", model_label_, submitted, c, llm_ms);
-      if (!c.ok) {
-        end_task(p, task, false, "LLM call failed: " + c.reason);
-        co_await release(s.job_id);
-        co_return;
+    for (ProgramStep step = r.next();; step = r.next()) {
+      if (step.kind == ProgramStep::Kind::kEnd) {
+        end_task(p, task, step.ok, std::string(step.error));
+        break;
       }
-      const std::int64_t prompt_tokens =
-          c.prompt_tokens >= 0 ? c.prompt_tokens : p.conversation.full_tokens();
-      const std::int64_t output_tokens =
-          c.completion_tokens >= 0 ? c.completion_tokens : turn.output_tokens;
-      w_->llm_call(now(), task, p.step, model_label_, llm_ms, prompt_tokens, output_tokens,
-                   turn.action == TurnAction::kTool || turn.expert.has_value());
-      p.append(turn.visible_tokens, "assistant");
-
-      double expert_ms = 0;
-      if (turn.expert) {
-        const ExpertCall& e = *turn.expert;
-        WaitOutcome ex = co_await remote_wait(p, slot, Wait::kExpert, e.model, e.latency_s,
-                                              e.input_tokens, e.output_tokens);
+      if (step.kind == ProgramStep::Kind::kCall) {
+        const double submitted = now();
+        set_wait(slot, Wait::kLlm);
+        CallOutcome c =
+            co_await post_with_retries(client, o_.endpoint, chat_target_, chat_body(p, step), slot);
         if (stopping_) co_return;
-        w_->expert_call(now(), task, p.step, e.model, ex.ms, ex.input_tokens, ex.output_tokens);
-        const bool simulated = !o_.model_config || o_.model_config->served_model(e.model).empty();
-        if (!ex.ok || (simulated && e.fails)) {
-          end_task(
-              p, task, false,
-              "Expert LLM call failed permanently: " + (ex.ok ? std::string("500") : ex.reason));
-          co_await release(s.job_id);
-          co_return;
+        ++result_.llm_calls;
+        llm_ms = (now() - submitted) * 1e3;
+        expert_ms = 0;
+        record_call(p, "llm_call", model_label_, submitted, c, llm_ms);
+        if (!c.ok) {
+          end_task(p, task, false, "LLM call failed: " + c.reason);
+          break;
         }
-        expert_ms = ex.ms;
-      }
-      const double turn_done = now();
-      const double total_ms = llm_ms + expert_ms;
-      if (turn.action == TurnAction::kTool) {
-        w_->step_complete(now(), task, p.step, total_ms, "agent", "env");
-        double tools_s = 0;
-        for (const auto& tool : turn.tools) tools_s += tool.duration_s;
-        set_wait(slot, Wait::kTool);
-        co_await sleep_until(turn_done + tools_s);
-        if (stopping_) co_return;
-        double t = turn_done;
-        for (const auto& tool : turn.tools) {
-          t += tool.duration_s;
-          w_->tool_call(t, task, p.step, tool.function, tool.duration_s * 1e3);
-        }
-        ++p.step;
-        w_->step_complete(now(), task, p.step, tools_s * 1e3, "env", "agent");
+        const std::int64_t prompt_tokens =
+            c.prompt_tokens >= 0 ? c.prompt_tokens : r.conversation().full_tokens();
+        const std::int64_t output_tokens =
+            c.completion_tokens >= 0 ? c.completion_tokens : step.max_tokens;
+        w_->llm_call(now(), task, p.step(), model_label_, llm_ms, prompt_tokens, output_tokens,
+                     step.calls_tool);
+        r.call_done();
         continue;
       }
-      w_->step_complete(now(), task, p.step, total_ms, "agent", "user");
-      const std::int64_t reply_tokens =
-          k + 1 < s.turns.size() ? std::max(1, s.turns[k + 1].new_tokens) : 16;
-      WaitOutcome user = co_await remote_wait(p, slot, Wait::kUser, o_.user_model,
-                                              turn.user_latency_s, 0, reply_tokens);
-      if (stopping_) co_return;
-      if (!user.ok) {
-        end_task(p, task, false, "User simulator call failed permanently: " + user.reason);
-        co_await release(s.job_id);
-        co_return;
+      // A wait. After the orchestrator (and expert) answered, the agent->X step first.
+      if (step.wait != WaitKind::kExpert && !step.opening)
+        w_->step_complete(now(), task, p.step(), llm_ms + expert_ms, "agent",
+                          step.wait == WaitKind::kTool ? "env" : "user");
+      if (step.wait == WaitKind::kTool) {
+        const double turn_done = now();
+        set_wait(slot, Wait::kTool);
+        co_await sleep_until(step.ends_at(turn_done));
+        if (stopping_) co_return;
+        double t = turn_done;
+        for (const auto& tool : step.tools) {
+          t += tool.duration_s;
+          w_->tool_call(t, task, p.step(), tool.function, tool.duration_s * 1e3);
+        }
+        r.wait_done();
+        w_->step_complete(now(), task, p.step(), step.seconds * 1e3, "env", "agent");
+        continue;
       }
-      ++p.step;
-      w_->user_sim(now(), task, p.step, o_.user_model, user.ms);
-      w_->step_complete(now(), task, p.step, user.ms, "user", "agent");
-      if (turn.action == TurnAction::kEnd) break;
+      const bool user = step.wait == WaitKind::kUser;
+      const std::string model = user ? o_.user_model : std::string(step.model);
+      WaitOutcome w = co_await remote_wait(p, slot, user ? Wait::kUser : Wait::kExpert, model,
+                                           step.seconds, step.input_tokens, step.output_tokens);
+      if (stopping_) co_return;
+      const bool simulated = !o_.model_config || o_.model_config->served_model(model).empty();
+      if (user) {
+        if (!w.ok) {
+          end_task(p, task, false, "User simulator call failed permanently: " + w.reason);
+          break;
+        }
+        r.wait_done();
+        w_->user_sim(now(), task, p.step(), o_.user_model, w.ms);
+        w_->step_complete(now(), task, p.step(), w.ms, "user", "agent");
+        continue;
+      }
+      w_->expert_call(now(), task, p.step(), model, w.ms, w.input_tokens, w.output_tokens);
+      if (!w.ok) {
+        end_task(p, task, false, "Expert LLM call failed permanently: " + w.reason);
+        break;
+      }
+      r.wait_done(simulated);  // a real expert's answer voids the scripted failure
+      expert_ms = w.ms;
     }
-    end_task(p, task, true, {});
     co_await release(s.job_id);
   }
 
@@ -784,7 +737,7 @@ class Driver {
 
   const DriverOptions& o_;
   asio::io_context& io_;
-  LiveClock clock_;
+  ScaledClock clock_;
   asio::steady_timer status_timer_;
   std::unique_ptr<RunWriter> w_;
   std::ofstream calls_;
@@ -814,16 +767,6 @@ double RetryPolicy::backoff_before(int attempt) const {
   if (attempt <= 1) return 0;
   const double b = initial_backoff_s * std::pow(2.0, attempt - 2);
   return std::min(b, max_backoff_s);
-}
-
-std::string message_text(std::uint64_t salt, std::size_t index, std::int32_t tokens) {
-  std::string out;
-  if (tokens <= 0) return out;
-  out.reserve(static_cast<std::size_t>(tokens) * 4);
-  const std::uint64_t seed = hash_combine(salt, static_cast<std::uint64_t>(index));
-  for (std::int32_t k = 0; k < tokens; ++k)
-    out += kWords[mix64(seed + static_cast<std::uint64_t>(k)) & 63];
-  return out;
 }
 
 Result<DriverResult> run_driver(const DriverOptions& options) {

@@ -3,15 +3,14 @@
 // (the engine emulator, the router, a real vLLM) in global mode, C programs in flight, and
 // writes the run folder of docs/design.md as it goes.
 //
-// Each program plays its script exactly as the simulator does (src/sim/simulation.cc):
-// the user simulator's opening message, then per turn the orchestrator call, the expert
-// call if any, and the tool or user wait; the same [PROFILE]/[USER_JUDGE] lines in the same
-// order of events. Calls carry real chat messages: each conversation message is filler text
-// of 4 bytes per token seeded by program and message index, so prompts grow append-only
-// turn by turn and, past the prompt cap, lose their middle messages exactly as the
-// simulator's (Conversation::selected_messages). Each call asks for its scripted output
-// length (max_tokens + ignore_eos) and carries job_id and next_tool; a finished program is
-// released (POST /programs/release).
+// Each program is played by the same interpreter as in the simulator
+// (workload/program_runner.h): the user simulator's opening message, then per turn the
+// orchestrator call, the expert call if any, and the tool or user wait; the same
+// [PROFILE]/[USER_JUDGE] lines in the same order of events. Calls carry real chat messages in
+// the one token encoding (workload/token_text.h), so prompts grow append-only turn by turn
+// and, past the prompt cap, lose their middle messages exactly as the simulator's. Each call
+// asks for its scripted output length (max_tokens + ignore_eos) and carries job_id and
+// next_tool; a finished program is released (POST /programs/release).
 //
 // Failures never loop: transient errors are retried with capped exponential backoff up to
 // max_attempts; a permanent error ("maximum context length", any other 4xx) or the last
@@ -57,7 +56,7 @@ struct DriverOptions {
   double duration_s = 0;
   std::filesystem::path out_dir;
   bool overwrite = false;
-  // Scaled clock shared with the other processes of the run (serve/live_clock.h).
+  // Scaled clock shared with the other processes of the run (core/clock.h).
   double time_scale = 1.0;
   std::optional<double> clock_origin_unix;
   // Orchestrator model sent as `model`; "" asks the endpoint's /v1/models for its first one
@@ -107,9 +106,5 @@ struct DriverResult {
 // Runs the whole workload; returns when every program ended (ok or error). Fails on a
 // configuration error (folder, endpoint never answering at all) or when stopped.
 Result<DriverResult> run_driver(const DriverOptions& options);
-
-// Deterministic chat-message text: `tokens` tokens of 4 bytes for message `index` of the
-// program with `salt` (the same text in every process and run).
-std::string message_text(std::uint64_t salt, std::size_t index, std::int32_t tokens);
 
 }  // namespace agentsched::serve

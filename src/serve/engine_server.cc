@@ -22,6 +22,7 @@
 #include "http/server.h"
 #include "http/sse.h"
 #include "serve/chat_request.h"
+#include "serve/clock_timer.h"
 #include "serve/gpu_clock.h"
 #include "serve/vllm_exposition.h"
 
@@ -98,7 +99,8 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
       : io(io_context),
         options(std::move(opts)),
         profile(std::move(prof)),
-        clock(options.time_scale),
+        own_clock(options.clock ? nullptr : std::make_unique<ScaledClock>(options.time_scale)),
+        clock(options.clock ? *options.clock : *own_clock),
         engine(profile, std::move(policy), clock,
                EngineOptions{.token_events = true,
                              .num_gpu_blocks_override = options.num_gpu_blocks_override}),
@@ -107,13 +109,14 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
         created_unix(unix_now()),
         exposition(model_name, profile, engine.block_pool().num_blocks(), created_unix),
         rng(options.seed),
-        step_timer(io),
-        wake_timer(io),
+        step_timer(io.get_executor(), clock),
+        wake_timer(io.get_executor(), clock),
         drain_timer(io) {}
 
   asio::io_context& io;
   EngineServerOptions options;
   Profile profile;
+  std::unique_ptr<ScaledClock> own_clock;  // unless the options bring a clock
   GpuClock clock;
   EngineModel engine;
   std::string model_name;
@@ -122,8 +125,8 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
   VllmExposition exposition;
   Rng rng;
   std::unique_ptr<http::Server> server;
-  asio::steady_timer step_timer;
-  asio::steady_timer wake_timer;
+  ClockTimer step_timer;
+  ClockTimer wake_timer;
   asio::steady_timer drain_timer;
   Seconds step_end = 0;
   // Changes whenever a step starts or completes: a timer handler already queued when
@@ -194,7 +197,7 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
       const Seconds start = clock.now();
       if (auto duration = engine.begin_step()) {
         step_end = start + *duration;
-        step_timer.expires_after(clock.real_until(step_end));
+        step_timer.expires_at(step_end);
         step_timer.async_wait([this, generation = ++step_generation](error_code ec) {
           if (!ec && generation == step_generation) on_step_done();
         });
@@ -222,7 +225,7 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
   // different batch than `sim` would form, which under KV pressure changes who is
   // preempted.
   void catch_up() {
-    while (!stopped && engine.step_in_flight() && step_end <= clock.scaled_now()) on_step_done();
+    while (!stopped && engine.step_in_flight() && step_end <= clock.base_now()) on_step_done();
   }
 
   // Pins expire while the engine is idle: wake at the earliest expiry.
@@ -232,7 +235,7 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
       wake_timer.cancel();
       return;
     }
-    wake_timer.expires_after(clock.real_until(*at));
+    wake_timer.expires_at(*at);
     wake_timer.async_wait([this](error_code ec) {
       if (ec || stopped || engine.step_in_flight()) return;
       engine.on_timer();

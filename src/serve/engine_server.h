@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/backend_metrics.h"
+#include "core/clock.h"
 #include "core/result.h"
 #include "model/profile.h"
 
@@ -62,6 +63,9 @@ struct EngineServerOptions {
   std::int64_t max_model_len = 0;            // vLLM's --max-model-len; 0 = the profile's
   // For tests only: at most one per kind (a second one is a configuration error).
   std::vector<EngineFault> faults;
+  // For tests only: the clock the emulated GPU runs on (a VirtualClock the test advances), in
+  // place of a ScaledClock at time_scale; it must outlive the server.
+  const Clock* clock = nullptr;
 };
 
 class EngineServer {

@@ -1,11 +1,11 @@
 #pragma once
-// The emulated GPU's clock: the core ScaledClock, except that while the emulator applies a
-// finished step and schedules the next one it reads the step's planned end. The simulated
-// GPU thus runs its steps back to back exactly as in `sim`, however late the event loop
-// got to the timer; the lateness delays delivery to clients but does not accumulate in
-// the engine's timeline. Never moves backwards.
+// The emulated GPU's clock: the run's clock (a ScaledClock; a VirtualClock in tests), except
+// that while the emulator applies a finished step and schedules the next one it reads the
+// step's planned end. The simulated GPU thus runs its steps back to back exactly as in `sim`,
+// however late the event loop got to the timer; the lateness delays delivery to clients but
+// does not accumulate in the engine's timeline. Never moves backwards. Waiting (ClockTimer)
+// goes to the underlying clock.
 #include <algorithm>
-#include <chrono>
 #include <optional>
 
 #include "core/clock.h"
@@ -14,29 +14,32 @@ namespace agentsched::serve {
 
 class GpuClock final : public Clock {
  public:
-  explicit GpuClock(double scale) : scaled_(scale) {}
+  explicit GpuClock(const Clock& base) : base_(base) {}
 
   Seconds now() const override {
-    last_ = std::max(last_, held_ ? *held_ : scaled_.now());
+    last_ = std::max(last_, held_ ? *held_ : base_.now());
     return last_;
   }
-  double scale() const override { return scaled_.scale(); }
-  // The scaled real time, without moving now(): reading now() to decide whether a step is
-  // overdue would carry the clock past the step's end and void the hold() that follows.
-  Seconds scaled_now() const { return scaled_.now(); }
+  double scale() const override { return base_.scale(); }
+  // The underlying clock's time, without moving now(): reading now() to decide whether a
+  // step is overdue would carry the clock past the step's end and void the hold() that
+  // follows.
+  Seconds base_now() const { return base_.now(); }
 
-  // Reads `t` until release() (a planned step end, at or before the real scaled time).
+  // Reads `t` until release() (a planned step end, at or before the underlying time).
   void hold(Seconds t) { held_ = t; }
   void release() { held_.reset(); }
 
-  // Real time to wait until this clock reads `t` (zero or negative when already past).
-  std::chrono::steady_clock::duration real_until(Seconds t) const {
-    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(scaled_.to_real(t - scaled_.now())));
+  std::optional<std::chrono::steady_clock::time_point> real_time_point(Seconds t) const override {
+    return base_.real_time_point(t);
   }
+  std::uint64_t wake_at(Seconds t, std::function<void()> wake) const override {
+    return base_.wake_at(t, std::move(wake));
+  }
+  void cancel_wake(std::uint64_t id) const override { base_.cancel_wake(id); }
 
  private:
-  ScaledClock scaled_;
+  const Clock& base_;
   std::optional<Seconds> held_;
   mutable Seconds last_ = 0;
 };

@@ -17,7 +17,7 @@
 #include "http/client.h"
 #include "http/prometheus.h"
 #include "record/run_layout.h"
-#include "serve/live_clock.h"
+#include "serve/clock_timer.h"
 #include "serve/live_http.h"
 #include "serve/run_status.h"
 
@@ -28,8 +28,6 @@ namespace fs = std::filesystem;
 using asio::awaitable;
 
 namespace {
-
-constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 std::string escape_label(std::string_view v) {
   std::string out;
@@ -170,7 +168,7 @@ Result<SamplerResult> run_sampler(const SamplerOptions& o) {
   if (!fd) return fd.error();
   const int out = *fd;
 
-  LiveClock clock(o.time_scale, o.clock_origin_unix);
+  ScaledClock clock(o.time_scale, o.clock_origin_unix);
   asio::io_context io(1);
   SamplerResult result;
   std::string write_error;
@@ -182,14 +180,12 @@ Result<SamplerResult> run_sampler(const SamplerOptions& o) {
     std::vector<std::unique_ptr<http::HttpClient>> clients;
     for (std::size_t i = 0; i < o.ports.size(); ++i)
       clients.push_back(std::make_unique<http::HttpClient>(io.get_executor()));
-    asio::steady_timer timer(io);
     const std::string get = "GET", target = "/metrics", empty;
     bool last_round = false;
     // Ticks on the run's grid: multiples of the interval since the clock's origin.
     double tick = std::ceil(clock.now() / o.interval_s) * o.interval_s;
     for (;;) {
-      timer.expires_at(clock.real_time_point(tick));
-      co_await timer.async_wait(as_tuple_awaitable);
+      co_await sleep_until(clock, tick);
       std::string rows;
       for (std::size_t i = 0; i < o.ports.size(); ++i) {
         HttpEndpoint e{o.host, o.ports[i], ""};

@@ -16,20 +16,16 @@
 #include "record/run_layout.h"
 #include "record/run_writer.h"
 #include "workload/arrivals.h"
-#include "workload/conversation.h"
-#include "workload/shared_head.h"
+#include "workload/program_runner.h"
 
 namespace agentsched {
 
 namespace {
 
 enum class EventType : std::uint8_t {
-  kUserOpeningDone,  // the user simulator's first message arrived
-  kStepDone,         // an engine step finished (a = backend)
-  kEngineWakeup,     // pins may have expired on an idle engine (a = backend)
-  kExpertDone,
-  kToolsDone,
-  kUserDone,
+  kWaitDone,      // program a's expert, tool or user wait is over
+  kStepDone,      // an engine step finished (a = backend)
+  kEngineWakeup,  // pins may have expired on an idle engine (a = backend)
   kKvSample,
   kMetricsPoll,       // the gateway polls /metrics of backend a
   kMetricsDelivered,  // that poll's answer reaches the gateway
@@ -52,18 +48,20 @@ struct Event {
 struct ProgramRun {
   const ProgramScript* script = nullptr;
   std::uint64_t thread = 0;
-  std::unique_ptr<Conversation> conversation;
-  std::size_t turn = 0;
-  long step = 0;
+  std::unique_ptr<ProgramRunner> runner;  // the script's interpreter, while it runs
+  ProgramStep wait;                       // the wait in progress
   double started = 0;
   // The call in flight
+  long step = 0;  // the runner's step counter at the call
   RequestId request = 0;
   double submitted = 0;
   double forwarded = 0;
   BackendIndex backend = 0;
   std::int64_t prompt_tokens = 0;
   double llm_ms = 0;
-  double turn_done = 0;  // when the LLM call (and expert) finished
+  double expert_ms = 0;
+  bool calls_tool = false;  // the call in flight is followed by a tool or an expert
+  double turn_done = 0;     // when the LLM call (and expert) finished
 };
 
 struct PendingCall {
@@ -230,23 +228,46 @@ class Simulation final : public GatewayDriver {
     p.script = &o_.workload->programs[index];
     // Reference logs show Python thread ids; a stable per-slot number plays that role.
     p.thread = 140000000000000ULL + static_cast<std::uint64_t>(index % o_.concurrency);
-    p.conversation =
-        std::make_unique<Conversation>(stable_hash64(p.script->content_identity()),
-                                       p.script->head_tokens, o_.workload->prompt_cap_tokens);
+    p.runner =
+        std::make_unique<ProgramRunner>(*p.script, o_.workload->prompt_cap_tokens, o_.share_heads);
     p.started = clock_.now();
     ++running_programs_;
-    push(clock_.now() + p.script->first_user_latency_s, EventType::kUserOpeningDone, index);
+    play(index, p.runner->next());
   }
 
-  void submit_llm_call(std::uint32_t index) {
+  // Plays the program's next step: a call into the gateway, a wait on the event queue, or
+  // the program's end.
+  void play(std::uint32_t index, ProgramStep step) {
     ProgramRun& p = programs_[index];
-    const AgentTurn& turn = p.script->turns[p.turn];
-    p.conversation->append(turn.new_tokens);
-    RenderedPrompt prompt = p.conversation->render(o_.profile.engine.block_size);
-    if (o_.share_heads)
-      share_head_blocks(prompt, shared_head_key(p.script->domain, p.script->head_tokens),
-                        p.script->head_tokens, o_.profile.engine.block_size);
-    ++p.step;
+    switch (step.kind) {
+      case ProgramStep::Kind::kCall:
+        submit_llm_call(index, std::move(step));
+        return;
+      case ProgramStep::Kind::kWait: {
+        const double now = clock_.now();
+        if (step.wait != WaitKind::kExpert && !step.opening) {
+          // After the orchestrator (and expert) answered: the agent->X step, then the wait.
+          step_complete(now, task(p), p.runner->step(), p.llm_ms + p.expert_ms, "agent",
+                        step.wait == WaitKind::kTool ? "env" : "user");
+          p.turn_done = now;
+        }
+        push(step.ends_at(now), EventType::kWaitDone, index);
+        p.wait = std::move(step);
+        return;
+      }
+      case ProgramStep::Kind::kEnd:
+        if (step.ok)
+          finish_program(index);
+        else
+          fail_program(index, std::string(step.error));
+        return;
+    }
+  }
+
+  void submit_llm_call(std::uint32_t index, ProgramStep step) {
+    ProgramRun& p = programs_[index];
+    RenderedPrompt prompt = p.runner->render(o_.profile.engine.block_size);
+    p.step = p.runner->step();
     p.submitted = clock_.now();
     p.prompt_tokens = prompt.tokens;
     p.request = next_request_++;
@@ -255,13 +276,11 @@ class Simulation final : public GatewayDriver {
     call.spec.id = p.request;
     call.spec.program_key = stable_hash64(p.script->job_id);
     call.spec.prompt_tokens = prompt.tokens;
-    call.spec.output_tokens = turn.output_tokens;
+    call.spec.output_tokens = step.max_tokens;
     call.spec.prompt_block_hashes = std::move(prompt.block_hashes);
-    call.spec.is_last_step = false;  // an agent cannot know its last call in advance
-    if (turn.expert)
-      call.spec.next_tool = "expert:" + turn.expert->model;
-    else if (turn.action == TurnAction::kTool)
-      call.spec.next_tool = turn.tools.front().function;
+    call.spec.is_last_step = step.is_last_step;
+    call.spec.next_tool = std::move(step.next_tool);
+    p.calls_tool = step.calls_tool;
     pending_.emplace(p.request, std::move(call));
     ++result_.llm_calls;
     if (o_.call_timeout_s > 0)
@@ -308,10 +327,10 @@ class Simulation final : public GatewayDriver {
       r.completion_tokens = f.output_tokens;
       gateway_->complete(r);
     }
-    const AgentTurn& turn = p.script->turns[p.turn];
     p.llm_ms = (now - p.submitted) * 1e3;
+    p.expert_ms = 0;
     w_->llm_call(now, task(p), p.step, o_.orchestrator_model, p.llm_ms, p.prompt_tokens,
-                 f.output_tokens, turn.action == TurnAction::kTool || turn.expert.has_value());
+                 f.output_tokens, p.calls_tool);
     if (timeline_.is_open()) {
       const RequestTimeline& t = f.timeline;
       timeline_ << fmt::format(
@@ -322,13 +341,8 @@ class Simulation final : public GatewayDriver {
           t.prefill_s, t.decode_s, f.prompt_tokens, t.cached_tokens, t.computed_prompt_tokens,
           f.output_tokens, t.preemptions);
     }
-    p.conversation->append(turn.visible_tokens);
-    if (turn.expert) {
-      push(now + turn.expert->latency_s, EventType::kExpertDone, index);
-      return;
-    }
-    p.turn_done = now;
-    take_action(index);
+    p.runner->call_done();
+    play(index, p.runner->next());
   }
 
   // The client gives up on a call that outlived its budget: the request is aborted in the
@@ -350,87 +364,44 @@ class Simulation final : public GatewayDriver {
     if (forwarded) kick(p.backend);
   }
 
-  void on_expert_done(std::uint32_t index) {
+  // The wait in progress is over: its log lines, then the program's next step.
+  void on_wait_done(std::uint32_t index) {
     ProgramRun& p = programs_[index];
-    const AgentTurn& turn = p.script->turns[p.turn];
+    ProgramRunner& r = *p.runner;
+    const ProgramStep& wait = p.wait;
     const double now = clock_.now();
-    w_->expert_call(now, task(p), p.step, turn.expert->model, turn.expert->latency_s * 1e3,
-                    turn.expert->input_tokens, turn.expert->output_tokens);
-    if (turn.expert->fails) {
-      fail_program(index, "Expert LLM call failed permanently: 500");
-      return;
+    switch (wait.wait) {
+      case WaitKind::kExpert:
+        r.wait_done();
+        p.expert_ms = wait.seconds * 1e3;
+        w_->expert_call(now, task(p), r.step(), wait.model, p.expert_ms, wait.input_tokens,
+                        wait.output_tokens);
+        break;
+      case WaitKind::kTool: {
+        double t = p.turn_done;
+        for (const auto& tool : wait.tools) {
+          t += tool.duration_s;
+          w_->tool_call(t, task(p), r.step(), tool.function, tool.duration_s * 1e3);
+        }
+        r.wait_done();
+        step_complete(now, task(p), r.step(), wait.seconds * 1e3, "env", "agent");
+        break;
+      }
+      case WaitKind::kUser: {
+        r.wait_done();
+        const double ms = wait.seconds * 1e3;
+        w_->user_sim(now, task(p), r.step(), o_.user_model, ms);
+        step_complete(now, task(p), r.step(), ms, "user", "agent");
+        break;
+      }
     }
-    p.turn_done = now;
-    take_action(index);
-  }
-
-  // After the orchestrator (and expert) answered: the agent->X step, then the wait.
-  void take_action(std::uint32_t index) {
-    ProgramRun& p = programs_[index];
-    const AgentTurn& turn = p.script->turns[p.turn];
-    const double now = clock_.now();
-    const double total_ms = p.llm_ms + (turn.expert ? turn.expert->latency_s * 1e3 : 0.0);
-    if (turn.action == TurnAction::kTool) {
-      step_complete(now, task(p), p.step, total_ms, "agent", "env");
-      double t = now;
-      for (const auto& tool : turn.tools) t += tool.duration_s;
-      push(t, EventType::kToolsDone, index);
-    } else {
-      step_complete(now, task(p), p.step, total_ms, "agent", "user");
-      push(now + turn.user_latency_s, EventType::kUserDone, index);
-    }
-  }
-
-  void on_tools_done(std::uint32_t index) {
-    ProgramRun& p = programs_[index];
-    const AgentTurn& turn = p.script->turns[p.turn];
-    double t = p.turn_done, total = 0;
-    for (const auto& tool : turn.tools) {
-      t += tool.duration_s;
-      total += tool.duration_s;
-      w_->tool_call(t, task(p), p.step, tool.function, tool.duration_s * 1e3);
-    }
-    ++p.step;
-    step_complete(clock_.now(), task(p), p.step, total * 1e3, "env", "agent");
-    next_turn(index);
-  }
-
-  void on_user_done(std::uint32_t index) {
-    ProgramRun& p = programs_[index];
-    const AgentTurn& turn = p.script->turns[p.turn];
-    ++p.step;
-    w_->user_sim(clock_.now(), task(p), p.step, o_.user_model, turn.user_latency_s * 1e3);
-    step_complete(clock_.now(), task(p), p.step, turn.user_latency_s * 1e3, "user", "agent");
-    if (turn.action == TurnAction::kEnd) {
-      finish_program(index);
-      return;
-    }
-    next_turn(index);
-  }
-
-  void on_user_opening_done(std::uint32_t index) {
-    ProgramRun& p = programs_[index];
-    ++p.step;
-    const double ms = p.script->first_user_latency_s * 1e3;
-    w_->user_sim(clock_.now(), task(p), p.step, o_.user_model, ms);
-    step_complete(clock_.now(), task(p), p.step, ms, "user", "agent");
-    submit_llm_call(index);
-  }
-
-  void next_turn(std::uint32_t index) {
-    ProgramRun& p = programs_[index];
-    ++p.turn;
-    if (p.turn >= p.script->turns.size()) {  // a script that ends on a tool result
-      finish_program(index);
-      return;
-    }
-    submit_llm_call(index);
+    play(index, r.next());
   }
 
   void end_program(std::uint32_t index) {
     ProgramRun& p = programs_[index];
     if (gateway_) gateway_->release(p.script->job_id);
-    p.conversation.reset();
+    p.runner.reset();
     --running_programs_;
     ++finished_;
     last_finish_ = clock_.now();
@@ -485,8 +456,8 @@ class Simulation final : public GatewayDriver {
 
   void handle(const Event& e) {
     switch (e.type) {
-      case EventType::kUserOpeningDone:
-        on_user_opening_done(e.a);
+      case EventType::kWaitDone:
+        on_wait_done(e.a);
         break;
       case EventType::kStepDone:
         on_step_done(e.a);
@@ -496,15 +467,6 @@ class Simulation final : public GatewayDriver {
           engines_[e.a]->on_timer();
           kick(e.a);
         }
-        break;
-      case EventType::kExpertDone:
-        on_expert_done(e.a);
-        break;
-      case EventType::kToolsDone:
-        on_tools_done(e.a);
-        break;
-      case EventType::kUserDone:
-        on_user_done(e.a);
         break;
       case EventType::kKvSample:
         on_kv_sample();

@@ -74,5 +74,42 @@ TEST(TaskTimes, WholeRunAndWindow) {
   fs::remove_all(dir);
 }
 
+// llm_calls over every call but each task's first: a's first call (300 s, held in a gateway)
+// is left out, its two later calls (10 s, 30 s) count; b's only call is its first; c's two
+// calls are logged out of order (the later one first), and its first (by start, 50 s) is the
+// one left out. Later calls: 10, 30, 5 s -> n 3, max 30; in the window (10:05 to 10:10,
+// by end time): a's 30 s call only. Failed tasks' calls count as well.
+TEST(TaskTimes, LlmCallsButEachTasksFirst) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("agentsched_task_calls_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto call = [](const char* time, const char* task, double ms) {
+    return std::string("[PROFILE] 2026-01-05 ") + time + " task=" + task +
+           " thread=1 type=llm_call step=2 model=m call_type=vllm duration_ms=" +
+           std::to_string(ms) + " input_tokens=1 output_tokens=1 has_tool_calls=False\n";
+  };
+  std::ofstream(dir / "driver.log")
+      << call("10:05:00.000", "d:a", 300000) << call("10:05:20.000", "d:a", 10000)
+      << call("10:06:00.000", "d:a", 30000) << call("10:01:00.000", "d:b", 40000)
+      << call("10:02:10.000", "d:c", 5000) << call("10:01:00.000", "d:c", 50000);
+  std::ofstream kv(dir / "kv_cache_timeseries.csv");
+  kv << "ts_iso,ts_unix,port,metric,value\n";
+  const long t0 = 1767607200;  // 2026-01-05 10:00:00 UTC
+  for (long t = 0; t <= 900; t += 30)
+    kv << "x," << t0 + t << ",8000,vllm:kv_cache_usage_perc," << (t >= 330 && t <= 600 ? 0.9 : 0.1)
+       << "\n";
+  kv.close();
+  auto r = analyze_task_times(dir, 70);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->later_calls.n, 3u);
+  EXPECT_NEAR(r->later_calls.max_s, 30, 1e-6);
+  EXPECT_NEAR(r->later_calls.p50_s, 10, 1e-6);
+  ASSERT_TRUE(r->has_window);
+  EXPECT_EQ(r->later_calls_window.n, 1u);
+  EXPECT_NEAR(r->later_calls_window.max_s, 30, 1e-6);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace agentsched::analysis

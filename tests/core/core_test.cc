@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/result.h"
@@ -17,6 +18,24 @@ TEST(VirtualClock, AdvancesOnlyForward) {
   clock.advance_to(5.0);
   clock.advance_to(3.0);
   EXPECT_EQ(clock.now(), 5.0);
+}
+
+TEST(VirtualClock, RunsWakeUpsInTimeOrderAsItAdvances) {
+  VirtualClock clock;
+  std::vector<std::pair<char, double>> woke;
+  clock.wake_at(5, [&] { woke.push_back({'b', clock.now()}); });
+  const auto cancelled = clock.wake_at(4, [&] { woke.push_back({'x', clock.now()}); });
+  clock.wake_at(2, [&] {
+    woke.push_back({'a', clock.now()});
+    clock.wake_at(3, [&] { woke.push_back({'c', clock.now()}); });  // registered on the way
+  });
+  clock.cancel_wake(cancelled);
+  EXPECT_EQ(clock.next_wake(), 2.0);
+  clock.advance_to(10);
+  EXPECT_EQ(woke, (std::vector<std::pair<char, double>>{{'a', 2}, {'c', 3}, {'b', 5}}));
+  EXPECT_EQ(clock.now(), 10);
+  EXPECT_FALSE(clock.next_wake());
+  EXPECT_FALSE(clock.real_time_point(20));  // a manual clock: no real instant to wait for
 }
 
 TEST(ScaledClock, RejectsNonPositiveScale) {

@@ -1,4 +1,5 @@
-// The `admit` policy: admission control with bounded waiting (docs/gateway.md).
+// The `admit` policy: FIFO admission control, with an optional bound on waiting
+// (docs/gateway.md).
 #include <gtest/gtest.h>
 
 #include "gateway/admit.h"
@@ -102,8 +103,25 @@ TEST(Admit, AdmitsInArrivalOrder) {
   EXPECT_EQ(h.driver.forwards[1].program, "small");
 }
 
-TEST(Admit, NoProgramWaitsLongerThanTheBound) {
+TEST(Admit, NoBoundByDefault) {
+  EXPECT_DOUBLE_EQ(AdmitParams{}.max_wait_s, 0);
   auto h = harness();
+  poll(h, 0, 0.99, 3);
+  const RequestId a = h.call("a", 100);
+  EXPECT_FALSE(h.gw.next_timer().has_value());
+  h.at(5000);
+  h.gw.on_timer();
+  poll(h, 0, 0.99, 3);
+  EXPECT_FALSE(h.forwarded(a));  // still no room: still held, however long
+  poll(h, 0, 0.10, 0);
+  EXPECT_TRUE(h.forwarded(a));  // room: admitted
+  EXPECT_EQ(policy(h).stats().admitted_on_bound, 0);
+}
+
+TEST(Admit, NoProgramWaitsLongerThanTheBound) {
+  AdmitParams p;
+  p.max_wait_s = 300;
+  auto h = harness(p);
   poll(h, 0, 0.99, 3);
   const RequestId a = h.call("a", 100);
   h.at(100);

@@ -8,16 +8,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/clock.h"
 #include "fixture_files.h"
 #include "serve/driver.h"
 #include "serve/endpoint.h"
 #include "serve/experiment.h"
 #include "serve/kv_sampler.h"
-#include "serve/live_clock.h"
 #include "serve/live_http.h"
 #include "serve/process.h"
+#include "serve/support/trace_replay.h"
 #include "serve/test_files.h"
-#include "serve/trace_replay.h"
 #include "workload/conversation.h"
 
 namespace agentsched::serve {
@@ -372,17 +372,6 @@ TEST(LiveDriver, RetryBackoffIsCappedAndDoubling) {
   EXPECT_DOUBLE_EQ(p.backoff_before(50), 5);
 }
 
-TEST(LiveDriver, MessageTextIsDeterministicFourBytesPerToken) {
-  const std::string a = message_text(42, 3, 100);
-  EXPECT_EQ(a.size(), 400u);
-  EXPECT_EQ(a, message_text(42, 3, 100));
-  EXPECT_NE(a, message_text(42, 4, 100));
-  EXPECT_NE(a, message_text(43, 3, 100));
-  EXPECT_EQ(message_text(42, 3, 50), a.substr(0, 200));  // a prefix of itself
-  EXPECT_TRUE(message_text(1, 1, 0).empty());
-  for (char c : a) EXPECT_TRUE((c >= 'a' && c <= 'z') || c == ' ');  // JSON-safe
-}
-
 TEST(LiveDriver, SelectedMessagesAreWhatRenderHashes) {
   Conversation c(7, 5000, 23000);
   for (int i = 0; i < 60; ++i) {
@@ -401,18 +390,18 @@ TEST(LiveDriver, SelectedMessagesAreWhatRenderHashes) {
   }
 }
 
-TEST(LiveClock, EmulatedTimeRunsScaledFromTheOrigin) {
-  LiveClock now_origin(20);
+TEST(ScaledClock, EmulatedTimeRunsScaledFromTheOrigin) {
+  ScaledClock now_origin(20);
   EXPECT_GE(now_origin.now(), 0);
   EXPECT_LT(now_origin.now(), 20.0);  // less than a real second has passed
   // An origin 10 real seconds ago reads 200 emulated seconds at scale 20.
-  LiveClock shared(20, now_origin.real_unix_now() - 10);
+  ScaledClock shared(20, now_origin.real_unix_now() - 10);
   EXPECT_NEAR(shared.now(), 200, 20);
   EXPECT_NEAR(shared.unix_now(), shared.origin_unix() + shared.now(), 1e-3);
   // Timers: emulated t maps back to real time at 1/scale.
   const auto d = shared.real_duration(20);
   EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(d).count(), 1000);
-  EXPECT_THROW(LiveClock(0), std::invalid_argument);
+  EXPECT_THROW(ScaledClock(0), std::invalid_argument);
 }
 
 TEST(LiveSampler, RowsFromVllmAndOlderAndSglangMetrics) {

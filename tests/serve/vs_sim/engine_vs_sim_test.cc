@@ -20,7 +20,7 @@
 
 #include "serve/child_process.h"
 #include "serve/live_engine.h"
-#include "serve/trace_replay.h"
+#include "serve/support/trace_replay.h"
 #include "workload/trace.h"
 
 namespace agentsched::serve {

@@ -1,4 +1,4 @@
-#include "serve/trace_replay.h"
+#include "serve/support/trace_replay.h"
 
 #include <fmt/format.h>
 
@@ -21,7 +21,8 @@
 #include "http/vllm_metrics.h"
 #include "record/kv_csv_reader.h"
 #include "record/timeline_reader.h"
-#include "workload/shared_head.h"
+#include "serve/clock_timer.h"
+#include "workload/program_runner.h"
 
 namespace agentsched::serve {
 
@@ -30,8 +31,6 @@ namespace json = boost::json;
 using asio::awaitable;
 
 namespace {
-
-constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 struct ReplayState {
   ReplayState(asio::io_context& io, const ReplayOptions& o)
@@ -49,33 +48,27 @@ struct ReplayState {
   bool done() const { return finished >= total || failure.has_value(); }
 
   // Sleeps until the replay's emulated clock reads `t`.
-  awaitable<void> sleep_until(double t) {
-    asio::steady_timer timer(io);
-    timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(clock.to_real(t - clock.now()))));
-    co_await timer.async_wait(as_tuple_awaitable);
-  }
-  awaitable<void> sleep_for(double emulated_s) { co_await sleep_until(clock.now() + emulated_s); }
+  awaitable<void> sleep_until(double t) { co_await serve::sleep_until(clock, t); }
 };
 
-// The request body of one call (built outside coroutines: GCC 12 mishandles braced string
-// literals inside them).
-std::string call_body(const ReplayOptions& o, const ProgramScript& script, const AgentTurn& turn,
-                      std::string text) {
+// The request body of one call: the runner's prompt messages in the one token encoding
+// (built outside coroutines: GCC 12 mishandles braced string literals inside them).
+std::string call_body(const ReplayOptions& o, const ProgramRunner& runner,
+                      const ProgramStep& call) {
   json::object body;
   if (!o.model.empty()) body["model"] = o.model;
-  json::object message;
-  message["role"] = "user";
-  message["content"] = std::move(text);
-  body["messages"] = json::array{std::move(message)};
-  body["max_tokens"] = turn.output_tokens;
+  json::array messages;
+  for (const PromptMessage& m : runner.messages()) {
+    json::object message;
+    message["role"] = m.role;
+    message["content"] = m.text();
+    messages.push_back(std::move(message));
+  }
+  body["messages"] = std::move(messages);
+  body["max_tokens"] = call.max_tokens;
   body["ignore_eos"] = true;
-  body["job_id"] = script.job_id;
-  // As the simulator: the tool the program runs next (an expert counts as one).
-  if (turn.expert)
-    body["next_tool"] = "expert:" + turn.expert->model;
-  else if (turn.action == TurnAction::kTool && !turn.tools.empty())
-    body["next_tool"] = turn.tools.front().function;
+  body["job_id"] = runner.script().job_id;
+  if (!call.next_tool.empty()) body["next_tool"] = call.next_tool;
   return json::serialize(body);
 }
 
@@ -101,46 +94,35 @@ Status check_reply(const Result<http::ClientResponse>& r, const ProgramScript& s
   return Ok{};
 }
 
-// One program, as the simulator's event chain plays it.
+// One program, played by the simulator's interpreter (as the simulator renders it,
+// SimOptions::share_heads: a domain's programs share the head).
 awaitable<Status> run_program(ReplayState& s, http::HttpClient& client, std::size_t index) {
   const ReplayOptions& o = s.options;
   const ProgramScript& script = o.workload->programs[index];
-  Conversation conversation(stable_hash64(script.job_id), script.head_tokens,
-                            o.workload->prompt_cap_tokens);
-  co_await s.sleep_for(script.first_user_latency_s);
-  for (const AgentTurn& turn : script.turns) {
-    conversation.append(turn.new_tokens);
-    RenderedPrompt prompt = conversation.render(o.block_size);
-    // As the simulator renders it (SimOptions::share_heads): a domain's programs share the head.
-    share_head_blocks(prompt, shared_head_key(script.domain, script.head_tokens),
-                      script.head_tokens, o.block_size);
-    std::string body =
-        call_body(o, script, turn, prompt_text_for(prompt, o.block_size, mix64(++s.next_request)));
-    if (!client.is_open()) {
-      if (auto st = co_await client.connect(o.host, o.port); !st) co_return st;
-    }
-    auto reply = co_await client.request("POST", "/v1/chat/completions", body);
-    ++s.result.llm_calls;
-    if (auto st = check_reply(reply, script, prompt.tokens, turn.output_tokens); !st) co_return st;
-    conversation.append(turn.visible_tokens);
-    if (turn.expert) {
-      co_await s.sleep_for(turn.expert->latency_s);
-      if (turn.expert->fails) {
-        ++s.result.errors;
+  ProgramRunner runner(script, o.workload->prompt_cap_tokens, /*share_heads=*/true);
+  for (ProgramStep step = runner.next();; step = runner.next()) {
+    switch (step.kind) {
+      case ProgramStep::Kind::kEnd:
+        ++(step.ok ? s.result.ok : s.result.errors);
         co_return Ok{};
+      case ProgramStep::Kind::kCall: {
+        std::string body = call_body(o, runner, step);
+        if (!client.is_open()) {
+          if (auto st = co_await client.connect(o.host, o.port); !st) co_return st;
+        }
+        auto reply = co_await client.request("POST", "/v1/chat/completions", body);
+        ++s.result.llm_calls;
+        if (auto st = check_reply(reply, script, runner.prompt_tokens(), step.max_tokens); !st)
+          co_return st;
+        runner.call_done();
+        break;
       }
+      case ProgramStep::Kind::kWait:
+        co_await s.sleep_until(step.ends_at(s.clock.now()));
+        runner.wait_done();
+        break;
     }
-    if (turn.action == TurnAction::kTool) {
-      double total = 0;
-      for (const auto& tool : turn.tools) total += tool.duration_s;
-      co_await s.sleep_for(total);
-      continue;
-    }
-    co_await s.sleep_for(turn.user_latency_s);
-    if (turn.action == TurnAction::kEnd) break;
   }
-  ++s.result.ok;
-  co_return Ok{};
 }
 
 awaitable<void> worker(ReplayState& s) {
@@ -183,21 +165,6 @@ double relative(double a, double b) {
 }
 
 }  // namespace
-
-std::string prompt_text_for(const RenderedPrompt& prompt, std::int32_t block_size,
-                            std::uint64_t tail_seed) {
-  const std::size_t block_bytes = static_cast<std::size_t>(block_size) * 4;
-  std::string text;
-  text.reserve(static_cast<std::size_t>(prompt.tokens) * 4);
-  for (std::uint64_t h : prompt.block_hashes) {
-    const std::string hex = fmt::format("{:016x}", h);
-    for (std::size_t i = 0; i < block_bytes; ++i) text += hex[i % hex.size()];
-  }
-  const std::string tail = fmt::format("{:016x}", mix64(tail_seed));
-  while (text.size() < static_cast<std::size_t>(prompt.tokens) * 4)
-    text += tail[text.size() % tail.size()];
-  return text;
-}
 
 Result<ReplayResult> replay_trace(const ReplayOptions& options) {
   if (!options.workload) return make_error("replay needs a workload");

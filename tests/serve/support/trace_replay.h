@@ -6,7 +6,10 @@
 // tool and user waits. It samples the endpoint's /metrics on the way, so a live engine's
 // KV usage and queue lengths can be compared with `sim run` on the same trace.
 //
-// This is the engine-facing core of a live driver, with none of the driver's artifacts.
+// This is the engine-facing core of a live driver, with none of the driver's artifacts: a
+// test harness (test_serve, test_serve_vs_sim), not part of the product. Programs are played
+// by the simulator's interpreter (workload/program_runner.h) and their prompts sent as its
+// messages in the one token encoding (workload/token_text.h).
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -14,7 +17,6 @@
 
 #include "core/backend_metrics.h"
 #include "core/result.h"
-#include "workload/conversation.h"
 #include "workload/program_script.h"
 
 namespace agentsched::serve {
@@ -50,12 +52,6 @@ struct ReplayResult {
 // Fails on the first call that does not come back as scripted (HTTP error, wrong token
 // counts) or when limit_s passes.
 Result<ReplayResult> replay_trace(const ReplayOptions& options);
-
-// Prompt text whose 64-byte blocks (16 tokens of 4 bytes) are derived from the rendered
-// prompt's chained block hashes, so two texts share their leading blocks exactly where the
-// simulator's prompts share block hashes; the partial last block comes from `tail_seed`.
-std::string prompt_text_for(const RenderedPrompt& prompt, std::int32_t block_size,
-                            std::uint64_t tail_seed);
 
 // KV usage and queue lengths of one run over emulated time.
 struct RunSeries {

@@ -2,10 +2,13 @@
 // loopback: the same load goes straight to a minimal backend and then through the router.
 //
 //  1. latency:    one connection, sequential 40 KB chat requests; the router's added median
-//                 (target: under 100 us)
-//  2. throughput: 64 keep-alive connections for a fixed time; requests/s through the router
-//                 (target: at least 25,000/s on the 2-core test machine, which the load
-//                 generator and the backend share)
+//                 (target: under 40 us)
+//  2. throughput: 64 keep-alive connections for a fixed time; requests/s straight to the
+//                 backend and through the router, and their ratio (target: at least 0.5 x
+//                 direct, on the 2-core test machine, which the load generator and the backend
+//                 share). The router's CPU per request is printed too: on a machine other work
+//                 is loading (the load average is printed first) the ratio follows the
+//                 scheduler, the CPU per request does not.
 //  3. streaming:  SSE events stamped by the backend when sent; the delay the router adds to
 //                 each (target: within 1 ms)
 //  4. memory:     the router's resident set with 10,000 tracked programs (target: < 64 MB)
@@ -34,14 +37,14 @@
 #include <thread>
 #include <vector>
 
+#include "http/byte_buffer.h"
 #include "http/http1_parse.h"
-#include "serve/byte_buffer.h"
 
 extern char** environ;
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using agentsched::serve::ByteBuffer;
+using agentsched::http::ByteBuffer;
 using boost::system::error_code;
 namespace http = agentsched::http;
 using SteadyClock = std::chrono::steady_clock;
@@ -487,10 +490,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> requests;
   for (int i = 0; i < connections; ++i)
     requests.push_back(chat_request(chat_body(body_bytes, fmt::format("bench:{}", i))));
+  std::string load = "?";
+  if (std::ifstream f("/proc/loadavg"); f) std::getline(f, load);
   fmt::print(
       "router benchmark: {} B chat bodies, backend :{} (in-process), router :{} (child "
-      "process), {} hardware threads\n\n",
-      requests[0].size(), backend.port(), router.port(), std::thread::hardware_concurrency());
+      "process), {} hardware threads, load average {}\n\n",
+      requests[0].size(), backend.port(), router.port(), std::thread::hardware_concurrency(), load);
 
   // 1. Latency at one connection, direct and through the router, interleaved in rounds.
   std::vector<double> direct_lat, router_lat;
@@ -544,13 +549,13 @@ int main(int argc, char** argv) {
   const auto ms = [](double s) { return s * 1e3; };
   fmt::print("| figure | direct | via router | router adds / ratio | target | met |\n");
   fmt::print("|---|---:|---:|---:|---:|:-:|\n");
-  fmt::print("| latency p50, 1 connection (us) | {:.1f} | {:.1f} | +{:.1f} | < +100 | {} |\n",
-             us(d50), us(r50), us(r50 - d50), r50 - d50 < 100e-6 ? "yes" : "NO");
+  fmt::print("| latency p50, 1 connection (us) | {:.1f} | {:.1f} | +{:.1f} | < +40 | {} |\n",
+             us(d50), us(r50), us(r50 - d50), r50 - d50 < 40e-6 ? "yes" : "NO");
   fmt::print("| latency p99, 1 connection (us) | {:.1f} | {:.1f} | +{:.1f} | | |\n", us(d99),
              us(r99), us(r99 - d99));
-  fmt::print("| throughput, {} connections (req/s) | {:.0f} | {:.0f} | {:.2f}x | >= 25000 | {} |\n",
+  fmt::print("| throughput, {} connections (req/s) | {:.0f} | {:.0f} | {:.2f}x | >= 0.5x | {} |\n",
              connections, direct_rps, router_rps, router_rps / direct_rps,
-             router_rps >= 25000 ? "yes" : "NO");
+             router_rps >= 0.5 * direct_rps ? "yes" : "NO");
   fmt::print(
       "| router CPU per request at {} connections (us, user + system) | | {:.1f} + {:.1f} | "
       "{:.2f} cores busy | | |\n",

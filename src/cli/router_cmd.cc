@@ -1,4 +1,4 @@
-// `agentsched router`: the program-aware gateway in front of real engines (serve/router.h).
+// `agentsched router`: the program-aware gateway in front of real engines (router/router.h).
 #include <fmt/format.h>
 
 #include <cmath>
@@ -12,8 +12,8 @@
 #include "cli/options.h"
 #include "cli/policy_help.h"
 #include "gateway/policies.h"
+#include "router/router.h"
 #include "serve/admin_token.h"
-#include "serve/router.h"
 
 namespace agentsched::cli {
 namespace {

@@ -7,6 +7,10 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 
+#include "http/byte_buffer.h"
+#include "http/http1_parse.h"
+#include "http/upstream.h"
+
 namespace agentsched::http {
 
 namespace asio = boost::asio;
@@ -23,10 +27,10 @@ std::string_view ClientResponse::header(std::string_view lower_name) const {
 }
 
 struct HttpClient::Impl {
-  explicit Impl(asio::any_io_executor ex) : executor(ex), socket(ex) {}
+  explicit Impl(asio::any_io_executor ex) : executor(ex), socket(ex), in(16 * 1024) {}
   asio::any_io_executor executor;
   tcp::socket socket;
-  beast::flat_buffer buffer;
+  ByteBuffer in;  // response bytes read and not yet used
   std::string host;
   std::uint16_t port = 0;
 
@@ -50,22 +54,81 @@ struct HttpClient::Impl {
     return req;
   }
 
-  template <class Body>
-  static void copy_head(const bhttp::response<Body>& res, ClientResponse& out) {
-    out.status = static_cast<int>(res.result_int());
-    for (const auto& field : res) {
-      std::string name(field.name_string());
-      for (char& c : name)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      out.headers.emplace_back(std::move(name), std::string(field.value()));
-    }
-  }
-
   void close() {
     error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
-    buffer.clear();
+    in.clear();
+  }
+
+  // Reads more bytes into `in`; the error, eof included.
+  awaitable<error_code> read_more() {
+    in.reserve_writable(16 * 1024);
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(in.write_ptr(), in.writable()),
+                                                   as_tuple_awaitable);
+    if (!ec) in.commit(n);
+    co_return ec;
+  }
+
+  // Reads one response with the router's parser and body reader (http1_parse.h, upstream.h):
+  // interim 1xx answers skipped, the body handed to `on_data` piece by piece as it arrives
+  // (chunk framing removed). The connection is closed when the response says so or on error.
+  awaitable<Result<ClientResponse>> read_response(
+      const std::string& method, const std::string& target,
+      const std::function<void(std::string_view)>& on_data) {
+    const auto fail = [&](std::string_view what, std::string_view why) -> Result<ClientResponse> {
+      close();
+      return make_error(fmt::format("{} {} {}: {}", what, method, target, why));
+    };
+    MessageHead head;
+    std::string_view err;
+    for (;;) {
+      const auto r = parse_response_head(in.data(), head, err);
+      if (r == ParseResult::kError) co_return fail("read response to", err);
+      if (r == ParseResult::kComplete) {
+        if (head.status >= 100 && head.status < 200) {
+          in.consume(head.head_size);
+          continue;
+        }
+        break;
+      }
+      if (const error_code ec = co_await read_more())
+        co_return fail("read response to",
+                       ec == asio::error::eof ? "connection closed" : ec.message());
+    }
+    ClientResponse out;
+    out.status = head.status;
+    for (const auto& f : head.headers) {
+      std::string name(f.name);
+      for (char& c : name)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      out.headers.emplace_back(std::move(name), std::string(f.value));
+    }
+    const Framing framing = response_framing(method, head);
+    const bool keep_alive = head.keep_alive && framing != Framing::kUntilClose;
+    ResponseBodyReader body;
+    body.reset(framing, head.content_length.value_or(0));
+    in.consume(head.head_size);
+    std::vector<std::string_view> pieces;
+    bool eof = false;
+    for (;;) {
+      std::size_t used = 0;
+      const auto outcome = body.read(in.data(), eof, pieces, used);
+      if (outcome == ResponseBodyReader::Outcome::kBadChunk)
+        co_return fail("read body of", "invalid chunked encoding");
+      if (outcome == ResponseBodyReader::Outcome::kTruncated)
+        co_return fail("read body of", "connection closed mid-response");
+      for (auto p : pieces)
+        if (!p.empty() && on_data) on_data(p);
+      in.consume(used);
+      if (outcome == ResponseBodyReader::Outcome::kEnd) break;
+      if (const error_code ec = co_await read_more()) {
+        if (ec != asio::error::eof) co_return fail("read body of", ec.message());
+        eof = true;
+      }
+    }
+    if (!keep_alive) close();
+    co_return out;
   }
 };
 
@@ -103,19 +166,10 @@ awaitable<Result<ClientResponse>> HttpClient::do_request(std::string method, std
     impl_->close();
     co_return make_error(fmt::format("send {} {}: {}", method, target, wec.message()));
   }
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(boost::none);
-  auto [ec, n] =
-      co_await bhttp::async_read(impl_->socket, impl_->buffer, parser, as_tuple_awaitable);
-  if (ec) {
-    impl_->close();
-    co_return make_error(fmt::format("read response to {} {}: {}", method, target, ec.message()));
-  }
-  auto res = parser.release();
-  ClientResponse out;
-  Impl::copy_head(res, out);
-  out.body = std::move(res.body());
-  if (!res.keep_alive()) impl_->close();
+  std::string collected;
+  auto out = co_await impl_->read_response(
+      method, target, [&collected](std::string_view piece) { collected.append(piece); });
+  if (out) out->body = std::move(collected);
   co_return out;
 }
 
@@ -128,33 +182,7 @@ awaitable<Result<ClientResponse>> HttpClient::do_stream(
     impl_->close();
     co_return make_error(fmt::format("send {} {}: {}", method, target, wec.message()));
   }
-  bhttp::response_parser<bhttp::buffer_body> parser;
-  parser.body_limit(boost::none);
-  auto [hec, hn] =
-      co_await bhttp::async_read_header(impl_->socket, impl_->buffer, parser, as_tuple_awaitable);
-  if (hec) {
-    impl_->close();
-    co_return make_error(fmt::format("read response to {} {}: {}", method, target, hec.message()));
-  }
-  ClientResponse out;
-  Impl::copy_head(parser.get(), out);
-  char chunk[16384];
-  while (!parser.is_done()) {
-    parser.get().body().data = chunk;
-    parser.get().body().size = sizeof chunk;
-    // read_some, not read: read would wait until the buffer is full, holding back tokens.
-    auto [ec, n] =
-        co_await bhttp::async_read_some(impl_->socket, impl_->buffer, parser, as_tuple_awaitable);
-    if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec) {
-      impl_->close();
-      co_return make_error(fmt::format("read body of {} {}: {}", method, target, ec.message()));
-    }
-    const std::size_t got = sizeof chunk - parser.get().body().size;
-    if (got > 0 && on_data) on_data(std::string_view(chunk, got));
-  }
-  if (!parser.get().keep_alive()) impl_->close();
-  co_return out;
+  co_return co_await impl_->read_response(method, target, on_data);
 }
 
 Result<ClientResponse> fetch(std::string_view host, std::uint16_t port, std::string_view method,

@@ -1,7 +1,8 @@
 #pragma once
 // HTTP/1.1 client on Asio C++20 coroutines: one keep-alive connection per HttpClient, whole
-// or streamed response bodies. Used by the tests, the benchmarks and later by the router
-// (to forward to engines) and the driver.
+// or streamed response bodies. Responses are read with the parser and body reader the
+// router's relay uses (http1_parse.h, upstream.h); Beast writes the requests. Used by the
+// router's /metrics polls, the driver, the tools, the tests and the benchmarks.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>

@@ -13,6 +13,10 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "http/byte_buffer.h"
+#include "http/http1_parse.h"
+#include "http/listener.h"
+
 namespace agentsched::http {
 
 namespace asio = boost::asio;
@@ -54,9 +58,9 @@ std::string http_date() {
 }
 
 struct Connection {
-  explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+  explicit Connection(tcp::socket s) : socket(std::move(s)), in(16 * 1024) {}
   tcp::socket socket;
-  beast::flat_buffer buffer;
+  ByteBuffer in;     // bytes read and not yet parsed (a pipelined request)
   bool idle = true;  // waiting for the next request (may be closed on stop())
 };
 
@@ -100,11 +104,11 @@ void arm_watch(const std::shared_ptr<Connection>& conn, const std::shared_ptr<Di
 
 struct Server::State {
   State(asio::any_io_executor ex, Handler h, ServerOptions o)
-      : executor(ex), handler(std::move(h)), options(std::move(o)), acceptor(ex) {}
+      : executor(ex), handler(std::move(h)), options(std::move(o)), listener(ex) {}
   asio::any_io_executor executor;
   Handler handler;
   ServerOptions options;
-  tcp::acceptor acceptor;
+  Listener listener;  // bind, listen and the accept loop, shared with the router
   bool stopping = false;
   std::unordered_set<std::shared_ptr<Connection>> connections;
   std::size_t active_requests = 0;
@@ -250,48 +254,108 @@ awaitable<void> write_simple(tcp::socket& socket, bhttp::status status, std::str
   co_await bhttp::async_write(socket, res, as_tuple_awaitable);
 }
 
+enum class ReadOutcome { kOk, kClosed, kInvalid, kTooLarge };
+
+// Reads one request with the HTTP/1 parser the router uses too (http1_parse.h): the head
+// parsed in place, a Content-Length or chunked body read whole, `Expect: 100-continue`
+// answered before the body is read (curl sends it for large bodies). Bytes after the request
+// (a pipelined one) stay in conn.in.
+awaitable<ReadOutcome> read_request(Server::State& st, Connection& conn, Request& request,
+                                    bool& keep_alive) {
+  const auto read_more = [&conn]() -> awaitable<bool> {
+    conn.in.reserve_writable(16 * 1024);
+    auto [ec, n] = co_await conn.socket.async_read_some(
+        asio::buffer(conn.in.write_ptr(), conn.in.writable()), as_tuple_awaitable);
+    if (ec) co_return false;
+    conn.in.commit(n);
+    co_return true;
+  };
+  MessageHead head;
+  std::string_view err;
+  for (;;) {
+    // Empty lines before a request line are ignored (RFC 7230 3.5).
+    while (!conn.in.empty() && (conn.in.data().front() == '\r' || conn.in.data().front() == '\n'))
+      conn.in.consume(1);
+    if (!conn.in.empty()) {
+      const auto r = parse_request_head(conn.in.data(), head, err);
+      if (r == ParseResult::kError) co_return ReadOutcome::kInvalid;
+      if (r == ParseResult::kComplete) break;
+    }
+    if (!co_await read_more()) co_return ReadOutcome::kClosed;
+  }
+  conn.idle = false;  // Server::stop() now lets the request finish
+  const std::size_t head_size = head.head_size;
+  bool continue_sent = false;
+  const auto send_continue = [&]() -> awaitable<bool> {
+    if (!head.expect_continue || continue_sent) co_return true;
+    continue_sent = true;
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    auto [ec, n] =
+        co_await asio::async_write(conn.socket, asio::buffer(kContinue), as_tuple_awaitable);
+    co_return !ec;
+  };
+  std::size_t total = 0;
+  std::string body;
+  if (head.chunked) {
+    ChunkedDecoder dechunk;
+    std::size_t pos = head_size;
+    for (;;) {
+      std::vector<std::string_view> pieces;
+      ChunkedDecoder::Status status;
+      pos += dechunk.feed(conn.in.data().substr(pos), pieces, status);
+      for (auto p : pieces) body.append(p);
+      if (status == ChunkedDecoder::Status::kError) co_return ReadOutcome::kInvalid;
+      if (body.size() > st.options.body_limit) co_return ReadOutcome::kTooLarge;
+      if (status == ChunkedDecoder::Status::kDone) break;
+      if (!co_await send_continue()) co_return ReadOutcome::kClosed;
+      // The views in `head` point into conn.in, which may move: keep what is needed.
+      if (!co_await read_more()) co_return ReadOutcome::kClosed;
+      parse_request_head(conn.in.data(), head, err);
+    }
+    total = pos;
+  } else {
+    const std::uint64_t length = head.content_length.value_or(0);
+    if (length > st.options.body_limit) co_return ReadOutcome::kTooLarge;
+    total = head_size + static_cast<std::size_t>(length);
+    while (conn.in.size() < total) {
+      if (!co_await send_continue()) co_return ReadOutcome::kClosed;
+      if (!co_await read_more()) co_return ReadOutcome::kClosed;
+    }
+    parse_request_head(conn.in.data(), head, err);  // views into the grown buffer
+    body.assign(conn.in.data().substr(head_size, static_cast<std::size_t>(length)));
+  }
+  request.method = std::string(head.method);
+  request.target = std::string(head.target);
+  request.headers.reserve(head.headers.size());
+  for (const auto& f : head.headers)
+    request.headers.emplace_back(lower(f.name), std::string(f.value));
+  request.body = std::move(body);
+  keep_alive = head.keep_alive;
+  conn.in.consume(total);
+  co_return ReadOutcome::kOk;
+}
+
 awaitable<void> serve_connection(std::shared_ptr<Server::State> st,
                                  std::shared_ptr<Connection> conn) {
   st->connections.insert(conn);
   for (;;) {
     if (st->stopping) break;
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.body_limit(st->options.body_limit);
+    Request request;
+    bool keep_alive = true;
     conn->idle = true;
-    auto [ec, n] =
-        co_await bhttp::async_read_header(conn->socket, conn->buffer, parser, as_tuple_awaitable);
+    const ReadOutcome read = co_await read_request(*st, *conn, request, keep_alive);
     conn->idle = false;
-    if (!ec && !parser.is_done()) {
-      // A client that sent `Expect: 100-continue` (curl does for large bodies) waits for
-      // this before sending the body.
-      if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
-        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        std::tie(ec, n) =
-            co_await asio::async_write(conn->socket, asio::buffer(kContinue), as_tuple_awaitable);
-      }
-      if (!ec)
-        std::tie(ec, n) =
-            co_await bhttp::async_read(conn->socket, conn->buffer, parser, as_tuple_awaitable);
-    }
-    if (ec) {
+    if (read != ReadOutcome::kOk) {
       // Malformed requests get an answer; a closed or reset connection just ends.
-      if (ec == bhttp::error::body_limit)
+      if (read == ReadOutcome::kTooLarge)
         co_await write_simple(conn->socket, bhttp::status::payload_too_large,
                               R"({"detail":"Request body too large"})", st->options.server_name);
-      else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
-               ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
+      else if (read == ReadOutcome::kInvalid)
         co_await write_simple(conn->socket, bhttp::status::bad_request,
                               R"({"detail":"Invalid HTTP request"})", st->options.server_name);
       break;
     }
-    auto msg = parser.release();
-    Request request;
-    request.method = std::string(msg.method_string());
-    request.target = std::string(msg.target());
-    for (const auto& field : msg)
-      request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
-    request.body = std::move(msg.body());
-    ExchangeImpl exchange(*st, conn, std::move(request), msg.keep_alive());
+    ExchangeImpl exchange(*st, conn, std::move(request), keep_alive);
     ++st->active_requests;
     try {
       co_await st->handler(exchange);
@@ -314,67 +378,39 @@ awaitable<void> serve_connection(std::shared_ptr<Server::State> st,
   st->connections.erase(conn);
 }
 
-awaitable<void> accept_loop(std::shared_ptr<Server::State> st) {
-  for (;;) {
-    auto [ec, socket] = co_await st->acceptor.async_accept(as_tuple_awaitable);
-    if (st->stopping || !st->acceptor.is_open()) co_return;
-    if (ec) {
-      // Out of descriptors or a transient error: back off briefly instead of spinning.
-      asio::steady_timer backoff(st->executor, std::chrono::milliseconds(50));
-      co_await backoff.async_wait(as_tuple_awaitable);
-      continue;
-    }
-    error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(st->executor,
-                   serve_connection(st, std::make_shared<Connection>(std::move(socket))),
-                   asio::detached);
-  }
-}
-
 }  // namespace
 
 Server::Server(asio::any_io_executor executor, Handler handler, ServerOptions options)
     : state_(std::make_shared<State>(executor, std::move(handler), std::move(options))) {}
 
 Server::~Server() {
-  error_code ignored;
   state_->stopping = true;
-  state_->acceptor.close(ignored);
+  state_->listener.close();
 }
 
 Status Server::listen(std::string_view host, std::uint16_t port) {
-  error_code ec;
-  const auto address = asio::ip::make_address(std::string(host), ec);
-  if (ec) return make_error(fmt::format("invalid listen address '{}': {}", host, ec.message()));
-  const tcp::endpoint endpoint(address, port);
-  auto& acceptor = state_->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    error_code ignored;
-    acceptor.close(ignored);
-    return make_error(fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
-  }
-  return Ok{};
+  return state_->listener.listen(host, port);
 }
 
 std::uint16_t Server::port() const {
-  error_code ec;
-  const auto endpoint = state_->acceptor.local_endpoint(ec);
-  return ec ? 0 : endpoint.port();
+  return state_->listener.port();
 }
 
 void Server::start() {
-  asio::co_spawn(state_->executor, accept_loop(state_), asio::detached);
+  // Weak: the listener belongs to the state.
+  state_->listener.start([weak = std::weak_ptr<State>(state_)](tcp::socket socket) {
+    auto st = weak.lock();
+    if (!st || st->stopping) return;
+    asio::co_spawn(st->executor,
+                   serve_connection(st, std::make_shared<Connection>(std::move(socket))),
+                   asio::detached);
+  });
 }
 
 void Server::stop() {
   state_->stopping = true;
+  state_->listener.close();
   error_code ignored;
-  state_->acceptor.close(ignored);
   for (const auto& conn : state_->connections)
     if (conn->idle) conn->socket.close(ignored);
 }

@@ -1,8 +1,10 @@
 #pragma once
-// HTTP/1.1 server on Asio C++20 coroutines (Beast underneath, kept out of this header):
-// one coroutine per connection, keep-alive, complete or chunked streaming responses, and
-// notice of a client that hangs up while its request is being handled. Single-threaded by
-// design: handlers run on the executor given, so state shared with them needs no locks.
+// HTTP/1.1 server on Asio C++20 coroutines: one coroutine per connection, requests read with
+// the HTTP/1 parser and listener the router uses too (http1_parse.h, listener.h), responses
+// written with Beast (kept out of this header), keep-alive, pipelining, complete or chunked
+// streaming responses, and notice of a client that hangs up while its request is being
+// handled. Single-threaded by design: handlers run on the executor given, so state shared
+// with them needs no locks.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>

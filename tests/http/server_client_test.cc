@@ -159,7 +159,9 @@ TEST(HttpClient, StreamDeliversEachPieceAsItArrives) {
         EXPECT_TRUE((co_await c.connect("127.0.0.1", f.server->port())).ok());
         SseParser parser([&](std::string_view d) {
           events.emplace_back(d);
-          if (d == "first") f.handshake->cancel();
+          // Expired rather than cancelled: the server may not be waiting yet (a cancel with
+          // no wait pending would be lost; a wait on an expired timer completes at once).
+          if (d == "first") f.handshake->expires_at(asio::steady_timer::time_point::min());
         });
         auto r = co_await c.stream("GET", "/handshake", "", {},
                                    [&](std::string_view data) { parser.feed(data); });
@@ -224,6 +226,81 @@ TEST(HttpServer, AnswersExpectContinueBeforeTheBody) {
   EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
   EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
   EXPECT_NE(reply.find("POST /echo  hello"), std::string::npos) << reply;
+}
+
+// Everything a raw client sent until the server closed the connection.
+std::string exchange_raw(Fixture& f, const std::string& bytes) {
+  asio::ip::tcp::socket raw(f.io);
+  raw.connect({asio::ip::make_address("127.0.0.1"), f.server->port()});
+  asio::write(raw, asio::buffer(bytes));
+  std::string reply;
+  bool done = false;
+  asio::co_spawn(
+      f.io,
+      [&]() -> awaitable<void> {
+        char buf[4096];
+        for (;;) {
+          auto [ec, n] =
+              co_await raw.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+          reply.append(buf, n);
+          if (ec) break;
+        }
+        done = true;
+      },
+      asio::detached);
+  EXPECT_TRUE(run_until(
+      f.io, [&] { return done; }, std::chrono::seconds(5)));
+  return reply;
+}
+
+// The request reader is the router's HTTP/1 parser (http1_parse.h): a chunked body and a
+// pipelined request in the same write, each answered in order.
+TEST(HttpServer, ChunkedAndPipelinedRequests) {
+  Fixture f;
+  const std::string reply = exchange_raw(
+      f,
+      "\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nX-Test: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n"
+      "GET /echo?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const auto first = reply.find("POST /echo a hello");
+  const auto second = reply.find("GET /echo?q=1  ");
+  EXPECT_NE(first, std::string::npos) << reply;
+  EXPECT_NE(second, std::string::npos) << reply;
+  EXPECT_LT(first, second);
+}
+
+TEST(HttpServer, BodyOverTheLimitGets413) {
+  asio::io_context io;
+  ServerOptions o;
+  o.body_limit = 10;
+  Server server(
+      io.get_executor(), [](Exchange& ex) -> awaitable<void> { co_await ex.respond(Response{}); },
+      o);
+  ASSERT_TRUE(server.listen("127.0.0.1", 0).ok());
+  server.start();
+  asio::ip::tcp::socket raw(io);
+  raw.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+  asio::write(raw, asio::buffer(std::string(
+                       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n0123456789a")));
+  std::string reply;
+  bool done = false;
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        char buf[1024];
+        for (;;) {
+          auto [ec, n] =
+              co_await raw.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+          reply.append(buf, n);
+          if (ec) break;
+        }
+        done = true;
+      },
+      asio::detached);
+  ASSERT_TRUE(run_until(
+      io, [&] { return done; }, std::chrono::seconds(5)));
+  EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply;
+  EXPECT_NE(reply.find("Request body too large"), std::string::npos) << reply;
 }
 
 TEST(HttpServer, MalformedRequestGets400) {

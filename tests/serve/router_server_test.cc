@@ -15,7 +15,7 @@
 
 #include "fixture_files.h"
 #include "http/server.h"
-#include "serve/router.h"
+#include "router/router.h"
 #include "serve/router_test_util.h"
 
 namespace agentsched::serve {

@@ -1,11 +1,11 @@
-// ByteBuffer and BufferPool (serve/byte_buffer.h): the router's request buffers.
-#include "serve/byte_buffer.h"
+// ByteBuffer and BufferPool (http/byte_buffer.h): the router's request buffers.
+#include "http/byte_buffer.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace agentsched::serve {
+namespace agentsched::http {
 namespace {
 
 TEST(ByteBuffer, GrowsKeepingUnreadBytesAndReclaimsConsumedSpace) {
@@ -53,4 +53,4 @@ TEST(BufferPool, KeepsAtMostMaxKept) {
 }
 
 }  // namespace
-}  // namespace agentsched::serve
+}  // namespace agentsched::http

@@ -1,4 +1,4 @@
-#include "serve/dashboard_page.h"
+#include "router/dashboard_page.h"
 
 namespace agentsched::serve {
 

@@ -10,7 +10,9 @@
 //
 // Everything runs on one io_context thread: the Gateway is single-threaded by design, and
 // the proxy path is written to need no more (no per-request JSON parse of the body, no copy
-// of it, keep-alive upstream connections). docs/router.md has the details.
+// of it, keep-alive upstream connections). docs/router.md has the details; router_impl.h
+// lists the parts (listener and connections, upstream, relay, admin API, metrics, health,
+// housekeeping, the gateway glue) and where each lives.
 #include <cstdint>
 #include <functional>
 #include <memory>

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace agentsched::serve {
+namespace agentsched::http {
 
 class ByteBuffer {
  public:
@@ -102,4 +102,4 @@ class BufferPool {
   std::vector<ByteBuffer> free_;
 };
 
-}  // namespace agentsched::serve
+}  // namespace agentsched::http

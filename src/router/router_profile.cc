@@ -1,4 +1,4 @@
-#include "serve/router_profile.h"
+#include "router/router_profile.h"
 
 #include <fmt/format.h>
 

@@ -1,0 +1,20 @@
+#pragma once
+// The router's own answers: status reasons, OpenAI-shaped error bodies, percent-decoding of
+// program ids in paths.
+#include <string>
+#include <string_view>
+
+namespace agentsched::serve {
+
+std::string_view reason_phrase(int status);
+// OpenAI's error body: {"error": {"message", "type", "param", "code"}}.
+std::string error_body(int status, std::string_view message);
+// %XX sequences decoded; anything else (a lone '%', '+') kept as is.
+std::string url_decode(std::string_view s);
+// A complete response with the router's server name: status line, content-type,
+// content-length, `extra_headers` (each ending in CRLF), `connection: close` unless
+// keep_alive, then the body.
+void format_response(std::string& out, int status, std::string_view content_type,
+                     std::string_view body, std::string_view extra_headers, bool keep_alive);
+
+}  // namespace agentsched::serve

@@ -1,7 +1,7 @@
-// Chat-completion bodies as the engine emulator reads them (serve/chat_request.h): what any
+// Chat-completion bodies as the engine emulator reads them (emulator/chat_request.h): what any
 // OpenAI client may send to `agentsched engine`.
 #include "fuzz_util.h"
-#include "serve/chat_request.h"
+#include "emulator/chat_request.h"
 
 using namespace agentsched::serve;
 

@@ -1,10 +1,10 @@
-// Endpoint URLs (serve/endpoint.h): `drive --endpoint http://HOST:PORT[/PATH]`, typed by hand.
+// Endpoint URLs (http/endpoint.h): `drive --endpoint http://HOST:PORT[/PATH]`, typed by hand.
 // An endpoint that parses has a host, a port in 1..65535 and request targets that are valid
 // HTTP origin-forms, and renders to a URL that parses back to the same endpoint.
 #include <string>
 
 #include "fuzz_util.h"
-#include "serve/endpoint.h"
+#include "http/endpoint.h"
 
 using namespace agentsched::serve;
 

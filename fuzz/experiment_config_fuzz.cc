@@ -1,9 +1,9 @@
-// Experiment configs in TOML (serve/experiment.h), given to `agentsched experiment run`.
+// Experiment configs in TOML (live/experiment.h), given to `agentsched experiment run`.
 // A config that parses holds finite numbers in range.
 #include <cmath>
 
 #include "fuzz_util.h"
-#include "serve/experiment.h"
+#include "live/experiment.h"
 
 using namespace agentsched::serve;
 

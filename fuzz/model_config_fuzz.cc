@@ -1,4 +1,4 @@
-// The reference's model config (serve/endpoint.h), read by `drive --model-config FILE`.
+// The reference's model config (http/endpoint.h), read by `drive --model-config FILE`.
 // A config that parses lists only usable endpoints (host, port in range, no path), maps
 // experts only to listed models, and written back in the same format reads back the same;
 // every error names the file.
@@ -6,7 +6,7 @@
 #include <string>
 
 #include "fuzz_util.h"
-#include "serve/endpoint.h"
+#include "http/endpoint.h"
 
 namespace json = boost::json;
 using namespace agentsched::serve;

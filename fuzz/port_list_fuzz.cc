@@ -1,10 +1,10 @@
-// Port lists (serve/kv_sampler.h): `sample --ports 8000,8001`, typed by hand or built by
+// Port lists (live/kv_sampler.h): `sample --ports 8000,8001`, typed by hand or built by
 // `experiment`. A list that parses holds one port in 1..65535 per comma-separated item, and
 // joined back with commas parses to the same list; an error names the bad item.
 #include <string>
 
 #include "fuzz_util.h"
-#include "serve/kv_sampler.h"
+#include "live/kv_sampler.h"
 
 using namespace agentsched::serve;
 

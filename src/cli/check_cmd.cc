@@ -1,4 +1,4 @@
-// `agentsched check`: health and progress of a running experiment (serve/run_check.h).
+// `agentsched check`: health and progress of a running experiment (live/run_check.h).
 #include <fmt/format.h>
 #include <poll.h>
 
@@ -7,8 +7,8 @@
 
 #include "cli/command_registry.h"
 #include "core/time_format.h"
-#include "serve/process.h"
-#include "serve/run_check.h"
+#include "live/process.h"
+#include "live/run_check.h"
 
 namespace agentsched::cli {
 namespace {

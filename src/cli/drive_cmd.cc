@@ -1,4 +1,4 @@
-// `agentsched drive`: the live workload driver (serve/driver.h).
+// `agentsched drive`: the live workload driver (live/driver.h).
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -9,9 +9,9 @@
 #include "cli/command_registry.h"
 #include "cli/options.h"
 #include "cli/provenance.h"
-#include "serve/admin_token.h"
-#include "serve/driver.h"
-#include "serve/process.h"
+#include "http/admin_token.h"
+#include "live/driver.h"
+#include "live/process.h"
 #include "workload/arrivals.h"
 #include "workload/workload_stats.h"
 

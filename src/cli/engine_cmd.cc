@@ -1,4 +1,4 @@
-// `agentsched engine`: the vLLM-compatible engine emulator (serve/engine_server.h).
+// `agentsched engine`: the vLLM-compatible engine emulator (emulator/engine_server.h).
 #include <fmt/format.h>
 
 #include <cmath>
@@ -12,7 +12,7 @@
 #include "cli/options.h"
 #include "cli/policy_help.h"
 #include "engine/engine_policy.h"
-#include "serve/engine_server.h"
+#include "emulator/engine_server.h"
 
 namespace agentsched::cli {
 namespace {

@@ -1,5 +1,5 @@
 // `agentsched experiment run`: a matrix of runs end to end, live or simulated
-// (serve/experiment.h; the simulated cells run here, since serve never includes sim).
+// (live/experiment.h; the simulated cells run here, since serve never includes sim).
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -12,8 +12,8 @@
 #include "gateway/policies.h"
 #include "gateway/systems.h"
 #include "model/profile.h"
-#include "serve/experiment.h"
-#include "serve/process.h"
+#include "live/experiment.h"
+#include "live/process.h"
 #include "sim/matrix.h"
 #include "sim/simulation.h"
 #include "workload/arrivals.h"

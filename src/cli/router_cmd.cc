@@ -13,7 +13,7 @@
 #include "cli/policy_help.h"
 #include "gateway/policies.h"
 #include "router/router.h"
-#include "serve/admin_token.h"
+#include "http/admin_token.h"
 
 namespace agentsched::cli {
 namespace {

@@ -1,4 +1,4 @@
-// `agentsched sample`: the KV-usage sampler (serve/kv_sampler.h).
+// `agentsched sample`: the KV-usage sampler (live/kv_sampler.h).
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -8,8 +8,8 @@
 
 #include "cli/command_registry.h"
 #include "cli/options.h"
-#include "serve/kv_sampler.h"
-#include "serve/process.h"
+#include "live/kv_sampler.h"
+#include "live/process.h"
 
 namespace agentsched::cli {
 namespace {

@@ -3,7 +3,7 @@
 // the wall clock, and live code never sleeps on its own: both take a Clock.
 //
 // A Clock tells the time (now(), seconds since its origin) and lets live code wait for a
-// time (serve/clock_timer.h turns this into Asio timers and coroutine sleeps). Two kinds:
+// time (http/clock_timer.h turns this into Asio timers and coroutine sleeps). Two kinds:
 //
 //   ScaledClock   real (steady) time x scale since an origin: the live processes' clock.
 //                 Waiting is a steady timer at real_time_point(t).
@@ -11,7 +11,7 @@
 //                 test). Waiting registers a wake-up that advance_to() runs when it passes the
 //                 waited-for time -- live code runs on it without sleeping.
 //
-// The engine emulator's GpuClock (serve/gpu_clock.h) reads one of these through a hold.
+// The engine emulator's GpuClock (emulator/gpu_clock.h) reads one of these through a hold.
 #include <chrono>
 #include <cstdint>
 #include <functional>

@@ -7,7 +7,7 @@
 #include "analysis/report_json.h"
 #include "router/dashboard_page.h"
 #include "router/responses.h"
-#include "serve/admin_token.h"
+#include "http/admin_token.h"
 
 namespace agentsched::serve {
 

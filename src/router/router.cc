@@ -10,9 +10,9 @@
 #include "gateway/policies.h"
 #include "http/fd_limit.h"
 #include "router/router_impl.h"
-#include "serve/admin_token.h"
-#include "serve/endpoint.h"
-#include "serve/live_http.h"
+#include "http/admin_token.h"
+#include "http/endpoint.h"
+#include "http/live_http.h"
 
 namespace agentsched::serve {
 

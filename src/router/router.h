@@ -45,7 +45,7 @@ struct RouterOptions {
   std::size_t profile_calls_kept = 256;  // call records kept in memory per live program
   // When set, state-changing management endpoints (POST /programs/release) need
   // `Authorization: Bearer <admin_token>` (401 otherwise); "" leaves them open. Read-only
-  // endpoints and proxied calls never need it (serve/admin_token.h).
+  // endpoints and proxied calls never need it (http/admin_token.h).
   std::string admin_token;
 
   // Limits. Times in real seconds.

@@ -1,6 +1,6 @@
 #pragma once
 // The one interpreter of a program script (program_script.h). Hosts -- the simulator's event
-// loop (sim/simulation.cc), the live driver (serve/driver.cc) and the tests' trace replay --
+// loop (sim/simulation.cc), the live driver (live/driver.cc) and the tests' trace replay --
 // ask it for the program's next step and play that step their own way (an engine request on
 // the virtual clock, an HTTP call, a timer), then report back:
 //

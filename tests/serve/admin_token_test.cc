@@ -1,6 +1,6 @@
 // The router's admin token (serve/admin_token.h): where it comes from, what is refused, and
 // how an Authorization header is matched against it.
-#include "serve/admin_token.h"
+#include "http/admin_token.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "serve/chat_request.h"
-#include "serve/gpu_clock.h"
+#include "emulator/chat_request.h"
+#include "emulator/gpu_clock.h"
 
 namespace agentsched::serve {
 namespace {

@@ -9,8 +9,8 @@
 
 #include "core/clock.h"
 #include "http/client.h"
-#include "serve/clock_timer.h"
-#include "serve/engine_server.h"
+#include "http/clock_timer.h"
+#include "emulator/engine_server.h"
 
 namespace agentsched::serve {
 namespace {

@@ -16,9 +16,9 @@
 #include "http/prometheus.h"
 #include "http/vllm_metrics.h"
 #include "serve/child_process.h"
-#include "serve/engine_server.h"
+#include "emulator/engine_server.h"
 #include "serve/live_engine.h"
-#include "serve/live_http.h"
+#include "http/live_http.h"
 #include "serve/router_test_util.h"
 
 namespace agentsched::serve {

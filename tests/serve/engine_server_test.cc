@@ -17,7 +17,7 @@
 #include "http/prometheus.h"
 #include "http/sse.h"
 #include "http/vllm_metrics.h"
-#include "serve/engine_server.h"
+#include "emulator/engine_server.h"
 #include "serve/live_engine.h"
 
 namespace agentsched::serve {

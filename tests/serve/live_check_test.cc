@@ -11,7 +11,7 @@
 #include "core/time_format.h"
 #include "fixture_files.h"
 #include "record/run_status.h"
-#include "serve/run_check.h"
+#include "live/run_check.h"
 
 namespace agentsched::serve {
 namespace {

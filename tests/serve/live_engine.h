@@ -12,7 +12,7 @@
 #include "http/client.h"
 #include "http/prometheus.h"
 #include "http/vllm_metrics.h"
-#include "serve/engine_server.h"
+#include "emulator/engine_server.h"
 
 namespace agentsched::serve {
 

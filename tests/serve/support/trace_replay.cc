@@ -21,7 +21,7 @@
 #include "http/vllm_metrics.h"
 #include "record/kv_csv_reader.h"
 #include "record/timeline.h"
-#include "serve/clock_timer.h"
+#include "http/clock_timer.h"
 #include "workload/program_runner.h"
 
 namespace agentsched::serve {

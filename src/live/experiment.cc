@@ -1,4 +1,4 @@
-#include "serve/experiment.h"
+#include "live/experiment.h"
 
 #include <fmt/format.h>
 
@@ -17,8 +17,8 @@
 #include "model/profile.h"
 #include "record/run_layout.h"
 #include "record/run_status.h"
-#include "serve/kv_sampler.h"
-#include "serve/process.h"
+#include "live/kv_sampler.h"
+#include "live/process.h"
 
 namespace agentsched::serve {
 

@@ -1,4 +1,4 @@
-#include "serve/live_http.h"
+#include "http/live_http.h"
 
 #include <fmt/format.h>
 

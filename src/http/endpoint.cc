@@ -1,4 +1,4 @@
-#include "serve/endpoint.h"
+#include "http/endpoint.h"
 
 #include <fmt/format.h>
 

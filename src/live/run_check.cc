@@ -1,4 +1,4 @@
-#include "serve/run_check.h"
+#include "live/run_check.h"
 
 #include <fmt/format.h>
 #include <signal.h>
@@ -16,7 +16,7 @@
 #include "http/vllm_metrics.h"
 #include "record/driver_log_reader.h"
 #include "record/run_layout.h"
-#include "serve/live_http.h"
+#include "http/live_http.h"
 
 namespace agentsched::serve {
 

@@ -1,4 +1,4 @@
-#include "serve/admin_token.h"
+#include "http/admin_token.h"
 
 #include <fmt/format.h>
 

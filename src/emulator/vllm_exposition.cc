@@ -1,4 +1,4 @@
-#include "serve/vllm_exposition.h"
+#include "emulator/vllm_exposition.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "serve/engine_server.h"
+#include "emulator/engine_server.h"
 
 #include <fmt/format.h>
 
@@ -21,10 +21,10 @@
 #include "http/prometheus.h"
 #include "http/server.h"
 #include "http/sse.h"
-#include "serve/chat_request.h"
-#include "serve/clock_timer.h"
-#include "serve/gpu_clock.h"
-#include "serve/vllm_exposition.h"
+#include "emulator/chat_request.h"
+#include "http/clock_timer.h"
+#include "emulator/gpu_clock.h"
+#include "emulator/vllm_exposition.h"
 
 namespace agentsched::serve {
 

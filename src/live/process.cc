@@ -1,4 +1,4 @@
-#include "serve/process.h"
+#include "live/process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

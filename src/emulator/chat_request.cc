@@ -1,4 +1,4 @@
-#include "serve/chat_request.h"
+#include "emulator/chat_request.h"
 
 #include <fmt/format.h>
 

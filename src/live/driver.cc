@@ -1,4 +1,4 @@
-#include "serve/driver.h"
+#include "live/driver.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -23,9 +23,9 @@
 #include "record/run_status.h"
 #include "record/run_writer.h"
 #include "record/timeline.h"
-#include "serve/admin_token.h"
-#include "serve/clock_timer.h"
-#include "serve/live_http.h"
+#include "http/admin_token.h"
+#include "http/clock_timer.h"
+#include "http/live_http.h"
 #include "workload/arrivals.h"
 #include "workload/program_runner.h"
 #include "workload/token_text.h"

@@ -24,7 +24,7 @@
 
 #include "core/result.h"
 #include "gateway/systems.h"
-#include "serve/endpoint.h"
+#include "http/endpoint.h"
 #include "workload/program_script.h"
 
 namespace agentsched::serve {

@@ -1,4 +1,4 @@
-#include "serve/kv_sampler.h"
+#include "live/kv_sampler.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -18,8 +18,8 @@
 #include "http/prometheus.h"
 #include "record/run_layout.h"
 #include "record/run_status.h"
-#include "serve/clock_timer.h"
-#include "serve/live_http.h"
+#include "http/clock_timer.h"
+#include "http/live_http.h"
 
 namespace agentsched::serve {
 

@@ -1,4 +1,4 @@
-#include "serve/clock_timer.h"
+#include "http/clock_timer.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>

@@ -11,7 +11,7 @@
 
 #include "core/result.h"
 #include "http/client.h"
-#include "serve/endpoint.h"
+#include "http/endpoint.h"
 
 namespace agentsched::serve {
 

@@ -12,7 +12,7 @@ namespace agentsched {
 
 namespace {
 
-constexpr std::array<ParamField<AdmitParams>, 4> kFields = {{
+constexpr std::array<ParamField<AdmitParams>, 5> kFields = {{
     {"high_water", &AdmitParams::high_water,
      "a backend has room for a new program while its KV usage stays below this fraction"},
     {"max_engine_waiting", &AdmitParams::max_engine_waiting,
@@ -21,6 +21,9 @@ constexpr std::array<ParamField<AdmitParams>, 4> kFields = {{
      "if > 0, a program held this many seconds is admitted whatever the load (0: no bound)"},
     {"initial_output_estimate", &AdmitParams::initial_output_estimate,
      "output tokens expected of a call until completions have been observed"},
+    {"hold_admitted", &AdmitParams::hold_admitted,
+     "0: admitted programs are never held; 1: a later call waits while the engine queues, "
+     "2: or while KV below high_water cannot hold its context; oldest admitted resumed first"},
 }};
 
 // Program life observed before the duty cycle is trusted.
@@ -42,6 +45,8 @@ Result<AdmitParams> AdmitParams::from(const PolicyParams& params) {
   if (p->max_wait_s < 0) return make_error("admit parameter 'max_wait_s' must be >= 0");
   if (p->initial_output_estimate < 0)
     return make_error("admit parameter 'initial_output_estimate' must be >= 0");
+  if (p->hold_admitted != 0 && p->hold_admitted != 1 && p->hold_admitted != 2)
+    return make_error("admit parameter 'hold_admitted' must be 0, 1 or 2");
   return p;
 }
 
@@ -88,6 +93,8 @@ double AdmitPolicy::admitted_demand(BackendIndex backend, Seconds now) const {
 bool AdmitPolicy::has_room(const Gateway& gw, BackendIndex backend, double tokens) {
   const BackendView& view = gw.backends()[backend];
   if (view.polled_at < 0 || !view.metrics.healthy) return true;  // nothing known to be full
+  // Admitted programs are older than every new one: none starts while one waits here.
+  if (holds_admitted(backend)) return false;
   if (static_cast<double>(view.metrics.num_waiting) > p_.max_engine_waiting) return false;
   if (headroom_tokens(gw, backend) < tokens) return false;
   // The poll shows the programs in calls now; those between calls come back. Expected
@@ -115,8 +122,21 @@ BackendIndex AdmitPolicy::choose_backend(Gateway& gw, const ProgramState&) {
 
 void AdmitPolicy::on_request(Gateway& gw, ProgramState& program, CallRequest call) {
   if (auto it = admitted_.find(program.id); it != admitted_.end()) {
-    // Never hold a program that is already running.
-    it->second.call_started = gw.clock().now();
+    // A later call goes through at once unless its backend has no room for it or an older
+    // admitted program is already waiting (then it waits behind it). A call its client marks
+    // as final always goes through.
+    Active& a = it->second;
+    if (p_.hold_admitted != 0 && !call.is_last_step &&
+        (holds_admitted(a.backend) || !call_has_room(gw, a.backend, a.footprint))) {
+      ++stats_.calls_held;
+      a.held = true;
+      held_admitted_[a.seq] = program.id;
+      gw.hold(program, std::move(call));
+      return;
+    }
+    a.call_started = gw.clock().now();
+    // Held calls are judged against the headroom less what was sent since the poll.
+    if (p_.hold_admitted != 0) state(gw, a.backend).admitted_since_poll += a.footprint;
     gw.forward_now(program, std::move(call));
     return;
   }
@@ -129,8 +149,9 @@ void AdmitPolicy::on_request(Gateway& gw, ProgramState& program, CallRequest cal
   const bool first_in_line = queue_.empty();
   if (first_in_line && has_room(gw, *program.backend, static_cast<double>(tokens))) {
     ++stats_.admitted_at_once;
-    admitted_[program.id] = Active{*program.backend, static_cast<double>(tokens), gw.clock().now(),
-                                   gw.clock().now(), 0};
+    admitted_[program.id] =
+        Active{*program.backend, static_cast<double>(tokens), gw.clock().now(), gw.clock().now(), 0,
+               next_seq_++};
     state(gw, *program.backend).admitted_since_poll += static_cast<double>(tokens);
     gw.forward_now(program, std::move(call));
     return;
@@ -147,13 +168,59 @@ void AdmitPolicy::admit(Gateway& gw, const std::string& program_id) {
   // Place it where the room is now, not where it was parked on arrival.
   gw.place(*program, choose_backend(gw, *program));
   state(gw, *program->backend).admitted_since_poll += static_cast<double>(w.tokens);
-  admitted_[program_id] = Active{*program->backend, static_cast<double>(w.tokens), gw.clock().now(),
-                                 gw.clock().now(), 0};
+  admitted_[program_id] = Active{
+      *program->backend, static_cast<double>(w.tokens), gw.clock().now(), gw.clock().now(), 0,
+      next_seq_++};
   queue_.pop_front();
   gw.resume(*program);
 }
 
+bool AdmitPolicy::call_has_room(const Gateway& gw, BackendIndex backend, double tokens) {
+  const BackendView& view = gw.backends()[backend];
+  if (view.polled_at < 0 || !view.metrics.healthy) return true;
+  // Work-conserving: a backend with no call of ours in flight runs the call whatever it shows.
+  bool busy = false;
+  for (const auto& [id, a] : admitted_)
+    busy = busy || (a.backend == backend && a.call_started >= 0);
+  if (!busy) return true;
+  if (static_cast<double>(view.metrics.num_waiting) > p_.max_engine_waiting) return false;
+  if (p_.hold_admitted < 2) return true;
+  return headroom_tokens(gw, backend) >= tokens;
+}
+
+bool AdmitPolicy::holds_admitted(BackendIndex backend) const {
+  for (const auto& [seq, id] : held_admitted_)
+    if (auto it = admitted_.find(id); it != admitted_.end() && it->second.backend == backend)
+      return true;
+  return false;
+}
+
+void AdmitPolicy::resume_admitted(Gateway& gw) {
+  std::vector<bool> blocked(gw.backends().size(), false);
+  for (auto h = held_admitted_.begin(); h != held_admitted_.end();) {
+    auto it = admitted_.find(h->second);
+    ProgramState* program = gw.find(h->second);
+    if (it == admitted_.end() || !program) {
+      h = held_admitted_.erase(h);
+      continue;
+    }
+    Active& a = it->second;
+    // Oldest first on each backend: nobody overtakes an older program held for lack of room.
+    if (blocked[a.backend] || !call_has_room(gw, a.backend, a.footprint)) {
+      blocked[a.backend] = true;
+      ++h;
+      continue;
+    }
+    h = held_admitted_.erase(h);
+    a.held = false;
+    a.call_started = gw.clock().now();
+    state(gw, a.backend).admitted_since_poll += a.footprint;
+    gw.resume(*program);
+  }
+}
+
 void AdmitPolicy::admit_from_queue(Gateway& gw) {
+  resume_admitted(gw);
   const Seconds now = gw.clock().now();
   while (!queue_.empty()) {
     const Waiting& head = queue_.front();
@@ -198,6 +265,7 @@ void AdmitPolicy::on_release(Gateway& gw, ProgramState& program) {
     const Active& a = it->second;
     finished_in_call_s_ += a.in_call_s + (a.call_started >= 0 ? now - a.call_started : 0.0);
     finished_life_s_ += now - a.admitted_at;
+    if (it->second.held) held_admitted_.erase(it->second.seq);
     admitted_.erase(it);
   }
   queue_.erase(std::remove_if(queue_.begin(), queue_.end(),

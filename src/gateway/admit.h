@@ -33,6 +33,13 @@ struct AdmitParams {
   // Output tokens expected of a call before any has been observed; then the running mean of
   // observed completions is used.
   double initial_output_estimate = 500;
+  // Whether a later call of an admitted program may wait in the gateway. 0 (default): never.
+  // 1: while its backend's engine queues more than max_engine_waiting requests; 2: also while
+  // the KV below high_water (last poll, less what was sent since) cannot hold the program's
+  // context plus the expected output. Either way a call also waits behind an older admitted
+  // program of its backend that waits, held programs resume oldest admitted first, and
+  // nothing waits while none of the backend's admitted programs is in a call.
+  double hold_admitted = 0;
 
   static Result<AdmitParams> from(const PolicyParams& params);
   static std::vector<std::tuple<std::string, double, std::string>> describe();
@@ -42,6 +49,7 @@ struct AdmitStats {
   std::int64_t admitted_at_once = 0;   // first call forwarded on arrival
   std::int64_t admitted_on_room = 0;   // held, then admitted when room appeared
   std::int64_t admitted_on_bound = 0;  // held until max_wait_s, then admitted anyway
+  std::int64_t calls_held = 0;         // later calls of admitted programs held
   Seconds longest_wait_s = 0;
 };
 
@@ -81,6 +89,8 @@ class AdmitPolicy final : public GatewayPolicy {
     Seconds admitted_at = 0;
     Seconds call_started = -1;  // -1 between calls
     double in_call_s = 0;
+    std::int64_t seq = 0;  // admission order
+    bool held = false;     // a later call waits in the gateway
   };
 
   BackendState& state(const Gateway& gw, BackendIndex backend);
@@ -94,6 +104,15 @@ class AdmitPolicy final : public GatewayPolicy {
   double duty_cycle(Seconds now) const;
   // Expected resident KV of the programs admitted on `backend`.
   double admitted_demand(BackendIndex backend, Seconds now) const;
+  // Room on `backend` for a later call of an admitted program needing `tokens` (hold_admitted):
+  // no engine queue and, with 2, enough headroom; always while none of its admitted programs
+  // is in a call.
+  bool call_has_room(const Gateway& gw, BackendIndex backend, double tokens);
+  // Whether an admitted program placed on `backend` has a call waiting in the gateway.
+  bool holds_admitted(BackendIndex backend) const;
+  // Forwards held calls of admitted programs, oldest admitted first per backend, while there
+  // is room.
+  void resume_admitted(Gateway& gw);
   void admit(Gateway& gw, const std::string& program_id);
   // Admits waiting programs from the head while there is room (and those past the bound).
   void admit_from_queue(Gateway& gw);
@@ -103,6 +122,8 @@ class AdmitPolicy final : public GatewayPolicy {
   std::vector<BackendState> backends_;
   std::deque<Waiting> queue_;  // arrival order
   std::map<std::string, Active, std::less<>> admitted_;
+  std::map<std::int64_t, std::string> held_admitted_;  // by admission order, oldest first
+  std::int64_t next_seq_ = 0;
   double finished_in_call_s_ = 0;  // of released programs
   double finished_life_s_ = 0;
   double observed_output_sum_ = 0;

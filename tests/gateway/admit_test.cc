@@ -195,7 +195,109 @@ TEST(Admit, ReleaseForgetsTheProgram) {
   EXPECT_FALSE(policy(h).is_admitted("a"));
 }
 
+AdmitParams holding(double mode) {
+  AdmitParams p;
+  p.hold_admitted = mode;
+  return p;
+}
+
+TEST(Admit, HoldingAdmittedProgramsIsOffByDefault) {
+  EXPECT_DOUBLE_EQ(AdmitParams{}.hold_admitted, 0);
+  auto h = harness();
+  poll(h, 0, 0.10);
+  const RequestId a = h.call("a", 1000);
+  h.call("b", 1000);  // stays in its call
+  h.done(a, 1000, 100);
+  poll(h, 0, 0.99, /*waiting=*/5);
+  EXPECT_TRUE(h.forwarded(h.call("a", 1200)));
+  EXPECT_EQ(policy(h).stats().calls_held, 0);
+}
+
+TEST(Admit, HoldsALaterCallWhileTheEngineQueues) {
+  auto h = harness(holding(1));
+  poll(h, 0, 0.10);
+  const RequestId a = h.call("a", 1000);  // 1,500 tokens: admitted
+  h.call("b", 1000);                      // admitted, stays in its call
+  h.done(a, 1000, 100);
+  poll(h, 0, 0.50, /*waiting=*/2);
+  const RequestId next = h.call("a", 1100);
+  EXPECT_FALSE(h.forwarded(next));  // the engine queues and b is in a call
+  EXPECT_EQ(policy(h).stats().calls_held, 1);
+  EXPECT_TRUE(h.forwarded(h.call("a", 1100, /*is_last_step=*/true)));  // final: never held
+  poll(h, 0, 0.50);                                                    // no queue: resumed
+  EXPECT_TRUE(h.forwarded(next));
+}
+
+TEST(Admit, ResumesTheOldestAdmittedFirstAndStartsNobodyNewMeanwhile) {
+  auto h = harness(holding(1));
+  poll(h, 0, 0.10);
+  const RequestId a = h.call("a", 1000);  // admitted first (1,500 tokens)
+  const RequestId b = h.call("b", 1000);  // second
+  h.call("c", 1000);                      // third, stays in its call
+  h.done(a, 1000, 100);
+  h.done(b, 1000, 100);
+  poll(h, 0, 0.50, /*waiting=*/1);
+  const RequestId b2 = h.call("b", 1100);  // held: the engine queues
+  const RequestId a2 = h.call("a", 1100);  // held behind b, but a is older
+  const RequestId d = h.call("d", 1000);   // new: waits while admitted programs wait
+  EXPECT_FALSE(h.forwarded(b2));
+  EXPECT_FALSE(h.forwarded(a2));
+  EXPECT_FALSE(h.forwarded(d));
+  // No queue: a, then b, then d. Headroom 10,000 x (0.90 - 0.50) = 4,000 less a's and b's
+  // footprints (1,100 + 100 observed output each) = 1,600 >= d's 1,000 + 100; resident
+  // demand 1,200 + 1,200 + 1,500 (c) + 1,100 = 5,000 <= 9,000.
+  poll(h, 0, 0.50);
+  ASSERT_GE(h.driver.forwards.size(), 3u);
+  const auto n = h.driver.forwards.size();
+  EXPECT_EQ(h.driver.forwards[n - 3].program, "a");
+  EXPECT_EQ(h.driver.forwards[n - 2].program, "b");
+  EXPECT_EQ(h.driver.forwards[n - 1].program, "d");
+  EXPECT_TRUE(h.forwarded(d));
+}
+
+TEST(Admit, HoldsNothingWhileNoAdmittedProgramIsInACall) {
+  auto h = harness(holding(2));
+  poll(h, 0, 0.10);
+  h.done(h.call("a", 1000), 1000, 100);
+  poll(h, 0, 0.99, /*waiting=*/5);  // full, but nothing of ours runs: work-conserving
+  EXPECT_TRUE(h.forwarded(h.call("a", 1200)));
+}
+
+TEST(Admit, ModeTwoAlsoHoldsACallTheKvCannotHold) {
+  for (double mode : {1.0, 2.0}) {
+    auto h = harness(holding(mode));
+    poll(h, 0, 0.10);
+    const RequestId a = h.call("a", 1000);
+    h.call("b", 1000);     // stays in its call
+    h.done(a, 1000, 100);  // a's footprint: 1,100 + 100 = 1,200
+    poll(h, 0, 0.85);      // no queue; 10,000 x (0.90 - 0.85) = 500 tokens of headroom
+    const RequestId next = h.call("a", 1100);
+    EXPECT_EQ(h.forwarded(next), mode == 1.0) << mode;
+    poll(h, 0, 0.70);  // 2,000 >= 1,200
+    EXPECT_TRUE(h.forwarded(next)) << mode;
+  }
+}
+
+TEST(Admit, ReleasingAHeldProgramForgetsItsHold) {
+  auto h = harness(holding(1));
+  poll(h, 0, 0.10);
+  const RequestId a = h.call("a", 1000);
+  const RequestId b = h.call("b", 1000);
+  h.call("c", 1000);  // stays in its call
+  h.done(a, 1000, 100);
+  h.done(b, 1000, 100);
+  poll(h, 0, 0.50, /*waiting=*/1);
+  h.call("a", 1100);
+  const RequestId b2 = h.call("b", 1100);
+  h.gw.release("a");
+  poll(h, 0, 0.50);
+  EXPECT_TRUE(h.forwarded(b2));
+  EXPECT_FALSE(policy(h).is_admitted("a"));
+}
+
 TEST(Admit, ParametersAreValidated) {
+  EXPECT_FALSE(make_gateway_policy("admit", {{"hold_admitted", 3}}).ok());
+  EXPECT_TRUE(make_gateway_policy("admit", {{"hold_admitted", 2}}).ok());
   EXPECT_FALSE(make_gateway_policy("admit", {{"high_water", 1.5}}).ok());
   EXPECT_FALSE(make_gateway_policy("admit", {{"max_wait_s", -1}}).ok());
   auto unknown = make_gateway_policy("admit", {{"budget", 1}});

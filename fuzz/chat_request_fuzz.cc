@@ -1,7 +1,7 @@
 // Chat-completion bodies as the engine emulator reads them (emulator/chat_request.h): what any
 // OpenAI client may send to `agentsched engine`.
-#include "fuzz_util.h"
 #include "emulator/chat_request.h"
+#include "fuzz_util.h"
 
 using namespace agentsched::serve;
 

@@ -11,8 +11,8 @@
 #include "cli/command_registry.h"
 #include "cli/options.h"
 #include "cli/policy_help.h"
-#include "engine/engine_policy.h"
 #include "emulator/engine_server.h"
+#include "engine/engine_policy.h"
 
 namespace agentsched::cli {
 namespace {

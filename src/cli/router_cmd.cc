@@ -12,8 +12,8 @@
 #include "cli/options.h"
 #include "cli/policy_help.h"
 #include "gateway/policies.h"
-#include "router/router.h"
 #include "http/admin_token.h"
+#include "router/router.h"
 
 namespace agentsched::cli {
 namespace {

@@ -25,7 +25,8 @@ struct SystemSpec {
   bool needs_router() const { return gateway_policy != "passthrough"; }
 };
 
-// baseline, continuum, thunderreact, ours, cap, autellix, vllm-router -- those whose policies this build has.
+// baseline, continuum, thunderreact, ours, cap, autellix, vllm-router -- those whose policies this
+// build has.
 std::vector<SystemSpec> builtin_systems();
 Result<SystemSpec> find_system(std::string_view name);
 // find_system with `params` over its gateway policy's defaults, checked against the policy

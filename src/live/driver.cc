@@ -16,16 +16,17 @@
 #include "core/hash.h"
 #include "core/rng.h"
 #include "core/time_format.h"
+#include "http/admin_token.h"
 #include "http/client.h"
+#include "http/clock_timer.h"
 #include "http/fd_limit.h"
+#include "http/live_http.h"
+#include "live/chat_bodies.h"
 #include "record/run_config.h"
 #include "record/run_layout.h"
 #include "record/run_status.h"
 #include "record/run_writer.h"
 #include "record/timeline.h"
-#include "http/admin_token.h"
-#include "http/clock_timer.h"
-#include "http/live_http.h"
 #include "workload/arrivals.h"
 #include "workload/program_runner.h"
 #include "workload/token_text.h"
@@ -64,12 +65,9 @@ struct Program {
   long step() const { return runner.step(); }
 };
 
-struct CallOutcome {
+struct CallOutcome : ChatUsage {
   bool ok = false;
   std::string reason;
-  std::int64_t prompt_tokens = -1;
-  std::int64_t completion_tokens = -1;
-  std::int64_t cached_tokens = -1;
   int attempts = 0;
 };
 
@@ -80,41 +78,6 @@ struct WaitOutcome {
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
 };
-
-std::string json_quoted(std::string_view s) {
-  return json::serialize(json::string(s));
-}
-
-void append_message(std::string& body, bool& first, const PromptMessage& m) {
-  body += first ? "{\"role\":\"" : ",{\"role\":\"";
-  first = false;
-  body += m.role;
-  body += "\",\"content\":\"";
-  m.append_text(body);
-  body += "\"}";
-}
-
-// Usage of a chat-completion reply; fields stay -1 when absent.
-bool read_usage(std::string_view body, CallOutcome& out) {
-  boost::system::error_code ec;
-  json::value doc = json::parse(body, ec);
-  if (ec || !doc.is_object()) return false;
-  const auto* usage = doc.as_object().if_contains("usage");
-  if (!usage || !usage->is_object()) return true;
-  const auto& u = usage->as_object();
-  auto number = [](const json::object& o, std::string_view key) -> std::int64_t {
-    const json::value* v = o.if_contains(key);
-    if (!v) return -1;
-    if (v->is_int64()) return v->get_int64();
-    if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-    return -1;
-  };
-  out.prompt_tokens = number(u, "prompt_tokens");
-  out.completion_tokens = number(u, "completion_tokens");
-  if (const auto* d = u.if_contains("prompt_tokens_details"); d && d->is_object())
-    out.cached_tokens = number(d->as_object(), "cached_tokens");
-  return true;
-}
 
 const char* wait_name(Wait w) {
   switch (w) {
@@ -357,45 +320,13 @@ class Driver {
 
   // ---- requests ----
   std::string chat_body(const Program& p, const ProgramStep& call) const {
-    std::string body;
-    body.reserve(static_cast<std::size_t>(p.runner.conversation().full_tokens()) * kTokenTextBytes +
-                 512);
-    body += "{";
-    if (send_model_) body += fmt::format("\"model\":{},", json_quoted(model_label_));
-    body += "\"messages\":[";
-    bool first = true;
-    for (const PromptMessage& m : p.runner.messages()) append_message(body, first, m);
-    body += fmt::format("],\"max_tokens\":{},\"ignore_eos\":true,\"stream\":false,\"job_id\":{}",
-                        std::max(1, call.max_tokens), json_quoted(p.script.job_id));
-    // As the simulator: the tool the program runs next, for the continuum engine policy's
-    // pinning decision.
-    if (!call.next_tool.empty())
-      body += fmt::format(",\"next_tool\":{}", json_quoted(call.next_tool));
-    body += "}";
-    return body;
+    return llm_call_body(p.runner, call, p.script.job_id, send_model_ ? &model_label_ : nullptr);
   }
 
-  // A call to a remote model (user simulator, expert): `input_tokens` of filler (or the
-  // conversation after the head, for the user), `output_tokens` asked for exactly.
   std::string remote_body(const Program& p, const std::string& model, std::int64_t input_tokens,
                           std::int64_t output_tokens, bool with_conversation) const {
-    std::string body = fmt::format("{{\"model\":{},\"messages\":[", json_quoted(model));
-    bool first = true;
-    std::uint64_t salt =
-        hash_combine(p.runner.salt(), 0x72656d6f7465ULL + static_cast<std::uint64_t>(p.step()));
-    if (with_conversation) {
-      append_message(body, first, PromptMessage{"system", salt, 0, 64});
-      for (const PromptMessage& m : p.runner.messages())
-        if (m.index > 0) append_message(body, first, m);
-    } else {
-      append_message(
-          body, first,
-          PromptMessage{"user", salt, 1,
-                        static_cast<std::int32_t>(std::max<std::int64_t>(1, input_tokens))});
-    }
-    body += fmt::format("],\"max_tokens\":{},\"ignore_eos\":true,\"job_id\":{}}}",
-                        std::max<std::int64_t>(1, output_tokens), json_quoted(p.script.job_id));
-    return body;
+    return remote_call_body(p.runner, p.step(), model, p.script.job_id, input_tokens, output_tokens,
+                            with_conversation);
   }
 
   awaitable<CallOutcome> post_with_retries(http::HttpClient& client, HttpEndpoint endpoint,
@@ -406,7 +337,7 @@ class Driver {
       out.attempts = attempt;
       auto reply = co_await timed_request(client, endpoint, kPost, target, body, request_timeout_);
       if (reply && reply->status == 200) {
-        if (read_usage(reply->body, out)) {
+        if (read_chat_usage(reply->body, out)) {
           out.ok = true;
           co_return out;
         }

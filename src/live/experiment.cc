@@ -14,11 +14,11 @@
 #include "analysis/html_report.h"
 #include "analysis/matrix_summary.h"
 #include "core/time_format.h"
+#include "live/kv_sampler.h"
+#include "live/process.h"
 #include "model/profile.h"
 #include "record/run_layout.h"
 #include "record/run_status.h"
-#include "live/kv_sampler.h"
-#include "live/process.h"
 
 namespace agentsched::serve {
 
@@ -139,9 +139,9 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
   ExperimentConfig c;
   TomlReader r(root, origin);
   r.check_keys(root, "",
-               {"mode",         "systems", "concurrency", "out",          "workload", "seed",
-                "max_programs", "profile", "threshold",   "force",        "arrivals", "plots",
-                "time_scale",   "host",    "base_port",   "backends",     "params",   "engine",
+               {"mode",         "systems", "concurrency", "out",           "workload",   "seed",
+                "max_programs", "profile", "threshold",   "force",         "arrivals",   "plots",
+                "time_scale",   "host",    "base_port",   "backends",      "params",     "engine",
                 "router",       "sampler", "driver",      "engine_params", "host_kv_gib"});
   for (const char* table : {"params", "engine_params", "engine", "router", "sampler", "driver"}) {
     const auto* t = root.get(table);

@@ -15,11 +15,11 @@
 
 #include "core/time_format.h"
 #include "http/client.h"
+#include "http/clock_timer.h"
+#include "http/live_http.h"
 #include "http/prometheus.h"
 #include "record/run_layout.h"
 #include "record/run_status.h"
-#include "http/clock_timer.h"
-#include "http/live_http.h"
 
 namespace agentsched::serve {
 

@@ -12,11 +12,11 @@
 
 #include "core/time_format.h"
 #include "http/client.h"
+#include "http/live_http.h"
 #include "http/prometheus.h"
 #include "http/vllm_metrics.h"
 #include "record/driver_log_reader.h"
 #include "record/run_layout.h"
-#include "http/live_http.h"
 
 namespace agentsched::serve {
 

@@ -5,9 +5,9 @@
 #include <boost/json.hpp>
 
 #include "analysis/report_json.h"
+#include "http/admin_token.h"
 #include "router/dashboard_page.h"
 #include "router/responses.h"
-#include "http/admin_token.h"
 
 namespace agentsched::serve {
 

@@ -8,11 +8,11 @@
 #include <stdexcept>
 
 #include "gateway/policies.h"
-#include "http/fd_limit.h"
-#include "router/router_impl.h"
 #include "http/admin_token.h"
 #include "http/endpoint.h"
+#include "http/fd_limit.h"
 #include "http/live_http.h"
+#include "router/router_impl.h"
 
 namespace agentsched::serve {
 

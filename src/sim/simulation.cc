@@ -574,11 +574,21 @@ class Simulation final : public GatewayDriver {
     for (const auto& b : result_.backends) {
       const EngineCounters& c = b.counters;
       summary.backends->push_back(
-          {c.prefix_cache_queries, c.prefix_cache_hits,
+          {c.prefix_cache_queries,
+           c.prefix_cache_hits,
            c.prefix_cache_queries > 0 ? c.prefix_cache_hits / c.prefix_cache_queries : 0.0,
-           c.preemptions, c.steps, c.busy_s, c.prompt_tokens_computed, c.generation_tokens,
-           c.pins_created, c.pins_reused, c.pins_expired, c.pins_evicted, b.mean_kv_usage,
-           host_tier_counters(c), {}});
+           c.preemptions,
+           c.steps,
+           c.busy_s,
+           c.prompt_tokens_computed,
+           c.generation_tokens,
+           c.pins_created,
+           c.pins_reused,
+           c.pins_expired,
+           c.pins_evicted,
+           b.mean_kv_usage,
+           host_tier_counters(c),
+           {}});
       // Counters of engine policies that keep their own (plas); none for the others.
       if (!b.policy_stats.empty()) {
         auto& stats = summary.backends->back().policy_stats;

@@ -8,9 +8,9 @@
 #include <chrono>
 
 #include "core/clock.h"
+#include "emulator/engine_server.h"
 #include "http/client.h"
 #include "http/clock_timer.h"
-#include "emulator/engine_server.h"
 
 namespace agentsched::serve {
 namespace {

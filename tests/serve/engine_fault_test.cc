@@ -13,12 +13,12 @@
 #include <chrono>
 #include <string>
 
+#include "emulator/engine_server.h"
+#include "http/live_http.h"
 #include "http/prometheus.h"
 #include "http/vllm_metrics.h"
 #include "serve/child_process.h"
-#include "emulator/engine_server.h"
 #include "serve/live_engine.h"
-#include "http/live_http.h"
 #include "serve/router_test_util.h"
 
 namespace agentsched::serve {

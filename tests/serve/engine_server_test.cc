@@ -12,12 +12,12 @@
 #include <sstream>
 #include <thread>
 
+#include "emulator/engine_server.h"
 #include "fixture_files.h"
 #include "http/client.h"
 #include "http/prometheus.h"
 #include "http/sse.h"
 #include "http/vllm_metrics.h"
-#include "emulator/engine_server.h"
 #include "serve/live_engine.h"
 
 namespace agentsched::serve {

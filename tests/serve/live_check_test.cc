@@ -10,8 +10,8 @@
 
 #include "core/time_format.h"
 #include "fixture_files.h"
-#include "record/run_status.h"
 #include "live/run_check.h"
+#include "record/run_status.h"
 
 namespace agentsched::serve {
 namespace {

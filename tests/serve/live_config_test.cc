@@ -10,11 +10,11 @@
 
 #include "core/clock.h"
 #include "fixture_files.h"
-#include "live/driver.h"
 #include "http/endpoint.h"
+#include "http/live_http.h"
+#include "live/driver.h"
 #include "live/experiment.h"
 #include "live/kv_sampler.h"
-#include "http/live_http.h"
 #include "live/process.h"
 #include "serve/support/trace_replay.h"
 #include "serve/test_files.h"

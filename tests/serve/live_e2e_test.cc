@@ -18,14 +18,14 @@
 #include <sstream>
 #include <thread>
 
+#include "http/endpoint.h"
 #include "http/server.h"
+#include "live/driver.h"
+#include "live/kv_sampler.h"
+#include "live/process.h"
 #include "record/run_status.h"
 #include "record/timeline.h"
 #include "serve/child_process.h"
-#include "live/driver.h"
-#include "http/endpoint.h"
-#include "live/kv_sampler.h"
-#include "live/process.h"
 #include "serve/test_files.h"
 #include "workload/shared_prefix.h"
 #include "workload/workload_stats.h"

@@ -9,10 +9,10 @@
 #include <memory>
 #include <thread>
 
+#include "emulator/engine_server.h"
 #include "http/client.h"
 #include "http/prometheus.h"
 #include "http/vllm_metrics.h"
-#include "emulator/engine_server.h"
 
 namespace agentsched::serve {
 

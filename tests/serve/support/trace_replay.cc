@@ -17,11 +17,11 @@
 #include "core/rng.h"
 #include "core/time_format.h"
 #include "http/client.h"
+#include "http/clock_timer.h"
 #include "http/prometheus.h"
 #include "http/vllm_metrics.h"
 #include "record/kv_csv_reader.h"
 #include "record/timeline.h"
-#include "http/clock_timer.h"
 #include "workload/program_runner.h"
 
 namespace agentsched::serve {

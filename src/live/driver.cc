@@ -300,17 +300,10 @@ class Driver {
 
   void write_header() {
     const double t = start_;
-    w_->driver_line(t, "Scheduling mode: global (cross-domain)");
-    std::map<std::string, long> per_domain;
-    std::vector<std::string> order;
-    for (long i = 0; i < total_; ++i) {
-      const auto& d = o_.workload->programs[static_cast<std::size_t>(i)].domain;
-      if (!per_domain.count(d)) order.push_back(d);
-      ++per_domain[d];
-    }
-    for (const auto& d : order)
-      w_->driver_line(t, fmt::format("Loaded tasks: domain={} tasks={} trials=1 path=workload:{}",
-                                     d, per_domain[d], o_.workload->name));
+    std::vector<std::string_view> domains;
+    for (long i = 0; i < total_; ++i)
+      domains.push_back(o_.workload->programs[static_cast<std::size_t>(i)].domain);
+    w_->loaded_tasks(t, domains, o_.workload->name);
     w_->driver_line(t, fmt::format("Endpoint: {} model={} time_scale={:g}", o_.endpoint.url(),
                                    model_label_, o_.time_scale));
     w_->driver_line(t, fmt::format("Scheduling mode: global (round-robin) total_tasks={} "

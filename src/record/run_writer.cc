@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include "core/time_format.h"
 #include "record/run_layout.h"
@@ -62,6 +63,18 @@ void RunWriter::write(std::FILE* f, std::string_view text) {
   if (!f) return;
   if (std::fwrite(text.data(), 1, text.size(), f) != text.size() && error_.empty())
     error_ = fmt::format("write error in run folder '{}'", dir_.string());
+}
+
+void RunWriter::loaded_tasks(double t, const std::vector<std::string_view>& domains,
+                             std::string_view workload_name) {
+  driver_line(t, "Scheduling mode: global (cross-domain)");
+  std::map<std::string_view, long> per_domain;
+  std::vector<std::string_view> order;
+  for (std::string_view d : domains)
+    if (per_domain[d]++ == 0) order.push_back(d);
+  for (std::string_view d : order)
+    driver_line(t, fmt::format("Loaded tasks: domain={} tasks={} trials=1 path=workload:{}", d,
+                               per_domain[d], workload_name));
 }
 
 void RunWriter::driver_line(double t, std::string_view message) {

@@ -35,6 +35,10 @@ class RunWriter {
   const std::filesystem::path& dir() const { return dir_; }
 
   void driver_line(double t, std::string_view message);
+  // The driver log's opening lines: the scheduling mode and, per domain in order of first
+  // appearance among `domains` (one entry per program), its task count.
+  void loaded_tasks(double t, const std::vector<std::string_view>& domains,
+                    std::string_view workload_name);
   void llm_call(double t, const TaskRef& task, long step, std::string_view model,
                 double duration_ms, long input_tokens, long output_tokens, bool has_tool_calls);
   void expert_call(double t, const TaskRef& task, long step, std::string_view model,

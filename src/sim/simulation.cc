@@ -201,17 +201,10 @@ class Simulation final : public GatewayDriver {
   }
 
   void write_header() {
-    w_->driver_line(0, "Scheduling mode: global (cross-domain)");
-    std::map<std::string, long> per_domain;
-    std::vector<std::string> order;
-    for (long i = 0; i < total_; ++i) {
-      const auto& d = o_.workload->programs[static_cast<std::size_t>(i)].domain;
-      if (!per_domain.count(d)) order.push_back(d);
-      ++per_domain[d];
-    }
-    for (const auto& d : order)
-      w_->driver_line(0, fmt::format("Loaded tasks: domain={} tasks={} trials=1 path=workload:{}",
-                                     d, per_domain[d], o_.workload->name));
+    std::vector<std::string_view> domains;
+    for (long i = 0; i < total_; ++i)
+      domains.push_back(o_.workload->programs[static_cast<std::size_t>(i)].domain);
+    w_->loaded_tasks(0, domains, o_.workload->name);
     w_->driver_line(0, fmt::format("Scheduling mode: global (round-robin) total_tasks={} "
                                    "max_concurrency={}",
                                    total_, o_.concurrency));

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "gateway/gateway.h"
+#include "record/router_profile.h"
 #include "router/backend_health.h"
 #include "router/metrics.h"
-#include "router/router_profile.h"
 
 namespace agentsched::serve {
 

@@ -32,12 +32,12 @@
 #include "http/listener.h"
 #include "http/sse.h"
 #include "http/upstream.h"
+#include "record/router_profile.h"
 #include "router/admin_api.h"
 #include "router/backend_health.h"
 #include "router/metrics.h"
 #include "router/relay.h"
 #include "router/router.h"
-#include "router/router_profile.h"
 
 namespace agentsched::serve {
 

@@ -1,4 +1,4 @@
-#include "router/router_profile.h"
+#include "record/router_profile.h"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
-namespace agentsched::serve {
+namespace agentsched {
 
 std::vector<CallRecord> ProgramProfile::recent() const {
   std::vector<CallRecord> out;
@@ -125,4 +125,4 @@ void ProfileStore::flush() {
   if (programs_) std::fflush(programs_);
 }
 
-}  // namespace agentsched::serve
+}  // namespace agentsched

@@ -16,7 +16,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 
-namespace agentsched::serve {
+namespace agentsched {
 
 struct CallRecord {
   std::int64_t index = 0;     // 1-based call number within the program
@@ -100,4 +100,4 @@ class ProfileStore {
 // A CSV field: quoted (with doubled quotes) when it holds a comma, quote or line break.
 std::string csv_field(std::string_view s);
 
-}  // namespace agentsched::serve
+}  // namespace agentsched

@@ -26,6 +26,16 @@ struct ParamField {
   std::string_view meaning;
 };
 
+// True when every entry of a table names a field: an array declared longer than its
+// initialiser list ends in empty entries (a null member pointer), which each table's
+// static_assert turns into a compile error.
+template <typename Params, std::size_t N>
+constexpr bool every_field_named(const std::array<ParamField<Params>, N>& fields) {
+  for (const auto& f : fields)
+    if (f.name.empty() || f.field == nullptr) return false;
+  return true;
+}
+
 // Applies `given` over the defaults; unknown names and non-finite values are errors.
 // `kind` names the layer in messages ("policy" for gateway policies, "engine policy").
 template <typename Params, std::size_t N>

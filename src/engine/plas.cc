@@ -21,6 +21,7 @@ constexpr std::array<ParamField<PlasParams>, 5> kFields = {{
     {"pass_steps", &PlasParams::pass_steps,
      "N: queues are re-evaluated and the batch re-formed by priority every N engine steps"},
 }};
+static_assert(every_field_named(kFields), "a parameter table entry is empty");
 
 Seconds model_time(const EngineRequest& r) {
   return r.timeline.prefill_s + r.timeline.decode_s;

@@ -25,6 +25,7 @@ constexpr std::array<ParamField<AdmitParams>, 5> kFields = {{
      "0: admitted programs are never held; 1: a later call waits while the engine queues, "
      "2: or while KV below high_water cannot hold its context; oldest admitted resumed first"},
 }};
+static_assert(every_field_named(kFields), "a parameter table entry is empty");
 
 // Program life observed before the duty cycle is trusted.
 constexpr double kMinObservedLifeS = 60;

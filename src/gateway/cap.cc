@@ -17,6 +17,7 @@ constexpr std::array<ParamField<CapParams>, 1> kFields = {{
      "programs active at once per backend (integer >= 1); a new program waits, first come "
      "first served, while its backend has this many"},
 }};
+static_assert(every_field_named(kFields), "a parameter table entry is empty");
 
 // Far more programs than any run has in flight; keeps the integer conversion exact.
 constexpr double kLargestCap = 1e6;

@@ -13,7 +13,7 @@ namespace agentsched {
 
 namespace {
 
-constexpr std::array<ParamField<ProgramPoolParams>, 19> kFields = {{
+constexpr std::array<ParamField<ProgramPoolParams>, 18> kFields = {{
     {"token_capacity", &ProgramPoolParams::token_capacity,
      "token_capacity_per_target: KV tokens of one backend; 0: each backend's KV capacity from "
      "/metrics (cache_config_info)"},
@@ -49,6 +49,7 @@ constexpr std::array<ParamField<ProgramPoolParams>, 19> kFields = {{
     {"resume_fcfs", &ProgramPoolParams::resume_fcfs,
      "0: resume waiters most recently finished first (MRU); 1: by queue time (FCFS)"},
 }};
+static_assert(every_field_named(kFields), "a parameter table entry is empty");
 
 // Times compared against deadlines come from sums of binary fractions.
 constexpr double kTimeSlack = 1e-9;

@@ -39,6 +39,7 @@ constexpr std::array<ParamField<ThunderReactParams>, 11> kFields = {{
     {"move_to_idle", &ThunderReactParams::move_to_idle,
      "1: with several backends, move small programs to an idle backend before pausing; 0: never"},
 }};
+static_assert(every_field_named(kFields), "a parameter table entry is empty");
 
 // Polls arrive every 0.5 s plus a delivery delay, so "2.5 s since the last pause" compares
 // differences of sums of binary fractions; without slack a round could slip by a whole poll.

@@ -329,7 +329,10 @@ TEST(ProgramPool, ParametersAreNamedAndValidated) {
     EXPECT_NE(bad.error().message.find("programpool parameter '" + name + "'"), std::string::npos)
         << bad.error().message;
   }
-  EXPECT_EQ(ProgramPoolParams::describe().size(), 19u);
+  // Every field of ProgramPoolParams, each with a name.
+  const auto described = ProgramPoolParams::describe();
+  EXPECT_EQ(described.size(), 18u);
+  for (const auto& [name, value, meaning] : described) EXPECT_FALSE(name.empty());
 }
 
 }  // namespace

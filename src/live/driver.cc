@@ -22,6 +22,7 @@
 #include "http/fd_limit.h"
 #include "http/live_http.h"
 #include "live/chat_bodies.h"
+#include "live/drive_run_config.h"
 #include "record/run_config.h"
 #include "record/run_layout.h"
 #include "record/run_status.h"
@@ -258,44 +259,8 @@ class Driver {
   }
 
   Status write_config() {
-    // The shared schema (record/run_config.h): what a client knows, the rest null.
-    RunConfig c;
-    c.tool = "agentsched drive";
-    if (o_.system) {
-      c.system = o_.system->name;
-      c.engine_policy = o_.system->engine_policy;
-      c.gateway_policy = o_.system->gateway_policy;
-      c.gateway_params.emplace(o_.system->gateway_params.begin(), o_.system->gateway_params.end());
-    }
-    c.workload = o_.workload->name;
-    c.workload_seed = o_.workload->seed;
-    c.programs = total_;
-    c.concurrency = o_.concurrency;
-    if (o_.workload->open_loop()) c.arrivals = format_arrival_stages(o_.workload->arrival_stages);
-    c.shared_heads = o_.share_heads;
-    RunConfig::Live& l = c.live.emplace();
-    l.command_line = o_.command_line;
-    l.endpoint = o_.endpoint.url();
-    l.model = model_label_;
-    l.user_model = o_.user_model;
-    l.time_scale = o_.time_scale;
-    l.clock_origin_unix = clock_.origin_unix();
-    l.start_unix = clock_.origin_unix() + start_;
-    l.start = format_datetime_ms(clock_.origin_unix() + start_);
-    l.pid = static_cast<std::int64_t>(::getpid());
-    l.max_attempts = o_.retry.max_attempts;
-    l.initial_backoff_s = o_.retry.initial_backoff_s;
-    l.max_backoff_s = o_.retry.max_backoff_s;
-    l.request_timeout_s = o_.request_timeout_s;
-    if (o_.model_config) {
-      for (const auto& [name, endpoints] : o_.model_config->models) {
-        std::vector<std::string> urls;
-        for (const auto& e : endpoints) urls.push_back(e.url());
-        l.remote_models.emplace_back(name, std::move(urls));
-      }
-    }
-    c.provenance_json = o_.provenance_json;
-    return write_run_config(o_.out_dir, c);
+    return write_run_config(
+        o_.out_dir, drive_run_config(o_, total_, model_label_, clock_.origin_unix(), start_));
   }
 
   void write_header() {

@@ -394,9 +394,9 @@ const RegisterCommand registration(50, [](CLI::App& root) {
   stuck
       ->add_option("--expected-total", *expected_total,
                    "Tasks the run should finish (default: the driver's total_tasks)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   stuck->add_option("--around", *around, "Seconds of KV samples shown around the last good task")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegativeNumber)
       ->capture_default_str();
   stuck->callback([stuck_options, stuck_run, expected_total, around] {
     run_stuck(*stuck_options, *stuck_run,

@@ -127,7 +127,7 @@ const RegisterCommand registration(52, [](CLI::App& root) {
       ->capture_default_str();
   plot->add_option("--smooth", plot_settings->smooth_seconds,
                    "Draw KV usage as a moving average over this many seconds (0: raw samples)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegativeNumber)
       ->capture_default_str();
   plot->callback([plot_options, plot_settings] { run_plot(*plot_options, *plot_settings); });
 });

@@ -72,11 +72,11 @@ const RegisterCommand registration(42, [](CLI::App& root) {
   cmd->add_option("--run-dir", c->run_dir, "Run folder (live, simulated or the reference's)");
   cmd->add_option("--watch", c->watch,
                   "Repeat every S seconds until interrupted or the run is DONE")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   cmd->add_option("--stall-after", c->stall_after,
                   "Seconds (the run's emulated time) without any log record before the run is "
                   "judged WAITING or STALLED")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   cmd->add_option("--now", c->now,
                   "Judge the run as of this (UTC) time, e.g. for a post-mortem of a copied folder");

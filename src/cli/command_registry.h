@@ -3,6 +3,8 @@
 // RegisterCommand, so adding a command touches no shared file. `order` sets the order in
 // --help (lower first).
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -42,5 +44,25 @@ inline CommandFailure usage_error(std::string message) {
 // walk there).
 CLI::App* resolve_command(CLI::App& root, const std::vector<std::string>& words,
                           std::size_t* used = nullptr, bool throw_on_unknown = true);
+
+// Number checks for options, with messages that name the bound ("must be at least 0", "must
+// be greater than 0"); CLI11's own NonNegativeNumber / PositiveNumber print the whole double
+// range instead.
+inline CLI::Validator number_bound(bool strictly_positive) {
+  return CLI::Validator(
+      [strictly_positive](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !std::isfinite(v))
+          return "'" + text + "' is not a number";
+        if (strictly_positive ? !(v > 0) : !(v >= 0))
+          return "'" + text +
+                 (strictly_positive ? "' must be greater than 0" : "' must be at least 0");
+        return {};
+      },
+      strictly_positive ? "POSITIVE" : "NONNEGATIVE");
+}
+inline const CLI::Validator kNonNegativeNumber = number_bound(false);
+inline const CLI::Validator kPositiveNumber = number_bound(true);
 
 }  // namespace agentsched::cli

@@ -150,7 +150,7 @@ const RegisterCommand registration(40, [](CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--concurrency,-c", c->concurrency,
                   "Programs in flight (C); required unless programs arrive open-loop")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositiveNumber);
   cmd->add_option("--out", c->out, "Run folder to write")->required();
   cmd->add_option("--system", c->system,
                   "The system behind the endpoint (as `sim --system`), recorded in "
@@ -164,12 +164,12 @@ const RegisterCommand registration(40, [](CLI::App& root) {
   cmd->add_option("--seed", c->seed, "Workload seed")->capture_default_str();
   cmd->add_option("--max-programs", c->max_programs,
                   "Run only the first N programs of the workload (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   cmd->add_option("--duration", c->duration,
                   "Real seconds during which programs start (0: the whole workload); then the "
                   "programs in flight finish and the run is the programs started, as for a soak "
                   "of fixed wall time")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   cmd->add_flag("--force", c->force, "Replace a run folder that already holds a run");
   add_time_scale_option(cmd, c->time_scale,
                         "Emulated seconds per real second, the engine's --time-scale: waits "
@@ -187,10 +187,10 @@ const RegisterCommand registration(40, [](CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--request-timeout", c->request_timeout,
                   "Emulated seconds an attempt may take before it counts as failed (0: none)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   cmd->add_option("--startup-timeout", c->startup_timeout,
                   "Real seconds the endpoint gets to answer before the run starts")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegativeNumber)
       ->capture_default_str();
   cmd->add_flag("--no-shared-heads", c->no_shared_heads,
                 "Give every program its own head text (as `sim` with share_heads off); by "

@@ -42,19 +42,19 @@ const RegisterCommand registration(30, [](CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--shutdown-timeout", opts->shutdown_timeout_s,
                   "Real seconds in-flight requests get to finish after SIGTERM")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--num-gpu-blocks-override", opts->num_gpu_blocks_override,
                   "KV capacity in blocks instead of the profile's derived one (as vLLM's flag)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   cmd->add_option("--max-model-len", opts->max_model_len,
                   "Context length limit instead of the profile's (as vLLM's flag)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   cmd->add_option("--host-kv-gib", opts->host_kv_gib,
                   "Host-memory KV tier in GiB, as vLLM's --kv-offloading-size with "
                   "--kv-offloading-backend native (default: the profile's, 0 in the built-in "
                   "ones: off); docs/host-tier.md")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   auto fault_specs = std::make_shared<std::vector<std::string>>();
   cmd->add_option("--fault", *fault_specs,
                   "FOR TESTING: inject faults deterministically, KIND=EVERY (repeatable, one per "

@@ -273,7 +273,7 @@ const RegisterCommand registration(45, [](CLI::App& root) {
   add("--max-programs", run->add_option("--max-programs", c->max_programs,
                                         "Run only the first N programs of the workload "
                                         "(default 0: all)")
-                            ->check(CLI::NonNegativeNumber));
+                            ->check(kNonNegativeNumber));
   add("--profile", run->add_option("--profile", c->profile,
                                    fmt::format("Hardware/model profile for the simulator and the "
                                                "emulator (default {})",
@@ -282,12 +282,12 @@ const RegisterCommand registration(45, [](CLI::App& root) {
       run->add_option("--host-kv-gib", c->host_kv_gib,
                       "Host-memory KV tier in GiB for the simulator and the emulator (vLLM's "
                       "--kv-offloading-size; default: the profile's, 0: off); docs/host-tier.md")
-          ->check(CLI::NonNegativeNumber));
+          ->check(kNonNegativeNumber));
   add("--time-scale",
       run->add_option("--time-scale", c->time_scale,
                       "Live: emulated seconds per real second for every process of a cell "
                       "(default 1)")
-          ->check(CLI::PositiveNumber));
+          ->check(kPositiveNumber));
   add("--threshold", run->add_option("--threshold", c->threshold,
                                      "Active-window KV usage threshold, percent (default 70)"));
   add("--force", run->add_flag("--force", c->force, "Run finished cells again"));
@@ -300,7 +300,7 @@ const RegisterCommand registration(45, [](CLI::App& root) {
       run->add_option("--router-cmd", c->router_cmd,
                       "Live: router command template (default: agentsched router)"));
   add("--backends", run->add_option("--backends", c->backends, "Live: engines per cell (default 1)")
-                        ->check(CLI::PositiveNumber));
+                        ->check(kPositiveNumber));
   add("--base-port", run->add_option("--base-port", c->base_port,
                                      "Live: first port (engines, then the router); default: free "
                                      "ports picked")
@@ -315,7 +315,7 @@ const RegisterCommand registration(45, [](CLI::App& root) {
       run->add_option("--ready-timeout", c->ready_timeout,
                       "Live: real seconds an engine or router gets to answer /health (default "
                       "600)")
-          ->check(CLI::PositiveNumber));
+          ->check(kPositiveNumber));
   add_param_option(run, c->params,
                    "Gateway policy parameter as name=value for every system with a gateway "
                    "policy, or system.name=value for one (repeatable), e.g. "

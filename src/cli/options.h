@@ -160,7 +160,7 @@ inline CLI::Option* add_param_option(CLI::App* cmd, std::vector<std::string>& se
 // --time-scale of the live processes: emulated seconds per real second.
 inline CLI::Option* add_time_scale_option(CLI::App* cmd, double& scale, const std::string& help) {
   return cmd->add_option("--time-scale", scale, help)
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
 }
 

@@ -56,14 +56,14 @@ const RegisterCommand registration(35, [](CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--metrics-interval", o.metrics_interval_s,
                   "Seconds between /metrics polls of each backend (router clock)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   add_time_scale_option(cmd, o.time_scale,
                         "Emulated seconds per real second, to match `agentsched engine "
                         "--time-scale`");
   cmd->add_option("--program-ttl", o.program_ttl_s,
                   "Release programs idle this many seconds (router clock); 0 = never")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--profile-dir", o.profile_dir,
                   "Write per-call (calls.csv) and per-program (programs.csv) profiles here");
@@ -89,34 +89,34 @@ const RegisterCommand registration(35, [](CLI::App& root) {
   cmd->add_option("--header-timeout", o.header_timeout_s,
                   "Seconds a client has to send a request head from its first byte (408; a "
                   "slow-loris client is cut off here); timeouts are checked once a second")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   cmd->add_option("--body-timeout", o.body_timeout_s,
                   "Seconds a client has to send a whole request (408)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   cmd->add_option("--idle-timeout", o.idle_timeout_s,
                   "Seconds an idle keep-alive client connection stays open")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   cmd->add_option("--max-connections", o.max_connections,
                   "Client connections served at once (more are answered 503)")
       ->capture_default_str();
   cmd->add_option("--connect-timeout", o.connect_timeout_s,
                   "Seconds to connect to a backend before marking it down")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   cmd->add_option("--poll-timeout", o.poll_timeout_s,
                   "Seconds a /metrics poll may take before the backend is marked down")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   cmd->add_option("--upstream-timeout", o.upstream_timeout_s,
                   "Seconds a backend response may take in all (504); 0 = no limit")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--shutdown-timeout", o.shutdown_timeout_s,
                   "Seconds in-flight calls get to finish after SIGTERM")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegativeNumber)
       ->capture_default_str();
   cmd->callback([a] {
     auto& o = a->options;

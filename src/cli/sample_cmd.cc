@@ -76,7 +76,7 @@ const RegisterCommand registration(41, [](CLI::App& root) {
       ->required();
   cmd->add_option("--host", c->host, "Engine host")->capture_default_str();
   cmd->add_option("--interval", c->interval, "Seconds between samples (emulated)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveNumber)
       ->capture_default_str();
   cmd->add_option("--out", c->out, "CSV file to write (a new one, or one without samples)")
       ->required();
@@ -87,7 +87,7 @@ const RegisterCommand registration(41, [](CLI::App& root) {
   cmd->add_flag("--force", c->force,
                 "Replace a file that already holds samples (never one another sampler writes)");
   cmd->add_option("--duration", c->duration, "Stop after this many (emulated) seconds")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   cmd->add_option("--stop-with-pid", c->stop_with_pid,
                   "Stop when this process exits (instead of the parent)");
   cmd->add_option("--run-dir", c->run_dir,

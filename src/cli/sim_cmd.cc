@@ -49,19 +49,19 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
   add_workload_option(cmd, o.workload);
   cmd->add_option("--backends", o.backends, "Engines behind the gateway, each its own GPU")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(kPositiveNumber);
   cmd->add_option("--max-programs", o.max_programs,
                   "Run only the first N programs of the workload (0: all)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   cmd->add_option("--kv-blocks", o.kv_blocks,
                   "Override the profile's KV capacity in blocks (what-if studies; 0: derived)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   cmd->add_option("--host-kv-gib", o.host_kv_gib,
                   "Host-memory KV tier in GiB (vLLM's --kv-offloading-size; default: the "
                   "profile's, 0 in every built-in one: off). docs/host-tier.md")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   cmd->add_option("--turns-scale", o.turns_scale,
                   "With --workload tau2: multiply agent turns per task")
       ->capture_default_str();

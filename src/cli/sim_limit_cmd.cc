@@ -194,7 +194,7 @@ const RegisterCommand registration(12, [](CLI::App& root) {
   cmd->add_option("--max-programs", o->max_programs,
                   "Run only the first N programs of the workload (0: all)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   add_jobs_option(cmd, o->jobs);
   add_threshold_option(cmd, o->threshold);
   cmd->add_flag("--force", o->force, "Replace run folders that already hold a run");

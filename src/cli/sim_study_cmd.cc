@@ -330,7 +330,7 @@ const RegisterCommand registration(11, [](CLI::App& root) {
   report
       ->add_option("--low-load", r->low_load, "Concurrency of the low-load baseline runs (0: none)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegativeNumber);
   report->add_flag("--no-sensitivity", r->no_sensitivity, "Skip the sensitivity sweeps");
   report->add_flag("--keep-sweeps", r->keep_sweeps,
                    "Keep the sensitivity sweeps' run folders (<out>/sensitivity, ~2.5 GB)");

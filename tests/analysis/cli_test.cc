@@ -261,6 +261,19 @@ TEST(Cli, ClearErrors) {
   Outcome range =
       run_agentsched("analyze window --threshold 150 " + quoted(fixture("basic_run")), true);
   EXPECT_NE(range.exit_code, 0);
+
+  // Number bounds name the bound, not the whole range of a double.
+  Outcome negative = run_agentsched(
+      "sim run --system baseline -c 2 --host-kv-gib -1 --out " + quoted(dir.path() / "r"), true);
+  EXPECT_EQ(negative.exit_code, 2);
+  EXPECT_NE(negative.out.find("agentsched: error: --host-kv-gib: '-1' must be at least 0"),
+            std::string::npos)
+      << negative.out;
+  Outcome not_number = run_agentsched(
+      "sim run --system baseline -c 2 --kv-blocks x --out " + quoted(dir.path() / "r"), true);
+  EXPECT_EQ(not_number.exit_code, 2);
+  EXPECT_NE(not_number.out.find("--kv-blocks: 'x' is not a number"), std::string::npos)
+      << not_number.out;
 }
 
 // Every mistake on the command line: one prefix, exit status 2, the unknown word named and

@@ -271,10 +271,10 @@ const RegisterCommand registration(45, [](CLI::App& root) {
       "--profile", c->profile,
       fmt::format("Hardware/model profile for the simulator and the emulator (default {})",
                   kDefaultProfile));
-  run->add_option("--host-kv-gib", c->host_kv_gib,
-                  "Host-memory KV tier in GiB for the simulator and the emulator (vLLM's "
-                  "--kv-offloading-size; default: the profile's, 0: off); docs/host-tier.md")
-      ->check(kNonNegativeNumber);
+  add_host_kv_gib_option(
+      run, c->host_kv_gib,
+      "Host-memory KV tier in GiB for the simulator and the emulator (vLLM's "
+      "--kv-offloading-size; default: the profile's, 0: off); docs/host-tier.md");
   run->add_option("--time-scale", c->time_scale,
                   "Live: emulated seconds per real second for every process of a cell (default 1)")
       ->check(kPositiveNumber);

@@ -173,6 +173,11 @@ inline CLI::Option* add_time_scale_option(CLI::App* cmd, double& scale, const st
       ->capture_default_str();
 }
 
+// --host-kv-gib: the host-memory KV tier (vLLM's --kv-offloading-size), over the profile's.
+inline CLI::Option* add_host_kv_gib_option(CLI::App* cmd, double& gib, const std::string& help) {
+  return cmd->add_option("--host-kv-gib", gib, help)->check(kNonNegativeNumber);
+}
+
 // --port (0: a free one, printed) and --host of the live servers.
 template <typename Port>
 void add_listen_options(CLI::App* cmd, Port& port, std::string& host) {

@@ -56,10 +56,9 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
                   "Override the profile's KV capacity in blocks (what-if studies; 0: derived)")
       ->capture_default_str()
       ->check(kNonNegativeNumber);
-  cmd->add_option("--host-kv-gib", o.host_kv_gib,
-                  "Host-memory KV tier in GiB (vLLM's --kv-offloading-size; default: the "
-                  "profile's, 0 in every built-in one: off). docs/host-tier.md")
-      ->check(kNonNegativeNumber);
+  add_host_kv_gib_option(cmd, o.host_kv_gib,
+                         "Host-memory KV tier in GiB (vLLM's --kv-offloading-size; default: the "
+                         "profile's, 0 in every built-in one: off). docs/host-tier.md");
   cmd->add_option("--turns-scale", o.turns_scale,
                   "With --workload tau2: multiply agent turns per task")
       ->capture_default_str();

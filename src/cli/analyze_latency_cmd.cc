@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <initializer_list>
+#include <utility>
 
 #include "analysis/report_json.h"
 #include "analysis/request_latency.h"
@@ -19,6 +21,13 @@ namespace {
 boost::json::value number_or_null(double v) {
   if (!std::isfinite(v)) return nullptr;
   return v;
+}
+
+// o[key] = the field of `figures` (null when not finite) for each (key, field) of `fields`.
+template <typename Figures>
+void put_numbers(boost::json::object& o, const Figures& figures,
+                 std::initializer_list<std::pair<const char*, double Figures::*>> fields) {
+  for (const auto& [key, field] : fields) o[key] = number_or_null(figures.*field);
 }
 
 void run(const std::string& run_dir, bool as_json) {
@@ -37,16 +46,16 @@ void run(const std::string& run_dir, bool as_json) {
       o["end_s"] = s.end_s;
       o["requests"] = s.requests;
       using analysis::StageLatency;
-      for (const auto& [key, field] : {std::pair{"offered_rate", &StageLatency::offered_rate},
-                                       {"achieved_rate", &StageLatency::achieved_rate},
-                                       {"ttft_mean_ms", &StageLatency::ttft_mean_ms},
-                                       {"ttft_p90_ms", &StageLatency::ttft_p90_ms},
-                                       {"ttft_p99_ms", &StageLatency::ttft_p99_ms},
-                                       {"e2e_mean_ms", &StageLatency::e2e_mean_ms},
-                                       {"e2e_p90_ms", &StageLatency::e2e_p90_ms},
-                                       {"e2e_p99_ms", &StageLatency::e2e_p99_ms},
-                                       {"tpot_mean_ms", &StageLatency::tpot_mean_ms}})
-        o[key] = number_or_null(s.*field);
+      put_numbers(o, s,
+                  {{"offered_rate", &StageLatency::offered_rate},
+                   {"achieved_rate", &StageLatency::achieved_rate},
+                   {"ttft_mean_ms", &StageLatency::ttft_mean_ms},
+                   {"ttft_p90_ms", &StageLatency::ttft_p90_ms},
+                   {"ttft_p99_ms", &StageLatency::ttft_p99_ms},
+                   {"e2e_mean_ms", &StageLatency::e2e_mean_ms},
+                   {"e2e_p90_ms", &StageLatency::e2e_p90_ms},
+                   {"e2e_p99_ms", &StageLatency::e2e_p99_ms},
+                   {"tpot_mean_ms", &StageLatency::tpot_mean_ms}});
       stages.push_back(std::move(o));
     }
     root["stages"] = std::move(stages);
@@ -87,12 +96,12 @@ void run_tasks(const std::vector<std::string>& runs, double threshold, bool as_j
       boost::json::object o;
       o["tasks"] = s.n;
       using analysis::TaskTimeStats;
-      for (const auto& [key, field] : {std::pair{"mean_s", &TaskTimeStats::mean_s},
-                                       {"p50_s", &TaskTimeStats::p50_s},
-                                       {"p90_s", &TaskTimeStats::p90_s},
-                                       {"p99_s", &TaskTimeStats::p99_s},
-                                       {"max_s", &TaskTimeStats::max_s}})
-        o[key] = number_or_null(s.*field);
+      put_numbers(o, s,
+                  {{"mean_s", &TaskTimeStats::mean_s},
+                   {"p50_s", &TaskTimeStats::p50_s},
+                   {"p90_s", &TaskTimeStats::p90_s},
+                   {"p99_s", &TaskTimeStats::p99_s},
+                   {"max_s", &TaskTimeStats::max_s}});
       return o;
     };
     if (as_json) {

@@ -14,11 +14,13 @@ namespace {
 using namespace analyze_common;
 
 struct PlotOptions {
+  CommonOptions common;
   double smooth_seconds = 0;
   std::string out_dir = ".";
 };
 
-void run_plot(const CommonOptions& options, const PlotOptions& plot) {
+void run_plot(const PlotOptions& plot) {
+  const CommonOptions& options = plot.common;
   const RunSelection selection = select_runs(options.runs);
   if (!selection.errors.empty())
     throw CommandFailure{fmt::format("{} of {} run(s) could not be read", selection.errors.size(),
@@ -110,27 +112,25 @@ void run_plot(const CommonOptions& options, const PlotOptions& plot) {
   }
 }
 
-// After `analyze` itself (order 50) exists.
-const RegisterCommand registration(52, [](CLI::App& root) {
-  CLI::App* analyze = root.get_subcommand("analyze");
-  auto plot_options = std::make_shared<CommonOptions>();
-  auto plot_settings = std::make_shared<PlotOptions>();
-  auto* plot = analyze->add_subcommand(
-      "plot",
-      "Write kv_usage.svg (KV usage over time: systems x concurrency grid, seeds as lines, "
-      "windows shaded), throughput.svg (mean bars, min-max error bars over seeds) and "
-      "latency.svg (llm_call distributions), each with a CSV of what it draws");
-  add_common(plot, *plot_options,
+void declare_options(CLI::App* plot, PlotOptions& options) {
+  add_common(plot, options.common,
              "Runs as NAME=PATH or PATH (named after the folder, e.g. baseline_c32_s1)",
              "Print the written files as JSON");
-  plot->add_option("--out", plot_settings->out_dir, "Folder for the SVG and CSV files")
+  plot->add_option("--out", options.out_dir, "Folder for the SVG and CSV files")
       ->capture_default_str();
-  plot->add_option("--smooth", plot_settings->smooth_seconds,
+  plot->add_option("--smooth", options.smooth_seconds,
                    "Draw KV usage as a moving average over this many seconds (0: raw samples)")
       ->check(kNonNegativeNumber)
       ->capture_default_str();
-  plot->callback([plot_options, plot_settings] { run_plot(*plot_options, *plot_settings); });
-});
+}
+
+// After `analyze` itself (order 50) exists.
+const RegisterCommand registration(
+    52, "analyze", "plot",
+    "Write kv_usage.svg (KV usage over time: systems x concurrency grid, seeds as lines, "
+    "windows shaded), throughput.svg (mean bars, min-max error bars over seeds) and "
+    "latency.svg (llm_call distributions), each with a CSV of what it draws",
+    declare_options, run_plot);
 
 }  // namespace
 }  // namespace agentsched::cli

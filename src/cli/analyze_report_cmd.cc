@@ -76,19 +76,18 @@ void run_report(const ReportOptions& o) {
   fmt::print("{}\n", o.out);
 }
 
+void declare_options(CLI::App* cmd, ReportOptions& options) {
+  cmd->add_option("runs", options.runs, "Run folders: PATH or NAME=PATH")->required();
+  cmd->add_option("--out", options.out, "The page to write")->capture_default_str();
+  add_threshold_option(cmd, options.threshold);
+}
+
 // After `analyze` itself (order 50) exists.
-const RegisterCommand registration(52, [](CLI::App& root) {
-  CLI::App* analyze = root.get_subcommand("analyze");
-  auto options = std::make_shared<ReportOptions>();
-  auto* cmd = analyze->add_subcommand(
-      "report",
-      "Write one self-contained HTML page (tables, charts, conditions and provenance, a section "
-      "per run) for a set of run folders; prints its path");
-  cmd->add_option("runs", options->runs, "Run folders: PATH or NAME=PATH")->required();
-  cmd->add_option("--out", options->out, "The page to write")->capture_default_str();
-  add_threshold_option(cmd, options->threshold);
-  cmd->callback([options] { run_report(*options); });
-});
+const RegisterCommand registration(
+    52, "analyze", "report",
+    "Write one self-contained HTML page (tables, charts, conditions and provenance, a section "
+    "per run) for a set of run folders; prints its path",
+    declare_options, run_report);
 
 }  // namespace
 }  // namespace agentsched::cli

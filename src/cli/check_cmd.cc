@@ -58,30 +58,29 @@ void check(const CheckCli& c) {
   }
 }
 
-const RegisterCommand registration(42, [](CLI::App& root) {
-  auto* cmd = root.add_subcommand(
-      "check",
-      "Health of the engine and router and progress of a run, with an OK / WAITING / STALLED "
-      "/ DONE verdict that tells waiting on remote calls from a dead run (docs/live.md)");
-  auto c = std::make_shared<CheckCli>();
-  cmd->add_option("--port", c->port, "Engine port: health, models, KV usage, running/waiting")
+void declare_options(CLI::App* cmd, CheckCli& c) {
+  cmd->add_option("--port", c.port, "Engine port: health, models, KV usage, running/waiting")
       ->check(CLI::Range(1, 65535));
-  cmd->add_option("--router-port", c->router_port, "Router port: health, backends, programs")
+  cmd->add_option("--router-port", c.router_port, "Router port: health, backends, programs")
       ->check(CLI::Range(1, 65535));
-  cmd->add_option("--host", c->host, "Host of the engine and router")->capture_default_str();
-  cmd->add_option("--run-dir", c->run_dir, "Run folder (live, simulated or the reference's)");
-  cmd->add_option("--watch", c->watch,
-                  "Repeat every S seconds until interrupted or the run is DONE")
+  cmd->add_option("--host", c.host, "Host of the engine and router")->capture_default_str();
+  cmd->add_option("--run-dir", c.run_dir, "Run folder (live, simulated or the reference's)");
+  cmd->add_option("--watch", c.watch, "Repeat every S seconds until interrupted or the run is DONE")
       ->check(kNonNegativeNumber);
-  cmd->add_option("--stall-after", c->stall_after,
+  cmd->add_option("--stall-after", c.stall_after,
                   "Seconds (the run's emulated time) without any log record before the run is "
                   "judged WAITING or STALLED")
       ->check(kPositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--now", c->now,
+  cmd->add_option("--now", c.now,
                   "Judge the run as of this (UTC) time, e.g. for a post-mortem of a copied folder");
-  cmd->callback([c] { check(*c); });
-});
+}
+
+const RegisterCommand registration(
+    42, "", "check",
+    "Health of the engine and router and progress of a run, with an OK / WAITING / STALLED / "
+    "DONE verdict that tells waiting on remote calls from a dead run (docs/live.md)",
+    declare_options, check);
 
 }  // namespace
 }  // namespace agentsched::cli

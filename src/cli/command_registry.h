@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,21 @@ using CommandRegistrar = std::function<void(CLI::App& root)>;
 
 struct RegisterCommand {
   RegisterCommand(int order, CommandRegistrar registrar);
+
+  // A command whose options are the fields of one struct, `Options`: `declare` binds them to
+  // the command's options, and `run` gets their values when the command runs. `parent` names
+  // the command it belongs to ("sim", "analyze", registered before it), "" for a top-level one.
+  template <typename Options>
+  RegisterCommand(int order, std::string parent, std::string name, std::string help,
+                  void (*declare)(CLI::App* cmd, Options& options),
+                  void (*run)(const Options& options))
+      : RegisterCommand(order, [=](CLI::App& root) {
+          CLI::App* owner = parent.empty() ? &root : root.get_subcommand(parent);
+          auto options = std::make_shared<Options>();
+          CLI::App* cmd = owner->add_subcommand(name, help);
+          declare(cmd, *options);
+          cmd->callback([options, run] { run(*options); });
+        }) {}
 };
 
 void register_all_commands(CLI::App& root);

@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <memory>
 
+#include "cli/admin_token_options.h"
 #include "cli/command_registry.h"
 #include "cli/options.h"
 #include "cli/provenance.h"
-#include "http/admin_token.h"
 #include "live/driver.h"
 #include "live/process.h"
 #include "workload/arrivals.h"
@@ -19,6 +19,7 @@ namespace agentsched::cli {
 namespace {
 
 struct DriveCli {
+  serve::DriverOptions options;  // what the options below fill in directly
   std::string endpoint;
   std::string workload = "tau2";
   std::string arrivals;  // open-loop stages; empty: closed loop (or the trace's own)
@@ -28,23 +29,10 @@ struct DriveCli {
   std::string system;               // recorded in config.json; "" = not said
   std::vector<std::string> params;  // its gateway parameters
   std::uint64_t seed = 1;
-  int max_programs = 0;
-  double duration = 0;
-  bool force = false;
-  double time_scale = 1.0;
   double clock_origin = 0;
-  std::string model;
-  std::string user_model = "gpt-5";
-  int max_attempts = 5;
-  double request_timeout = 0;
-  double startup_timeout = 10;
   bool no_progress = false;
-  bool kv_csv = false;
   bool no_shared_heads = false;
-  std::string admin_token;
-  std::string admin_token_file;
-  CLI::Option* admin_token_opt = nullptr;
-  CLI::Option* admin_token_file_opt = nullptr;
+  AdminTokenOptions admin_token;
 };
 
 std::string duration_text(double s) {
@@ -53,8 +41,8 @@ std::string duration_text(double s) {
   return fmt::format("{:.0f}h{:02.0f}m", std::floor(s / 3600), std::fmod(s / 60, 60));
 }
 
-void drive(const DriveCli& c, const std::string& command_line) {
-  serve::DriverOptions o;
+void drive(const DriveCli& c) {
+  serve::DriverOptions o = c.options;
   auto endpoint = serve::parse_endpoint_url(c.endpoint);
   if (!endpoint) throw CommandFailure{endpoint.error().message};
   o.endpoint = *endpoint;
@@ -73,34 +61,21 @@ void drive(const DriveCli& c, const std::string& command_line) {
         "that has them)");
   // Open loop: C only names the run's concurrency in its logs; every arrival starts at once.
   o.concurrency = c.concurrency < 1 ? 1 : c.concurrency;
-  o.max_programs = c.max_programs;
-  o.duration_s = c.duration;
   o.out_dir = c.out;
-  o.overwrite = c.force;
-  o.time_scale = c.time_scale;
   if (c.clock_origin > 0) o.clock_origin_unix = c.clock_origin;
-  o.model = c.model;
-  o.user_model = c.user_model;
-  o.retry.max_attempts = c.max_attempts;
-  o.request_timeout_s = c.request_timeout;
-  o.startup_timeout_s = c.startup_timeout;
-  o.write_kv_csv = c.kv_csv;
   if (!c.system.empty())
     o.system = system_or_fail(c.system, params_or_usage_error(c.params));
   else if (!c.params.empty())
     throw usage_error("--param needs --system (the system whose gateway parameters they are)");
   o.share_heads = !c.no_shared_heads;
-  o.command_line = command_line;  // holds no token (the callback below builds it)
+  // Holds no token.
+  o.command_line = fmt::format(
+      "agentsched drive --endpoint {} --workload {} -c {} --out {} --seed {} --time-scale {}",
+      c.endpoint, c.workload, c.concurrency, c.out, c.seed, o.time_scale);
   auto provenance = describe_provenance({"", c.workload, o.workload.get()});
   if (!provenance) throw CommandFailure{provenance.error().message};
   o.provenance_json = boost::json::serialize(*provenance);  // its command line is redacted
-  auto token = serve::resolve_admin_token(
-      c.admin_token_opt->count() ? std::optional<std::string>(c.admin_token) : std::nullopt,
-      c.admin_token_file_opt->count() ? std::optional<std::string>(c.admin_token_file)
-                                      : std::nullopt,
-      std::getenv(serve::kAdminTokenEnv));
-  if (!token) throw CommandFailure{token.error().message};
-  o.admin_token = token->value_or("");
+  o.admin_token = admin_token_or_fail(c.admin_token);
   if (!c.model_config.empty()) {
     auto mc = serve::load_model_config(c.model_config);
     if (!mc) throw CommandFailure{mc.error().message};
@@ -132,90 +107,79 @@ void drive(const DriveCli& c, const std::string& command_line) {
       r.llm_calls, r.retries, r.wall_s, c.out);
 }
 
-const RegisterCommand registration(40, [](CLI::App& root) {
-  auto* cmd = root.add_subcommand(
-      "drive",
-      "Run a workload's agentic programs against an OpenAI-compatible endpoint (engine, router "
-      "or vLLM), C in flight, writing a run folder in the reference format (docs/live.md)");
-  auto c = std::make_shared<DriveCli>();
-  cmd->add_option("--endpoint", c->endpoint,
+void declare_options(CLI::App* cmd, DriveCli& c) {
+  cmd->add_option("--endpoint", c.endpoint,
                   "Base URL of the endpoint, e.g. http://127.0.0.1:8000 (or .../v1)")
       ->required();
-  cmd->add_option("--arrivals", c->arrivals,
+  cmd->add_option("--arrivals", c.arrivals,
                   "Open loop: programs start by a Poisson process (emulated seconds) instead of "
                   "-c at a time: RATE per second, or stages RATE:SECONDS,...; a trace with its "
                   "own arrivals (workload gen --kind shared-prefix) keeps them unless this is "
                   "given");
-  cmd->add_option("--workload", c->workload, "'tau2' (built-in generator) or a JSONL trace file")
-      ->capture_default_str();
-  cmd->add_option("--concurrency,-c", c->concurrency,
+  add_workload_option(cmd, c.workload);
+  cmd->add_option("--concurrency,-c", c.concurrency,
                   "Programs in flight (C); required unless programs arrive open-loop")
       ->check(kPositiveNumber);
-  cmd->add_option("--out", c->out, "Run folder to write")->required();
-  cmd->add_option("--system", c->system,
+  cmd->add_option("--out", c.out, "Run folder to write")->required();
+  cmd->add_option("--system", c.system,
                   "The system behind the endpoint (as `sim --system`), recorded in "
                   "agentsched/config.json so the run compares with a simulated one; `experiment "
                   "run` passes its cell's");
-  cmd->add_option("--param", c->params,
+  cmd->add_option("--param", c.params,
                   "With --system: a gateway policy parameter of it, name=value (repeatable)");
-  cmd->add_option("--model-config", c->model_config,
+  cmd->add_option("--model-config", c.model_config,
                   "JSON model config in the reference's format: user-simulator and expert "
                   "models it lists are called for real; others stay simulated waits");
-  cmd->add_option("--seed", c->seed, "Workload seed")->capture_default_str();
-  cmd->add_option("--max-programs", c->max_programs,
+  cmd->add_option("--seed", c.seed, "Workload seed")->capture_default_str();
+  cmd->add_option("--max-programs", c.options.max_programs,
                   "Run only the first N programs of the workload (0: all)")
       ->check(kNonNegativeNumber);
-  cmd->add_option("--duration", c->duration,
+  cmd->add_option("--duration", c.options.duration_s,
                   "Real seconds during which programs start (0: the whole workload); then the "
                   "programs in flight finish and the run is the programs started, as for a soak "
                   "of fixed wall time")
       ->check(kNonNegativeNumber);
-  cmd->add_flag("--force", c->force, "Replace a run folder that already holds a run");
-  add_time_scale_option(cmd, c->time_scale,
+  cmd->add_flag("--force", c.options.overwrite, "Replace a run folder that already holds a run");
+  add_time_scale_option(cmd, c.options.time_scale,
                         "Emulated seconds per real second, the engine's --time-scale: waits "
                         "shrink and timestamps run that much faster");
-  cmd->add_option("--clock-origin", c->clock_origin,
+  cmd->add_option("--clock-origin", c.clock_origin,
                   "Real Unix time where emulated and real time coincide (shared by the processes "
                   "of one run; default: now)");
-  cmd->add_option("--model", c->model,
+  cmd->add_option("--model", c.options.model,
                   "Orchestrator model to request (default: the endpoint's first /v1/models id)");
-  cmd->add_option("--user-model", c->user_model, "User-simulator model name")
+  cmd->add_option("--user-model", c.options.user_model, "User-simulator model name")
       ->capture_default_str();
-  cmd->add_option("--max-attempts", c->max_attempts,
+  cmd->add_option("--max-attempts", c.options.retry.max_attempts,
                   "Attempts per call before the task ends as an error (transient errors only)")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
-  cmd->add_option("--request-timeout", c->request_timeout,
+  cmd->add_option("--request-timeout", c.options.request_timeout_s,
                   "Emulated seconds an attempt may take before it counts as failed (0: none)")
       ->check(kNonNegativeNumber);
-  cmd->add_option("--startup-timeout", c->startup_timeout,
+  cmd->add_option("--startup-timeout", c.options.startup_timeout_s,
                   "Real seconds the endpoint gets to answer before the run starts")
       ->check(kNonNegativeNumber)
       ->capture_default_str();
-  cmd->add_flag("--no-shared-heads", c->no_shared_heads,
+  cmd->add_flag("--no-shared-heads", c.no_shared_heads,
                 "Give every program its own head text (as `sim` with share_heads off); by "
                 "default a domain's programs send the same head, as the real agent does");
-  c->admin_token_opt = cmd->add_option(
-      "--admin-token", c->admin_token,
+  add_admin_token_options(
+      cmd, c.admin_token,
       "The router's admin token, sent as `Authorization: Bearer` on POST /programs/release "
       "only (see `agentsched router --help`). Visible in `ps`: prefer --admin-token-file or "
-      "the AGENTSCHED_ADMIN_TOKEN environment variable (used when neither option is given)");
-  c->admin_token_opt->type_name("TOKEN");
-  c->admin_token_file_opt =
-      cmd->add_option("--admin-token-file", c->admin_token_file,
-                      "File whose first line (blanks trimmed) is the router's admin token");
-  c->admin_token_file_opt->type_name("PATH");
-  cmd->add_flag("--no-progress", c->no_progress, "No progress line on the terminal");
-  cmd->add_flag("--kv-csv", c->kv_csv,
+      "the AGENTSCHED_ADMIN_TOKEN environment variable (used when neither option is given)",
+      "File whose first line (blanks trimmed) is the router's admin token");
+  cmd->add_flag("--no-progress", c.no_progress, "No progress line on the terminal");
+  cmd->add_flag("--kv-csv", c.options.write_kv_csv,
                 "Create the KV CSV (header only) for a run without `agentsched sample`");
-  cmd->callback([c] {
-    const std::string line = fmt::format(
-        "agentsched drive --endpoint {} --workload {} -c {} --out {} --seed {} "
-        "--time-scale {}",
-        c->endpoint, c->workload, c->concurrency, c->out, c->seed, c->time_scale);
-    drive(*c, line);
-  });
-});
+}
+
+const RegisterCommand registration(
+    40, "", "drive",
+    "Run a workload's agentic programs against an OpenAI-compatible endpoint (engine, router "
+    "or vLLM), C in flight, writing a run folder in the reference format (docs/live.md)",
+    declare_options, drive);
 
 }  // namespace
 }  // namespace agentsched::cli

@@ -50,11 +50,11 @@ const RegisterCommand registration(30, [](CLI::App& root) {
   cmd->add_option("--max-model-len", opts->max_model_len,
                   "Context length limit instead of the profile's (as vLLM's flag)")
       ->check(kNonNegativeNumber);
-  cmd->add_option("--host-kv-gib", opts->host_kv_gib,
-                  "Host-memory KV tier in GiB, as vLLM's --kv-offloading-size with "
-                  "--kv-offloading-backend native (default: the profile's, 0 in the built-in "
-                  "ones: off); docs/host-tier.md")
-      ->check(kNonNegativeNumber);
+  add_host_kv_gib_option(
+      cmd, opts->host_kv_gib,
+      "Host-memory KV tier in GiB, as vLLM's --kv-offloading-size with "
+      "--kv-offloading-backend native (default: the profile's, 0 in the built-in "
+      "ones: off); docs/host-tier.md");
   auto fault_specs = std::make_shared<std::vector<std::string>>();
   cmd->add_option("--fault", *fault_specs,
                   "FOR TESTING: inject faults deterministically, KIND=EVERY (repeatable, one per "

@@ -50,12 +50,9 @@ struct ExperimentCli {
   int jobs = 0;
   std::vector<std::string> params;
   std::vector<std::string> engine_params;
-  // Which options were given on the command line (they override the config file).
-  std::map<std::string, CLI::Option*> options;
-  bool given(const std::string& name) const {
-    auto it = options.find(name);
-    return it != options.end() && it->second->count() > 0;
-  }
+  CLI::App* command = nullptr;  // `experiment run`
+  // Whether option `name` was given on the command line (it overrides the config file).
+  bool given(const std::string& name) const { return command->count(name) > 0; }
 };
 
 bool has_subcommand(const CLI::App& root, const std::string& name) {
@@ -249,81 +246,67 @@ const RegisterCommand registration(45, [](CLI::App& root) {
       "Run every cell (live: engines, router, sampler and driver started and stopped per cell; "
       "sim: the simulator) into BASE/<system>_c<C>/, then the comparison tables and plots");
   auto c = std::make_shared<ExperimentCli>();
-  auto add = [&](const std::string& name, CLI::Option* o) { c->options[name] = o; };
+  c->command = run;
   run->add_option("--config", c->config,
                   "TOML file holding the matrix (options below override it)");
-  add("--systems", run->add_option("--systems", c->systems,
-                                   "Comma-separated systems (default: baseline,continuum,"
-                                   "thunderreact)"));
-  add("--concurrency", run->add_option("--concurrency,-c", c->concurrency,
-                                       "Comma-separated concurrencies (default: 32,64,128)"));
-  add("--mode", run->add_option("--mode", c->mode, "sim (default) or live")
-                    ->check(CLI::IsMember({"sim", "live"})));
-  add("--out", run->add_option("--out", c->out,
-                               "Base folder (cells go to BASE/<system>_c<C>/); required here or "
-                               "as `out` in the config file"));
-  add("--workload",
-      run->add_option("--workload", c->workload, "'tau2' (default) or a JSONL trace file"));
-  add("--seed", run->add_option("--seed", c->seed, "Workload seed (default 1)"));
-  add("--arrivals",
-      run->add_option("--arrivals", c->arrivals,
-                      "Open loop: programs arrive by a Poisson process, RATE per second or "
-                      "stages RATE:SECONDS,... (default: closed loop, C in flight; C then only "
-                      "names the cells)"));
-  add("--max-programs", run->add_option("--max-programs", c->max_programs,
-                                        "Run only the first N programs of the workload "
-                                        "(default 0: all)")
-                            ->check(kNonNegativeNumber));
-  add("--profile", run->add_option("--profile", c->profile,
-                                   fmt::format("Hardware/model profile for the simulator and the "
-                                               "emulator (default {})",
-                                               kDefaultProfile)));
-  add("--host-kv-gib",
-      run->add_option("--host-kv-gib", c->host_kv_gib,
-                      "Host-memory KV tier in GiB for the simulator and the emulator (vLLM's "
-                      "--kv-offloading-size; default: the profile's, 0: off); docs/host-tier.md")
-          ->check(kNonNegativeNumber));
-  add("--time-scale",
-      run->add_option("--time-scale", c->time_scale,
-                      "Live: emulated seconds per real second for every process of a cell "
-                      "(default 1)")
-          ->check(kPositiveNumber));
-  add("--threshold", run->add_option("--threshold", c->threshold,
-                                     "Active-window KV usage threshold, percent (default 70)"));
-  add("--force", run->add_flag("--force", c->force, "Run finished cells again"));
-  add("--no-plots", run->add_flag("--no-plots", c->no_plots, "Skip the SVG plots"));
-  add("--engine-cmd",
-      run->add_option("--engine-cmd", c->engine_cmd,
-                      "Live: engine command template, e.g. 'vllm serve Qwen/Qwen3-8B --port {port} "
-                      "--scheduling-policy {policy}' (default: agentsched engine)"));
-  add("--router-cmd",
-      run->add_option("--router-cmd", c->router_cmd,
-                      "Live: router command template (default: agentsched router)"));
-  add("--backends", run->add_option("--backends", c->backends, "Live: engines per cell (default 1)")
-                        ->check(kPositiveNumber));
-  add("--base-port", run->add_option("--base-port", c->base_port,
-                                     "Live: first port (engines, then the router); default: free "
-                                     "ports picked")
-                         ->check(CLI::Range(1, 65535)));
-  add("--host", run->add_option("--host", c->host,
-                                "Live: address the processes listen on (default 127.0.0.1)"));
-  add("--model-config",
-      run->add_option("--model-config", c->model_config,
-                      "Live: the driver's model config for real user-simulator/expert calls "
-                      "(default: none; every remote call is a simulated wait)"));
-  add("--ready-timeout",
-      run->add_option("--ready-timeout", c->ready_timeout,
-                      "Live: real seconds an engine or router gets to answer /health (default "
-                      "600)")
-          ->check(kPositiveNumber));
+  run->add_option("--systems", c->systems,
+                  "Comma-separated systems (default: baseline,continuum,thunderreact)");
+  run->add_option("--concurrency,-c", c->concurrency,
+                  "Comma-separated concurrencies (default: 32,64,128)");
+  run->add_option("--mode", c->mode, "sim (default) or live")
+      ->check(CLI::IsMember({"sim", "live"}));
+  run->add_option("--out", c->out,
+                  "Base folder (cells go to BASE/<system>_c<C>/); required here or as `out` in the "
+                  "config file");
+  run->add_option("--workload", c->workload, "'tau2' (default) or a JSONL trace file");
+  run->add_option("--seed", c->seed, "Workload seed (default 1)");
+  run->add_option(
+      "--arrivals", c->arrivals,
+      "Open loop: programs arrive by a Poisson process, RATE per second or stages RATE:SECONDS,... "
+      "(default: closed loop, C in flight; C then only names the cells)");
+  run->add_option("--max-programs", c->max_programs,
+                  "Run only the first N programs of the workload (default 0: all)")
+      ->check(kNonNegativeNumber);
+  run->add_option(
+      "--profile", c->profile,
+      fmt::format("Hardware/model profile for the simulator and the emulator (default {})",
+                  kDefaultProfile));
+  add_host_kv_gib_option(
+      run, c->host_kv_gib,
+      "Host-memory KV tier in GiB for the simulator and the emulator (vLLM's "
+      "--kv-offloading-size; default: the profile's, 0: off); docs/host-tier.md");
+  run->add_option("--time-scale", c->time_scale,
+                  "Live: emulated seconds per real second for every process of a cell (default 1)")
+      ->check(kPositiveNumber);
+  run->add_option("--threshold", c->threshold,
+                  "Active-window KV usage threshold, percent (default 70)");
+  run->add_flag("--force", c->force, "Run finished cells again");
+  run->add_flag("--no-plots", c->no_plots, "Skip the SVG plots");
+  run->add_option("--engine-cmd", c->engine_cmd,
+                  "Live: engine command template, e.g. 'vllm serve Qwen/Qwen3-8B --port {port} "
+                  "--scheduling-policy {policy}' (default: agentsched engine)");
+  run->add_option("--router-cmd", c->router_cmd,
+                  "Live: router command template (default: agentsched router)");
+  run->add_option("--backends", c->backends, "Live: engines per cell (default 1)")
+      ->check(kPositiveNumber);
+  run->add_option("--base-port", c->base_port,
+                  "Live: first port (engines, then the router); default: free ports picked")
+      ->check(CLI::Range(1, 65535));
+  run->add_option("--host", c->host, "Live: address the processes listen on (default 127.0.0.1)");
+  run->add_option("--model-config", c->model_config,
+                  "Live: the driver's model config for real user-simulator/expert calls (default: "
+                  "none; every remote call is a simulated wait)");
+  run->add_option("--ready-timeout", c->ready_timeout,
+                  "Live: real seconds an engine or router gets to answer /health (default 600)")
+      ->check(kPositiveNumber);
   add_param_option(run, c->params,
-                   "Gateway policy parameter as name=value for every system with a gateway "
-                   "policy, or system.name=value for one (repeatable), e.g. "
-                   "--param thunderreact.budget=0; every policy's parameters are listed below");
+                   "Gateway policy parameter as name=value for every system with a gateway policy, "
+                   "or system.name=value for one (repeatable), e.g. --param thunderreact.budget=0; "
+                   "every policy's parameters are listed below");
   run->add_option("--engine-param", c->engine_params,
-                  "Engine policy parameter as name=value for every system whose engine policy "
-                  "has parameters (plas: autellix), or system.name=value for one (repeatable); "
-                  "applied in both modes (live: passed to `agentsched engine --engine-param`)");
+                  "Engine policy parameter as name=value for every system whose engine policy has "
+                  "parameters (plas: autellix), or system.name=value for one (repeatable); applied "
+                  "in both modes (live: passed to `agentsched engine --engine-param`)");
   run->footer(policy_parameters_help() + "\n\n" + engine_parameters_help());
   run->add_option("--jobs,-j", c->jobs, "Sim: parallel cells (default: one per core)");
   CLI::App* root_ptr = &root;

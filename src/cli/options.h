@@ -18,6 +18,7 @@
 #include "engine/engine_policy.h"
 #include "gateway/policy_params.h"
 #include "gateway/systems.h"
+#include "model/profile.h"
 
 namespace agentsched::cli {
 
@@ -135,17 +136,25 @@ inline CLI::Option* add_threshold_option(CLI::App* cmd, double& percent) {
       ->check(CLI::Range(0.0, 100.0));
 }
 
-// --profile, --workload and --jobs of the simulating commands.
-inline CLI::Option* add_profile_option(CLI::App* cmd, std::string& profile) {
-  return cmd
-      ->add_option("--profile", profile, "Hardware/model profile: built-in name or .toml path")
-      ->capture_default_str();
-}
+// --workload of the simulating commands and drive.
 inline CLI::Option* add_workload_option(CLI::App* cmd, std::string& workload) {
   return cmd
       ->add_option("--workload", workload, "'tau2' (built-in generator) or a JSONL trace file")
       ->capture_default_str();
 }
+
+// --profile and --workload of the simulating commands (sim run/matrix/sweep/report/limit).
+struct SimInputs {
+  std::string profile = std::string(kDefaultProfile);
+  std::string workload = "tau2";
+};
+inline void add_sim_input_options(CLI::App* cmd, SimInputs& in) {
+  cmd->add_option("--profile", in.profile, "Hardware/model profile: built-in name or .toml path")
+      ->capture_default_str();
+  add_workload_option(cmd, in.workload);
+}
+
+// --jobs of the simulating commands.
 inline CLI::Option* add_jobs_option(CLI::App* cmd, int& jobs) {
   return cmd->add_option("--jobs,-j", jobs, "Parallel runs (default: one per core)");
 }
@@ -162,6 +171,11 @@ inline CLI::Option* add_time_scale_option(CLI::App* cmd, double& scale, const st
   return cmd->add_option("--time-scale", scale, help)
       ->check(kPositiveNumber)
       ->capture_default_str();
+}
+
+// --host-kv-gib: the host-memory KV tier (vLLM's --kv-offloading-size), over the profile's.
+inline CLI::Option* add_host_kv_gib_option(CLI::App* cmd, double& gib, const std::string& help) {
+  return cmd->add_option("--host-kv-gib", gib, help)->check(kNonNegativeNumber);
 }
 
 // --port (0: a free one, printed) and --host of the live servers.

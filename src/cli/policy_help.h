@@ -1,7 +1,8 @@
 #pragma once
 // The gateway policies' parameters with their defaults, for the --help of every command
-// that takes --param (sim run, sim matrix, router, experiment run). Read from the policies'
-// own tables (gateway/policy_params.h), so the help cannot go stale.
+// that takes --param (sim run, sim matrix, router, experiment run), and the engine policies'
+// for --engine-param (sim and engine). Read from the policies' own tables
+// (gateway/policy_params.h, engine/engine_policy.h), so the help cannot go stale.
 #include <fmt/format.h>
 
 #include <string>
@@ -11,27 +12,28 @@
 
 namespace agentsched::cli {
 
-inline std::string policy_parameters_help() {
-  std::string out = "Gateway policy parameters (--param NAME=VALUE), with their defaults:";
-  for (const auto& info : gateway_policy_infos()) {
-    out += fmt::format("\n  {}:", info.name);
-    if (info.params.empty()) out += " none";
+// `heading`, then each policy of `infos` (GatewayPolicyInfo or EnginePolicyInfo) with its
+// parameters, one a line.
+template <typename Infos>
+std::string parameters_help(std::string heading, const Infos& infos) {
+  for (const auto& info : infos) {
+    heading += fmt::format("\n  {}:", info.name);
+    if (info.params.empty()) heading += " none";
     for (const auto& [name, value, meaning] : info.params)
-      out += fmt::format("\n    {}={:g}  {}", name, value, meaning);
+      heading += fmt::format("\n    {}={:g}  {}", name, value, meaning);
   }
-  return out;
+  return heading;
 }
 
-// The same for engine policies (--engine-param, sim and engine).
+inline std::string policy_parameters_help() {
+  return parameters_help("Gateway policy parameters (--param NAME=VALUE), with their defaults:",
+                         gateway_policy_infos());
+}
+
 inline std::string engine_parameters_help() {
-  std::string out = "Engine policy parameters (--engine-param NAME=VALUE), with their defaults:";
-  for (const auto& info : engine_policy_infos()) {
-    out += fmt::format("\n  {}:", info.name);
-    if (info.params.empty()) out += " none";
-    for (const auto& [name, value, meaning] : info.params)
-      out += fmt::format("\n    {}={:g}  {}", name, value, meaning);
-  }
-  return out;
+  return parameters_help(
+      "Engine policy parameters (--engine-param NAME=VALUE), with their defaults:",
+      engine_policy_infos());
 }
 
 }  // namespace agentsched::cli

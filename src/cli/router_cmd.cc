@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "cli/admin_token_options.h"
 #include "cli/command_registry.h"
 #include "cli/options.h"
 #include "cli/policy_help.h"
 #include "gateway/policies.h"
-#include "http/admin_token.h"
 #include "router/router.h"
 
 namespace agentsched::cli {
@@ -23,10 +23,7 @@ struct RouterArgs {
   std::vector<std::string> backends;
   std::vector<std::string> params;
   std::string backend_type = "vllm";
-  std::string admin_token;
-  std::string admin_token_file;
-  CLI::Option* admin_token_opt = nullptr;
-  CLI::Option* admin_token_file_opt = nullptr;
+  AdminTokenOptions admin_token;
 };
 
 std::string policy_help() {
@@ -36,31 +33,42 @@ std::string policy_help() {
   return out;
 }
 
-const RegisterCommand registration(35, [](CLI::App& root) {
-  auto* cmd = root.add_subcommand(
-      "router",
-      "Program-aware OpenAI-compatible gateway in front of vLLM/SGLang engines, running the "
-      "simulator's gateway policies on the real clock (see docs/router.md)");
-  auto a = std::make_shared<RouterArgs>();
-  auto& o = a->options;
+void route(const RouterArgs& a) {
+  serve::RouterOptions o = a.options;
+  o.backends = a.backends;
+  o.policy_params = params_or_usage_error(a.params);
+  auto type = serve::parse_backend_type(a.backend_type);
+  if (!type) throw CommandFailure{type.error().message};
+  o.backend_type = *type;
+  o.admin_token = admin_token_or_fail(a.admin_token);
+  try {
+    const int code = serve::run_router(o);
+    if (code != 0) throw CommandFailure{"router stopped with an error", code};
+  } catch (const std::runtime_error& e) {
+    throw CommandFailure{e.what()};
+  }
+}
+
+void declare_options(CLI::App* cmd, RouterArgs& a) {
+  auto& o = a.options;
   add_listen_options(cmd, o.port, o.host);
-  cmd->add_option("--backends", a->backends, "Engine base URLs, comma-separated (http://HOST:PORT)")
+  cmd->add_option("--backends", a.backends, "Engine base URLs, comma-separated (http://HOST:PORT)")
       ->required()
       ->delimiter(',');
   cmd->add_option("--policy", o.policy, policy_help())->capture_default_str();
-  add_param_option(cmd, a->params,
+  add_param_option(cmd, a.params,
                    "Policy parameter as name=value (repeatable), e.g. --param budget=0; every "
                    "policy's parameters are listed below (and in docs/gateway.md)");
-  cmd->add_option("--backend-type", a->backend_type, "Engine kind, for its /metrics names")
+  cmd->add_option("--backend-type", a.backend_type, "Engine kind, for its /metrics names")
       ->check(CLI::IsMember({"vllm", "sglang"}))
       ->capture_default_str();
   cmd->add_option("--metrics-interval", o.metrics_interval_s,
                   "Seconds between /metrics polls of each backend (router clock)")
       ->check(kPositiveNumber)
       ->capture_default_str();
-  add_time_scale_option(cmd, o.time_scale,
-                        "Emulated seconds per real second, to match `agentsched engine "
-                        "--time-scale`");
+  add_time_scale_option(
+      cmd, o.time_scale,
+      "Emulated seconds per real second, to match `agentsched engine --time-scale`");
   cmd->add_option("--program-ttl", o.program_ttl_s,
                   "Release programs idle this many seconds (router clock); 0 = never")
       ->check(kNonNegativeNumber)
@@ -70,18 +78,13 @@ const RegisterCommand registration(35, [](CLI::App& root) {
   cmd->add_option("--profile-calls-kept", o.profile_calls_kept,
                   "Call records kept in memory per live program (for /programs/<id>)")
       ->capture_default_str();
-  a->admin_token_opt = cmd->add_option(
-      "--admin-token", a->admin_token,
-      "Bearer token that state-changing management endpoints (POST /programs/release) "
-      "require (401 without it); GET /programs, /health, /metrics, /backends, /status, "
-      "/dashboard and the proxied /v1 calls stay open. Visible in `ps`: prefer --admin-token-file "
-      "or the "
-      "AGENTSCHED_ADMIN_TOKEN environment variable (used when neither option is given)");
-  a->admin_token_opt->type_name("TOKEN");
-  a->admin_token_file_opt = cmd->add_option(
-      "--admin-token-file", a->admin_token_file,
+  add_admin_token_options(
+      cmd, a.admin_token,
+      "Bearer token that state-changing management endpoints (POST /programs/release) require (401 "
+      "without it); GET /programs, /health, /metrics, /backends, /status, /dashboard and the "
+      "proxied /v1 calls stay open. Visible in `ps`: prefer --admin-token-file or the "
+      "AGENTSCHED_ADMIN_TOKEN environment variable (used when neither option is given)",
       "File whose first line (blanks trimmed) is the admin token; see --admin-token");
-  a->admin_token_file_opt->type_name("PATH");
   cmd->add_option("--max-body-bytes", o.max_body_bytes, "Largest request body accepted (413)")
       ->capture_default_str();
   cmd->add_option("--max-header-bytes", o.max_header_bytes, "Largest request head accepted (431)")
@@ -118,28 +121,13 @@ const RegisterCommand registration(35, [](CLI::App& root) {
                   "Seconds in-flight calls get to finish after SIGTERM")
       ->check(kNonNegativeNumber)
       ->capture_default_str();
-  cmd->callback([a] {
-    auto& o = a->options;
-    o.backends = a->backends;
-    o.policy_params = params_or_usage_error(a->params);
-    auto type = serve::parse_backend_type(a->backend_type);
-    if (!type) throw CommandFailure{type.error().message};
-    o.backend_type = *type;
-    auto token = serve::resolve_admin_token(
-        a->admin_token_opt->count() ? std::optional<std::string>(a->admin_token) : std::nullopt,
-        a->admin_token_file_opt->count() ? std::optional<std::string>(a->admin_token_file)
-                                         : std::nullopt,
-        std::getenv(serve::kAdminTokenEnv));
-    if (!token) throw CommandFailure{token.error().message};
-    o.admin_token = token->value_or("");
-    try {
-      const int code = serve::run_router(o);
-      if (code != 0) throw CommandFailure{"router stopped with an error", code};
-    } catch (const std::runtime_error& e) {
-      throw CommandFailure{e.what()};
-    }
-  });
-});
+}
+
+const RegisterCommand registration(
+    35, "", "router",
+    "Program-aware OpenAI-compatible gateway in front of vLLM/SGLang engines, running the "
+    "simulator's gateway policies on the real clock (see docs/router.md)",
+    declare_options, route);
 
 }  // namespace
 }  // namespace agentsched::cli

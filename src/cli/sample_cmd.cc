@@ -15,31 +15,22 @@ namespace agentsched::cli {
 namespace {
 
 struct SampleCli {
+  serve::SamplerOptions options;  // what the options below fill in directly
   std::string ports;
-  std::string host = "127.0.0.1";
-  double interval = 5;
   std::string out;
-  double time_scale = 1;
   double clock_origin = 0;
-  bool force = false;
-  double duration = 0;
   int stop_with_pid = 0;
   std::string run_dir;
   bool no_parent_watch = false;
 };
 
 void sample(const SampleCli& c) {
-  serve::SamplerOptions o;
+  serve::SamplerOptions o = c.options;
   auto ports = serve::parse_port_list(c.ports);
   if (!ports) throw CommandFailure{"--ports: " + ports.error().message};
   o.ports = *ports;
-  o.host = c.host;
-  o.interval_s = c.interval;
   o.out = c.out;
-  o.time_scale = c.time_scale;
   if (c.clock_origin > 0) o.clock_origin_unix = c.clock_origin;
-  o.force = c.force;
-  o.duration_s = c.duration;
   o.run_dir = c.run_dir;
   if (c.stop_with_pid > 0) {
     o.watch_pid = c.stop_with_pid;
@@ -51,14 +42,14 @@ void sample(const SampleCli& c) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (parent > 1) o.watch_pid = parent;
   }
-  if (c.no_parent_watch && c.stop_with_pid <= 0 && c.duration <= 0 && c.run_dir.empty())
+  if (c.no_parent_watch && c.stop_with_pid <= 0 && o.duration_s <= 0 && c.run_dir.empty())
     throw CommandFailure{
         "--no-parent-watch needs another way to stop: --duration, --run-dir or --stop-with-pid "
         "(a sampler that never stops pollutes the next run's CSV)"};
   serve::install_interrupt_flag();
   o.stop_requested = [] { return serve::interrupted(); };
   fmt::print(stderr, "agentsched sample: ports {} on {} every {:g} s (time scale {:g}) into {}\n",
-             c.ports, c.host, c.interval, c.time_scale, c.out);
+             c.ports, o.host, o.interval_s, o.time_scale, c.out);
   auto result = serve::run_sampler(o);
   if (!result) throw CommandFailure{result.error().message};
   fmt::print(stderr, "agentsched sample: {} samples, {} rows ({} NaN); stopped: {}\n",
@@ -66,37 +57,36 @@ void sample(const SampleCli& c) {
              result->stop_reason.empty() ? "done" : result->stop_reason);
 }
 
-const RegisterCommand registration(41, [](CLI::App& root) {
-  auto* cmd = root.add_subcommand(
-      "sample",
-      "KV-usage sampler: /metrics of engine ports -> the reference's kv_cache_timeseries.csv; "
-      "stops with its parent, refuses another run's file (docs/live.md)");
-  auto c = std::make_shared<SampleCli>();
-  cmd->add_option("--ports", c->ports, "Engine ports, comma-separated (e.g. 8000,8001)")
-      ->required();
-  cmd->add_option("--host", c->host, "Engine host")->capture_default_str();
-  cmd->add_option("--interval", c->interval, "Seconds between samples (emulated)")
+void declare_options(CLI::App* cmd, SampleCli& c) {
+  cmd->add_option("--ports", c.ports, "Engine ports, comma-separated (e.g. 8000,8001)")->required();
+  cmd->add_option("--host", c.options.host, "Engine host")->capture_default_str();
+  cmd->add_option("--interval", c.options.interval_s, "Seconds between samples (emulated)")
       ->check(kPositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--out", c->out, "CSV file to write (a new one, or one without samples)")
+  cmd->add_option("--out", c.out, "CSV file to write (a new one, or one without samples)")
       ->required();
-  add_time_scale_option(cmd, c->time_scale, "Emulated seconds per real second");
-  cmd->add_option("--clock-origin", c->clock_origin,
+  add_time_scale_option(cmd, c.options.time_scale, "Emulated seconds per real second");
+  cmd->add_option("--clock-origin", c.clock_origin,
                   "Real Unix time where emulated and real time coincide (the run's; default: "
                   "now)");
-  cmd->add_flag("--force", c->force,
+  cmd->add_flag("--force", c.options.force,
                 "Replace a file that already holds samples (never one another sampler writes)");
-  cmd->add_option("--duration", c->duration, "Stop after this many (emulated) seconds")
+  cmd->add_option("--duration", c.options.duration_s, "Stop after this many (emulated) seconds")
       ->check(kNonNegativeNumber);
-  cmd->add_option("--stop-with-pid", c->stop_with_pid,
+  cmd->add_option("--stop-with-pid", c.stop_with_pid,
                   "Stop when this process exits (instead of the parent)");
-  cmd->add_option("--run-dir", c->run_dir,
+  cmd->add_option("--run-dir", c.run_dir,
                   "Stop after one last sample once the driver's run in this folder is over");
-  cmd->add_flag("--no-parent-watch", c->no_parent_watch,
+  cmd->add_flag("--no-parent-watch", c.no_parent_watch,
                 "Keep running after the parent exits (needs --duration, --run-dir or "
                 "--stop-with-pid)");
-  cmd->callback([c] { sample(*c); });
-});
+}
+
+const RegisterCommand registration(
+    41, "", "sample",
+    "KV-usage sampler: /metrics of engine ports -> the reference's kv_cache_timeseries.csv; "
+    "stops with its parent, refuses another run's file (docs/live.md)",
+    declare_options, sample);
 
 }  // namespace
 }  // namespace agentsched::cli

@@ -14,6 +14,7 @@
 #include "cli/options.h"
 #include "cli/policy_help.h"
 #include "cli/provenance.h"
+#include "cli/study_output.h"
 #include "engine/engine_policy.h"
 #include "model/profile.h"
 #include "record/run_layout.h"
@@ -27,9 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommonOptions {
-  std::string profile = std::string(kDefaultProfile);
-  std::string workload = "tau2";
+struct CommonOptions : SimInputs {
   std::uint64_t seed = 1;
   int backends = 1;
   int max_programs = 0;
@@ -45,8 +44,7 @@ struct CommonOptions {
 };
 
 void add_common(CLI::App* cmd, CommonOptions& o) {
-  add_profile_option(cmd, o.profile);
-  add_workload_option(cmd, o.workload);
+  add_sim_input_options(cmd, o);
   cmd->add_option("--backends", o.backends, "Engines behind the gateway, each its own GPU")
       ->capture_default_str()
       ->check(kPositiveNumber);
@@ -58,10 +56,9 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
                   "Override the profile's KV capacity in blocks (what-if studies; 0: derived)")
       ->capture_default_str()
       ->check(kNonNegativeNumber);
-  cmd->add_option("--host-kv-gib", o.host_kv_gib,
-                  "Host-memory KV tier in GiB (vLLM's --kv-offloading-size; default: the "
-                  "profile's, 0 in every built-in one: off). docs/host-tier.md")
-      ->check(kNonNegativeNumber);
+  add_host_kv_gib_option(cmd, o.host_kv_gib,
+                         "Host-memory KV tier in GiB (vLLM's --kv-offloading-size; default: the "
+                         "profile's, 0 in every built-in one: off). docs/host-tier.md");
   cmd->add_option("--turns-scale", o.turns_scale,
                   "With --workload tau2: multiply agent turns per task")
       ->capture_default_str();
@@ -110,19 +107,15 @@ std::shared_ptr<const Workload> load_workload_or_fail(const CommonOptions& o, st
 }
 
 void check_output_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir))
-    throw CommandFailure{fmt::format("cannot create output folder '{}': {}", dir.string(),
-                                     ec ? ec.message() : "not a directory")};
+  make_output_dir(dir);
   const fs::path probe = dir / ".agentsched-write-test";
   FILE* f = std::fopen(probe.c_str(), "w");
   if (!f) throw CommandFailure{fmt::format("output folder '{}' is not writable", dir.string())};
   std::fclose(f);
+  std::error_code ec;
   fs::remove(probe, ec);
 }
 
-// The git commit, command line and input hashes in the run's config.json (cli/provenance.h).
 // <out>/report.html (analysis/html_report.h); a failure costs the page, not the run.
 bool write_matrix_report(const analysis::MatrixSummary& summary, const fs::path& out,
                          const std::string& title, bool charts) {
@@ -130,14 +123,10 @@ bool write_matrix_report(const analysis::MatrixSummary& summary, const fs::path&
   input.title = title;
   input.subtitle = "agentsched sim matrix, written to " + out.string();
   input.matrix_charts = charts;
-  auto report = analysis::collect_matrix_report(summary, input);
-  if (report)
-    if (auto st = analysis::write_html_report(*report, out / "report.html"); st) return true;
-  fmt::print(stderr, "warning: report.html not written: {}\n",
-             report ? "cannot write " + (out / "report.html").string() : report.error().message);
-  return false;
+  return write_report_page(summary, input, out);
 }
 
+// The git commit, command line and input hashes in the run's config.json (cli/provenance.h).
 void record_run_provenance(const fs::path& run_dir, const CommonOptions& o,
                            const Workload& workload) {
   auto provenance = describe_provenance({o.profile, o.workload, &workload});

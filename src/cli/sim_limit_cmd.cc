@@ -12,6 +12,7 @@
 #include "analysis/limit_report.h"
 #include "cli/command_registry.h"
 #include "cli/options.h"
+#include "cli/study_output.h"
 #include "gateway/systems.h"
 #include "model/profile.h"
 #include "record/run_layout.h"
@@ -23,9 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct LimitCliOptions {
-  std::string profile = std::string(kDefaultProfile);
-  std::string workload = "tau2";
+struct LimitCliOptions : SimInputs {
   std::vector<std::string> settings;  // knob=value
   std::string concurrency = "32,64,128";
   std::string seeds = "1,2,3";
@@ -58,19 +57,7 @@ bool write_limit_page(const analysis::LimitReport& report, const analysis::Limit
     input.extra_figures.push_back({"fig-limit", "Throughput against cap", svg.str(), ""});
   std::vector<analysis::MatrixRun> runs = in.systems;
   runs.insert(runs.end(), in.ceiling.begin(), in.ceiling.end());
-  std::string problem;
-  if (auto summary = analysis::summarize_matrix(runs, in.threshold_percent); summary) {
-    if (auto page = analysis::collect_matrix_report(*summary, input); page) {
-      if (analysis::write_html_report(*page, out / "report.html")) return true;
-      problem = "cannot write " + (out / "report.html").string();
-    } else {
-      problem = page.error().message;
-    }
-  } else {
-    problem = summary.error().message;
-  }
-  fmt::print(stderr, "warning: report.html not written: {}\n", problem);
-  return false;
+  return write_report_page(runs, in.threshold_percent, input, out);
 }
 
 void sim_limit(const LimitCliOptions& o) {
@@ -102,11 +89,8 @@ void sim_limit(const LimitCliOptions& o) {
   plan.overwrite = o.force;
 
   const fs::path out = o.out;
+  make_output_dir(out);
   std::error_code ec;
-  fs::create_directories(out, ec);
-  if (ec || !fs::is_directory(out))
-    throw CommandFailure{fmt::format("cannot create output folder '{}': {}", out.string(),
-                                     ec ? ec.message() : "not a directory")};
   // Refused before anything runs, so that a study is never half old, half new.
   if (!o.force) {
     for (const auto& part : fs::directory_iterator(out, ec)) {
@@ -137,24 +121,12 @@ void sim_limit(const LimitCliOptions& o) {
   if (!runs) throw CommandFailure{runs.error().message};
 
   int failures = 0;
-  auto finished = [&](const std::vector<MatrixCellOutcome>& cells) {
-    std::vector<analysis::MatrixRun> list;
-    for (const auto& c : cells) {
-      if (!c.ok) {
-        ++failures;
-        fmt::print(stderr, "run {} failed: {} (its folder is incomplete)\n", c.cell.dir.string(),
-                   c.error);
-        continue;
-      }
-      list.push_back({c.cell.system.name, c.cell.concurrency, c.cell.seed, c.cell.dir});
-    }
-    return list;
-  };
   analysis::LimitInput in;
-  for (const auto& [cap, cells] : runs->caps) in.caps.emplace_back(cap, finished(cells));
-  in.ceiling = finished(runs->ceiling);
+  for (const auto& [cap, cells] : runs->caps)
+    in.caps.emplace_back(cap, finished_runs(cells, failures));
+  in.ceiling = finished_runs(runs->ceiling, failures);
   in.ceiling_kv_blocks = runs->ceiling_blocks;
-  in.systems = finished(runs->systems);
+  in.systems = finished_runs(runs->systems, failures);
   in.threshold_percent = o.threshold;
   in.command = fmt::format("agentsched sim limit -c {} --seeds {} --caps {} --systems {}{}{}",
                            o.concurrency, o.seeds, o.caps, o.systems,
@@ -171,37 +143,35 @@ void sim_limit(const LimitCliOptions& o) {
   if (failures) throw CommandFailure{fmt::format("{} of {} runs failed", failures, total)};
 }
 
-const RegisterCommand registration(12, [](CLI::App& root) {
-  CLI::App* sim = root.get_subcommand("sim");
-  auto o = std::make_shared<LimitCliOptions>();
-  auto* cmd = sim->add_subcommand(
-      "limit",
-      "Two reference lines per concurrency: the best admission bound (system cap swept over "
-      "--caps) and the ceiling (baseline with KV that never runs out); the given systems as "
-      "fractions of both. Writes limit.md, limit.json, limit.csv and limit.svg");
-  cmd->add_option("--concurrency,-c", o->concurrency, "Comma-separated concurrencies")
+void declare_options(CLI::App* cmd, LimitCliOptions& o) {
+  cmd->add_option("--concurrency,-c", o.concurrency, "Comma-separated concurrencies")
       ->capture_default_str();
-  cmd->add_option("--seeds", o->seeds, "Comma-separated workload seeds")->capture_default_str();
-  cmd->add_option("--caps", o->caps, "Comma-separated cap values (programs active per backend)")
+  cmd->add_option("--seeds", o.seeds, "Comma-separated workload seeds")->capture_default_str();
+  cmd->add_option("--caps", o.caps, "Comma-separated cap values (programs active per backend)")
       ->capture_default_str();
-  cmd->add_option("--systems", o->systems,
+  cmd->add_option("--systems", o.systems,
                   "Comma-separated systems to compare against both lines (empty: none)")
       ->capture_default_str();
-  add_profile_option(cmd, o->profile);
-  add_workload_option(cmd, o->workload);
-  cmd->add_option("--set", o->settings,
+  add_sim_input_options(cmd, o);
+  cmd->add_option("--set", o.settings,
                   "Change the base configuration: knob=value (repeatable; knobs as for sim sweep)");
-  cmd->add_option("--max-programs", o->max_programs,
+  cmd->add_option("--max-programs", o.max_programs,
                   "Run only the first N programs of the workload (0: all)")
       ->capture_default_str()
       ->check(kNonNegativeNumber);
-  add_jobs_option(cmd, o->jobs);
-  add_threshold_option(cmd, o->threshold);
-  cmd->add_flag("--force", o->force, "Replace run folders that already hold a run");
-  cmd->add_option("--out", o->out, "Output folder: cap=<N>/, ceiling/, systems/, limit.*")
+  add_jobs_option(cmd, o.jobs);
+  add_threshold_option(cmd, o.threshold);
+  cmd->add_flag("--force", o.force, "Replace run folders that already hold a run");
+  cmd->add_option("--out", o.out, "Output folder: cap=<N>/, ceiling/, systems/, limit.*")
       ->capture_default_str();
-  cmd->callback([o] { sim_limit(*o); });
-});
+}
+
+const RegisterCommand registration(
+    12, "sim", "limit",
+    "Two reference lines per concurrency: the best admission bound (system cap swept over "
+    "--caps) and the ceiling (baseline with KV that never runs out); the given systems as "
+    "fractions of both. Writes limit.md, limit.json, limit.csv and limit.svg",
+    declare_options, sim_limit);
 
 }  // namespace
 }  // namespace agentsched::cli

@@ -13,6 +13,7 @@
 #include "analysis/sweep_plot.h"
 #include "cli/command_registry.h"
 #include "cli/options.h"
+#include "cli/study_output.h"
 #include "gateway/systems.h"
 #include "model/profile.h"
 #include "sim/study.h"
@@ -22,9 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct StudyCliOptions {
-  std::string profile = std::string(kDefaultProfile);
-  std::string workload = "tau2";
+struct StudyCliOptions : SimInputs {
   std::vector<std::string> settings;  // knob=value
   std::string systems;
   std::string concurrency;
@@ -68,36 +67,12 @@ StudyMatrix study_matrix(const StudyCliOptions& o, const std::string& default_co
   return m;
 }
 
-void make_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir))
-    throw CommandFailure{fmt::format("cannot create output folder '{}': {}", dir.string(),
-                                     ec ? ec.message() : "not a directory")};
-}
-
-std::vector<analysis::MatrixRun> finished_runs(const std::vector<MatrixCellOutcome>& cells,
-                                               int& failures) {
-  std::vector<analysis::MatrixRun> runs;
-  for (const auto& out : cells) {
-    if (!out.ok) {
-      ++failures;
-      fmt::print(stderr, "run {} failed: {} (its folder is incomplete)\n", out.cell.dir.string(),
-                 out.error);
-      continue;
-    }
-    runs.push_back({out.cell.system.name, out.cell.concurrency, out.cell.seed, out.cell.dir});
-  }
-  return runs;
-}
-
 analysis::SweepPointRuns point_runs(const SweepPoint& p, int& failures) {
   return {p.label, p.value, finished_runs(p.cells, failures)};
 }
 
 void add_study_options(CLI::App* cmd, StudyCliOptions& o) {
-  add_profile_option(cmd, o.profile);
-  add_workload_option(cmd, o.workload);
+  add_sim_input_options(cmd, o);
   cmd->add_option("--set", o.settings,
                   "Change the base configuration: knob=value (repeatable; knobs as for --vary)");
   cmd->add_option("--systems", o.systems,
@@ -132,20 +107,7 @@ bool write_sweep_report(const std::string& knob, double base_value,
   if (auto chart = analysis::sweep_line_chart(knob, base_value, points, threshold); chart)
     if (auto svg = analysis::render_line_chart(*chart); svg)
       input.extra_figures.push_back({"fig-sweep", "Sweep of " + knob, std::move(svg->svg), ""});
-  auto summary = analysis::summarize_matrix(all_runs, threshold);
-  std::string problem;
-  if (summary) {
-    if (auto report = analysis::collect_matrix_report(*summary, input); report) {
-      if (analysis::write_html_report(*report, out / "report.html")) return true;
-      problem = "cannot write " + (out / "report.html").string();
-    } else {
-      problem = report.error().message;
-    }
-  } else {
-    problem = summary.error().message;
-  }
-  fmt::print(stderr, "warning: report.html not written: {}\n", problem);
-  return false;
+  return write_report_page(all_runs, threshold, input, out);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -159,7 +121,7 @@ void sim_sweep(const SweepCliOptions& s) {
   const SweepAxis axis = value_or_fail(parse_sweep_axis(s.vary, base));
   StudyMatrix m = study_matrix(s.study, "32", "1");
   const fs::path out = s.study.out;
-  make_dir(out);
+  make_output_dir(out);
   const std::size_t cells =
       axis.values.size() * m.systems.size() * m.concurrency.size() * m.seeds.size();
   fmt::print(stderr,
@@ -228,7 +190,7 @@ void sim_report(const ReportCliOptions& r) {
   const StudyConfig base = base_config(r.study);
   StudyMatrix m = study_matrix(r.study, "32,64,128", "1,2,3");
   const fs::path out = r.study.out;
-  make_dir(out);
+  make_output_dir(out);
   std::size_t done = 0;
   m.progress = [&](const MatrixCell& cell, bool finished, long, long) {
     if (finished && ++done % 10 == 0) fmt::print(stderr, "  {} runs done\n", done);
@@ -244,7 +206,7 @@ void sim_report(const ReportCliOptions& r) {
     in.calibration.push_back({row.group, row.parameter, row.value, row.basis});
 
   fmt::print(stderr, "sim report: calibrated matrix into {}/matrix\n", out.string());
-  make_dir(out / "matrix");
+  make_output_dir(out / "matrix");
   const MatrixOptions mo = value_or_fail(matrix_options(base, m, out / "matrix"));
   in.runs = finished_runs(run_matrix(mo), failures);
 
@@ -252,7 +214,7 @@ void sim_report(const ReportCliOptions& r) {
     StudyMatrix low = m;
     low.systems = {value_or_fail(find_system("baseline"))};
     low.concurrency = {r.low_load};
-    make_dir(out / "low_load");
+    make_output_dir(out / "low_load");
     const MatrixOptions lo = value_or_fail(matrix_options(base, low, out / "low_load"));
     in.low_load_runs = finished_runs(run_matrix(lo), failures);
   }
@@ -281,7 +243,7 @@ void sim_report(const ReportCliOptions& r) {
 
   const analysis::FidelityReport report = value_or_fail(analysis::make_fidelity_report(in));
   const fs::path doc = r.doc;
-  if (doc.has_parent_path()) make_dir(doc.parent_path());
+  if (doc.has_parent_path()) make_output_dir(doc.parent_path());
   {
     std::ofstream f(doc);
     f << report.markdown;
@@ -300,46 +262,46 @@ void sim_report(const ReportCliOptions& r) {
   if (failures) throw CommandFailure{fmt::format("{} runs failed", failures)};
 }
 
-const RegisterCommand registration(11, [](CLI::App& root) {
-  CLI::App* sim = root.get_subcommand("sim");
-
-  auto s = std::make_shared<SweepCliOptions>();
-  auto* sweep = sim->add_subcommand(
-      "sweep",
-      "Run the matrix once per value of one knob (a profile field, the KV capacity, a workload "
-      "scale) and tabulate throughput, prefix hits, preemptions and waits per value");
-  sweep->add_option("--vary", s->vary, "knob=value1,value2,... Knobs:" + knob_list())->required();
-  sweep->add_option("--concurrency,-c", s->study.concurrency,
+void declare_sweep_options(CLI::App* sweep, SweepCliOptions& s) {
+  sweep->add_option("--vary", s.vary, "knob=value1,value2,... Knobs:" + knob_list())->required();
+  sweep->add_option("--concurrency,-c", s.study.concurrency,
                     "Comma-separated concurrencies (default: 32)");
-  sweep->add_option("--seeds", s->study.seeds, "Comma-separated workload seeds (default: 1)");
-  add_study_options(sweep, s->study);
-  sweep->add_option("--out", s->study.out, "Output folder: <knob>=<value>/ per value, sweep.md")
+  sweep->add_option("--seeds", s.study.seeds, "Comma-separated workload seeds (default: 1)");
+  add_study_options(sweep, s.study);
+  sweep->add_option("--out", s.study.out, "Output folder: <knob>=<value>/ per value, sweep.md")
       ->required();
-  sweep->callback([s] { sim_sweep(*s); });
+}
 
-  auto r = std::make_shared<ReportCliOptions>();
-  auto* report = sim->add_subcommand(
-      "report",
-      "Run the calibrated matrix (seeds 1-3 at C = 32, 64, 128), a low-load baseline and the "
-      "sensitivity sweeps, and write docs/fidelity.md: calibration, residuals against the "
-      "reference, predictions with their spread, mechanisms");
-  report->add_option("--concurrency,-c", r->study.concurrency,
+const RegisterCommand sweep_registration(
+    11, "sim", "sweep",
+    "Run the matrix once per value of one knob (a profile field, the KV capacity, a workload "
+    "scale) and tabulate throughput, prefix hits, preemptions and waits per value",
+    declare_sweep_options, sim_sweep);
+
+void declare_report_options(CLI::App* report, ReportCliOptions& r) {
+  report->add_option("--concurrency,-c", r.study.concurrency,
                      "Comma-separated concurrencies (default: 32,64,128)");
-  report->add_option("--seeds", r->study.seeds, "Comma-separated workload seeds (default: 1,2,3)");
-  report->add_option("--doc", r->doc, "Markdown report to write")->capture_default_str();
+  report->add_option("--seeds", r.study.seeds, "Comma-separated workload seeds (default: 1,2,3)");
+  report->add_option("--doc", r.doc, "Markdown report to write")->capture_default_str();
   report
-      ->add_option("--low-load", r->low_load, "Concurrency of the low-load baseline runs (0: none)")
+      ->add_option("--low-load", r.low_load, "Concurrency of the low-load baseline runs (0: none)")
       ->capture_default_str()
       ->check(kNonNegativeNumber);
-  report->add_flag("--no-sensitivity", r->no_sensitivity, "Skip the sensitivity sweeps");
-  report->add_flag("--keep-sweeps", r->keep_sweeps,
+  report->add_flag("--no-sensitivity", r.no_sensitivity, "Skip the sensitivity sweeps");
+  report->add_flag("--keep-sweeps", r.keep_sweeps,
                    "Keep the sensitivity sweeps' run folders (<out>/sensitivity, ~2.5 GB)");
-  add_study_options(report, r->study);
-  report->add_option("--out", r->study.out, "Folder for the run folders")
+  add_study_options(report, r.study);
+  report->add_option("--out", r.study.out, "Folder for the run folders")
       ->default_val("runs/fidelity")
       ->capture_default_str();
-  report->callback([r] { sim_report(*r); });
-});
+}
+
+const RegisterCommand report_registration(
+    11, "sim", "report",
+    "Run the calibrated matrix (seeds 1-3 at C = 32, 64, 128), a low-load baseline and the "
+    "sensitivity sweeps, and write docs/fidelity.md: calibration, residuals against the "
+    "reference, predictions with their spread, mechanisms",
+    declare_report_options, sim_report);
 
 }  // namespace
 }  // namespace agentsched::cli

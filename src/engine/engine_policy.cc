@@ -11,17 +11,11 @@ namespace agentsched {
 
 namespace {
 
-// vLLM V1: FCFS by request arrival; a preempted request goes back to the front; the victim
-// is the most recently admitted running request.
+// vLLM V1: FCFS by request arrival; a preempted request goes back to the front (the default
+// enqueue); the victim is the most recently admitted running request.
 class FcfsPolicy final : public EnginePolicy {
  public:
   std::string_view name() const override { return "fcfs"; }
-  void enqueue(std::deque<EngineRequest*>& waiting, EngineRequest* r, bool preempted) override {
-    if (preempted)
-      waiting.push_front(r);
-    else
-      waiting.push_back(r);
-  }
   std::size_t pick_victim(const std::vector<EngineRequest*>& running) const override {
     return running.size() - 1;
   }
@@ -48,15 +42,8 @@ class ContinuumPolicy final : public EnginePolicy {
     }
   }
 
-  // The queue keeps arrival order; pick_next chooses by program, as the fork's scheduler
-  // selects at every admission rather than keeping a sorted queue.
-  void enqueue(std::deque<EngineRequest*>& waiting, EngineRequest* r, bool preempted) override {
-    if (preempted)
-      waiting.push_front(r);
-    else
-      waiting.push_back(r);
-  }
-
+  // The queue keeps vLLM's order (the default enqueue); pick_next chooses by program, as the
+  // fork's scheduler selects at every admission rather than keeping a sorted queue.
   // A request of a program holding a pin, earliest program first; if none, the earliest
   // program's request. Pins count at the moment of choice: a pin released under pressure
   // takes its program's priority with it.

@@ -23,9 +23,15 @@ class EnginePolicy {
   virtual std::string_view name() const = 0;
   virtual void attach(const EngineModel& engine) { engine_ = &engine; }
   virtual void on_arrival(const EngineRequest& request, Seconds now) {}
-  // Puts a new request, or a preempted one (`preempted`), into the waiting queue.
+  // Puts a new request, or a preempted one (`preempted`), into the waiting queue. vLLM's
+  // order: a new request at the back, a preempted one back at the front.
   virtual void enqueue(std::deque<EngineRequest*>& waiting, EngineRequest* request,
-                       bool preempted) = 0;
+                       bool preempted) {
+    if (preempted)
+      waiting.push_front(request);
+    else
+      waiting.push_back(request);
+  }
   // Index in `waiting` of the request admission tries next. Admission stops at the first
   // request that does not fit (head-of-line blocking), so this is the only choice it makes.
   virtual std::size_t pick_next(const std::deque<EngineRequest*>& waiting) const { return 0; }

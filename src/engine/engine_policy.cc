@@ -127,14 +127,14 @@ class ContinuumPolicy final : public EnginePolicy {
 
 }  // namespace
 
-std::vector<EnginePolicyInfo> engine_policy_infos() {
+std::vector<PolicyInfo> engine_policy_infos() {
   return {
       {"fcfs", "vLLM V1: FCFS by arrival, newest running request preempted", {}},
       {"continuum", "Continuum: program-level FCFS plus TTL pins after calls into short tools", {}},
       {"plas",
        "Autellix PLAS: program-level least attained service in multi-level queues with "
        "quanta, anti-starvation promotion, batch re-formed by priority every pass_steps steps",
-       PlasParams::describe()},
+       describe_params<PlasParams>()},
   };
 }
 
@@ -146,7 +146,7 @@ Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
                                                          const ContinuumParams& continuum,
                                                          const EnginePolicyParams& params) {
   const auto infos = engine_policy_infos();
-  const EnginePolicyInfo* info = nullptr;
+  const PolicyInfo* info = nullptr;
   for (const auto& i : infos)
     if (i.name == name) info = &i;
   if (!info) {
@@ -160,7 +160,7 @@ Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
   if (name == "fcfs") return std::unique_ptr<EnginePolicy>(std::make_unique<FcfsPolicy>());
   if (name == "continuum")
     return std::unique_ptr<EnginePolicy>(std::make_unique<ContinuumPolicy>(continuum));
-  auto p = PlasParams::from(params);
+  auto p = parse_params<PlasParams>("engine policy", params);
   if (!p) return p.error();
   return std::unique_ptr<EnginePolicy>(std::make_unique<PlasPolicy>(*p));
 }

@@ -77,13 +77,6 @@ struct ContinuumParams {
 // Engine policy parameters as name -> value (`--engine-param name=value`).
 using EnginePolicyParams = NamedParams;
 
-struct EnginePolicyInfo {
-  std::string name;
-  std::string summary;
-  // (parameter, default, meaning); a policy without named parameters takes none.
-  std::vector<std::tuple<std::string, double, std::string>> params;
-};
-
 // The registry of engine policies: "fcfs" (vLLM V1), "continuum" and "plas" (Autellix).
 // `params` are named overrides; a policy rejects names it does not have, and values out of
 // range, with an error naming them.
@@ -93,6 +86,6 @@ Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
 Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
                                                          const EnginePolicyParams& params);
 std::vector<std::string_view> engine_policy_names();
-std::vector<EnginePolicyInfo> engine_policy_infos();
+std::vector<PolicyInfo> engine_policy_infos();
 
 }  // namespace agentsched

@@ -41,8 +41,8 @@ struct AdmitParams {
   // nothing waits while none of the backend's admitted programs is in a call.
   double hold_admitted = 0;
 
-  static Result<AdmitParams> from(const PolicyParams& params);
-  static std::vector<std::tuple<std::string, double, std::string>> describe();
+  // Its parameter table (admit.cc), for apply_params and describe_params.
+  static const ParamTable<AdmitParams> table;
 };
 
 struct AdmitStats {

@@ -23,8 +23,8 @@ struct CapParams {
   // Programs active at once on one backend (an integer >= 1).
   double cap = 16;
 
-  static Result<CapParams> from(const PolicyParams& params);
-  static std::vector<std::tuple<std::string, double, std::string>> describe();
+  // Its parameter table (cap.cc), for apply_params and describe_params.
+  static const ParamTable<CapParams> table;
 };
 
 struct CapStats {

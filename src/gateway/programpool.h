@@ -57,8 +57,8 @@ struct ProgramPoolParams {
   double reserve_scale = 1;  // growth reserve multiplier (1: as published; 0: none)
   double resume_fcfs = 0;    // 1: resume waiters by queue time instead of MRU
 
-  static Result<ProgramPoolParams> from(const PolicyParams& params);
-  static std::vector<std::tuple<std::string, double, std::string>> describe();
+  // Its parameter table (programpool.cc), for apply_params and describe_params.
+  static const ParamTable<ProgramPoolParams> table;
 };
 
 struct ProgramPoolStats {

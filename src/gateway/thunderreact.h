@@ -35,10 +35,9 @@ struct ThunderReactParams {
   double waiting_weight = 4;     // placement load = running + waiting_weight x waiting
   double move_to_idle = 1;       // with several backends, move small programs before pausing
 
-  // Parameters by name over the defaults; unknown names and out-of-range values are errors.
-  static Result<ThunderReactParams> from(const PolicyParams& params);
-  // (name, default, meaning) of every parameter, for the registry.
-  static std::vector<std::tuple<std::string, double, std::string>> describe();
+  // Its parameter table (thunderreact.cc): parameters by name over the defaults, unknown
+  // names and out-of-range values refused (apply_params), and documented (describe_params).
+  static const ParamTable<ThunderReactParams> table;
 };
 
 // What the policy did, for tests and run summaries.

@@ -28,9 +28,6 @@ constexpr ParamField<AdmitParams> kFields[] = {
 // Program life observed before the duty cycle is trusted.
 constexpr double kMinObservedLifeS = 60;
 
-// Times compared against the bound come from sums of binary fractions.
-constexpr double kTimeSlack = 1e-9;
-
 Status check(const AdmitParams& p) {
   if (!(p.high_water > 0 && p.high_water <= 1))
     return make_error(

@@ -49,9 +49,6 @@ constexpr ParamField<ProgramPoolParams> kFields[] = {
      "0: resume waiters most recently finished first (MRU); 1: by queue time (FCFS)"},
 };
 
-// Times compared against deadlines come from sums of binary fractions.
-constexpr double kTimeSlack = 1e-9;
-
 double normal_cdf(double x) {
   return 0.5 * std::erfc(-x / std::sqrt(2.0));
 }

@@ -39,10 +39,6 @@ constexpr ParamField<ThunderReactParams> kFields[] = {
      "1: with several backends, move small programs to an idle backend before pausing; 0: never"},
 };
 
-// Polls arrive every 0.5 s plus a delivery delay, so "2.5 s since the last pause" compares
-// differences of sums of binary fractions; without slack a round could slip by a whole poll.
-constexpr double kTimeSlack = 1e-9;
-
 Status check(const ThunderReactParams& p) {
   auto bad = [](std::string_view name, double value, std::string_view rule) {
     return make_error(

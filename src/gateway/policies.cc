@@ -19,10 +19,11 @@ struct Registered {
   Result<std::unique_ptr<GatewayPolicy>> (*make)(const PolicyParams& given);
 };
 
-// A policy with a parameter table (Params::table): named and documented by the table,
+// A policy with a parameter table (Policy::Params::table): named and documented by the table,
 // built from the parameters it accepts.
-template <typename Policy, typename Params>
+template <typename Policy>
 Registered with_params(std::string summary) {
+  using Params = typename Policy::Params;
   return {{std::string(Params::table.policy), std::move(summary), describe_params<Params>()},
           [](const PolicyParams& given) -> Result<std::unique_ptr<GatewayPolicy>> {
             auto p = apply_params<Params>(given);
@@ -39,16 +40,16 @@ std::vector<Registered> registry() {
        [](const PolicyParams&) -> Result<std::unique_ptr<GatewayPolicy>> {
          return std::unique_ptr<GatewayPolicy>(std::make_unique<PassthroughPolicy>());
        }});
-  policies.push_back(with_params<ThunderReactPolicy, ThunderReactParams>(
+  policies.push_back(with_params<ThunderReactPolicy>(
       "reference router (docs/reference-study.md section 6): pause whole programs at high KV "
       "usage, resume them at low usage; sticky placement by running + 4 x waiting"));
-  policies.push_back(with_params<AdmitPolicy, AdmitParams>(
+  policies.push_back(with_params<AdmitPolicy>(
       "admission control: new programs start only while the backend has KV room; admitted "
       "programs are never held; held ones admitted FIFO (optional bound max_wait_s)"));
-  policies.push_back(with_params<CapPolicy, CapParams>(
+  policies.push_back(with_params<CapPolicy>(
       "the admission bound: at most `cap` programs active per backend; new ones admitted first "
       "come, first served as active ones end; nothing else"));
-  policies.push_back(with_params<ProgramPoolPolicy, ProgramPoolParams>(
+  policies.push_back(with_params<ProgramPoolPolicy>(
       "the vLLM router's program scheduling (docs/peer-vllm-router.md): Active/Paused programs, "
       "no admission while the engine queues, Progress-TTL, yield, capacity repair, "
       "force-resume"));

@@ -29,4 +29,19 @@ Result<Params> apply_params(const PolicyParams& given) {
   return parse_params<Params>("policy", given);
 }
 
+// A gateway policy set by a parameter struct with a table: it keeps the parameters (p_) and
+// is named by the table.
+template <typename P>
+class PolicyWithParams : public GatewayPolicy {
+ public:
+  using Params = P;
+  explicit PolicyWithParams(Params params = {}) : p_(params) {}
+
+  std::string_view name() const override { return Params::table.policy; }
+  const Params& params() const { return p_; }
+
+ protected:
+  Params p_;
+};
+
 }  // namespace agentsched

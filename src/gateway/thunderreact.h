@@ -14,7 +14,7 @@
 
 #include "core/result.h"
 #include "gateway/gateway.h"
-#include "gateway/policies.h"
+#include "gateway/policy_params.h"
 
 namespace agentsched {
 
@@ -52,11 +52,10 @@ struct ThunderReactStats {
   std::int64_t last_step_passed = 0;  // is_last_step calls let through while paused
 };
 
-class ThunderReactPolicy final : public GatewayPolicy {
+class ThunderReactPolicy final : public PolicyWithParams<ThunderReactParams> {
  public:
-  explicit ThunderReactPolicy(ThunderReactParams params = {}) : p_(params) {}
+  using PolicyWithParams::PolicyWithParams;
 
-  std::string_view name() const override { return "thunderreact"; }
   void on_request(Gateway& gw, ProgramState& program, CallRequest call) override;
   void on_response(Gateway& gw, ProgramState& program, const CallResult& result) override;
   void on_metrics(Gateway& gw, BackendIndex backend) override;
@@ -66,7 +65,6 @@ class ThunderReactPolicy final : public GatewayPolicy {
   // context (last response's total tokens) + output estimate; before any response, the prompt
   // estimate of the program's latest call stands in for the context.
   std::int64_t estimated_tokens(const ProgramState& program) const;
-  const ThunderReactParams& params() const { return p_; }
   const ThunderReactStats& stats() const { return stats_; }
 
  private:
@@ -84,7 +82,6 @@ class ThunderReactPolicy final : public GatewayPolicy {
   void pause_round(Gateway& gw, BackendIndex backend, double usage);
   void resume_round(Gateway& gw, BackendIndex backend, double usage);
 
-  ThunderReactParams p_;
   ThunderReactStats stats_;
   std::vector<BackendState> backends_;
   // Prompt estimate of each program's latest call, used until its first response arrives.

@@ -4,9 +4,9 @@
 // cannot be settable without being documented or the other way round.
 #include <fmt/format.h>
 
-#include <array>
 #include <cmath>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -19,6 +19,17 @@ namespace agentsched {
 // Parameters as name -> value, from the command line or a config.
 using NamedParams = std::map<std::string, double, std::less<>>;
 
+// (name, default, meaning) of one parameter.
+using ParamDescription = std::tuple<std::string, double, std::string>;
+
+// One entry of a policy's registry: its name, a line on what it does, its parameters.
+struct PolicyInfo {
+  std::string name;
+  std::string summary;
+  // A policy without named parameters takes none.
+  std::vector<ParamDescription> params;
+};
+
 template <typename Params>
 struct ParamField {
   std::string_view name;
@@ -26,47 +37,59 @@ struct ParamField {
   std::string_view meaning;
 };
 
-// True when every entry of a table names a field: an array declared longer than its
-// initialiser list ends in empty entries (a null member pointer), which each table's
-// static_assert turns into a compile error.
-template <typename Params, std::size_t N>
-constexpr bool every_field_named(const std::array<ParamField<Params>, N>& fields) {
-  for (const auto& f : fields)
-    if (f.name.empty() || f.field == nullptr) return false;
-  return true;
-}
+// The parameter table of a policy, `Params::table`: the policy's name (for messages), one
+// entry per field, and the checks a value must pass beyond being finite.
+template <typename Params>
+struct ParamTable {
+  // Made at compile time, where an entry that names no field (an empty `{}`) is an error.
+  template <std::size_t N>
+  consteval ParamTable(std::string_view policy_name, const ParamField<Params> (&entries)[N],
+                       Status (*checks)(const Params&))
+      : policy(policy_name), fields(entries), check(checks) {
+    for (const auto& f : entries)
+      if (f.name.empty() || f.field == nullptr) throw "a parameter table entry names no field";
+  }
 
-// Applies `given` over the defaults; unknown names and non-finite values are errors.
-// `kind` names the layer in messages ("policy" for gateway policies, "engine policy").
-template <typename Params, std::size_t N>
-Result<Params> apply_named_params(std::string_view kind, std::string_view policy,
-                                  const std::array<ParamField<Params>, N>& fields,
-                                  const NamedParams& given) {
+  std::string_view policy;
+  std::span<const ParamField<Params>> fields;
+  // Ranges and relations between fields; the error names the parameter. nullptr: none.
+  Status (*check)(const Params&);
+};
+
+// Applies `given` over the defaults of Params; unknown names, non-finite values and values
+// its table's check refuses are errors. `kind` names the layer in messages ("policy" for
+// gateway policies, "engine policy").
+template <typename Params>
+Result<Params> parse_params(std::string_view kind, const NamedParams& given) {
+  const ParamTable<Params>& table = Params::table;
   Params p;
   for (const auto& [name, value] : given) {
     const ParamField<Params>* field = nullptr;
-    for (const auto& f : fields)
+    for (const auto& f : table.fields)
       if (f.name == name) field = &f;
     if (!field) {
       std::string names;
-      for (const auto& f : fields) names += fmt::format("{}{}", names.empty() ? "" : ", ", f.name);
-      return make_error(
-          fmt::format("{} '{}' has no parameter '{}' (parameters: {})", kind, policy, name, names));
+      for (const auto& f : table.fields)
+        names += fmt::format("{}{}", names.empty() ? "" : ", ", f.name);
+      return make_error(fmt::format("{} '{}' has no parameter '{}' (parameters: {})", kind,
+                                    table.policy, name, names));
     }
     if (!std::isfinite(value))
-      return make_error(fmt::format("{} parameter '{}' must be a finite number", policy, name));
+      return make_error(
+          fmt::format("{} parameter '{}' must be a finite number", table.policy, name));
     p.*(field->field) = value;
   }
+  if (table.check)
+    if (auto st = table.check(p); !st) return st.error();
   return p;
 }
 
-// (name, default, meaning) of every parameter.
-template <typename Params, std::size_t N>
-std::vector<std::tuple<std::string, double, std::string>> describe_params(
-    const std::array<ParamField<Params>, N>& fields) {
+// (name, default, meaning) of every parameter of Params.
+template <typename Params>
+std::vector<ParamDescription> describe_params() {
   const Params defaults;
-  std::vector<std::tuple<std::string, double, std::string>> out;
-  for (const auto& f : fields)
+  std::vector<ParamDescription> out;
+  for (const auto& f : Params::table.fields)
     out.emplace_back(std::string(f.name), defaults.*(f.field), std::string(f.meaning));
   return out;
 }

@@ -11,17 +11,11 @@ namespace agentsched {
 
 namespace {
 
-// vLLM V1: FCFS by request arrival; a preempted request goes back to the front; the victim
-// is the most recently admitted running request.
+// vLLM V1: FCFS by request arrival; a preempted request goes back to the front (the default
+// enqueue); the victim is the most recently admitted running request.
 class FcfsPolicy final : public EnginePolicy {
  public:
   std::string_view name() const override { return "fcfs"; }
-  void enqueue(std::deque<EngineRequest*>& waiting, EngineRequest* r, bool preempted) override {
-    if (preempted)
-      waiting.push_front(r);
-    else
-      waiting.push_back(r);
-  }
   std::size_t pick_victim(const std::vector<EngineRequest*>& running) const override {
     return running.size() - 1;
   }
@@ -48,15 +42,8 @@ class ContinuumPolicy final : public EnginePolicy {
     }
   }
 
-  // The queue keeps arrival order; pick_next chooses by program, as the fork's scheduler
-  // selects at every admission rather than keeping a sorted queue.
-  void enqueue(std::deque<EngineRequest*>& waiting, EngineRequest* r, bool preempted) override {
-    if (preempted)
-      waiting.push_front(r);
-    else
-      waiting.push_back(r);
-  }
-
+  // The queue keeps vLLM's order (the default enqueue); pick_next chooses by program, as the
+  // fork's scheduler selects at every admission rather than keeping a sorted queue.
   // A request of a program holding a pin, earliest program first; if none, the earliest
   // program's request. Pins count at the moment of choice: a pin released under pressure
   // takes its program's priority with it.
@@ -140,14 +127,14 @@ class ContinuumPolicy final : public EnginePolicy {
 
 }  // namespace
 
-std::vector<EnginePolicyInfo> engine_policy_infos() {
+std::vector<PolicyInfo> engine_policy_infos() {
   return {
       {"fcfs", "vLLM V1: FCFS by arrival, newest running request preempted", {}},
       {"continuum", "Continuum: program-level FCFS plus TTL pins after calls into short tools", {}},
       {"plas",
        "Autellix PLAS: program-level least attained service in multi-level queues with "
        "quanta, anti-starvation promotion, batch re-formed by priority every pass_steps steps",
-       PlasParams::describe()},
+       describe_params<PlasParams>()},
   };
 }
 
@@ -159,7 +146,7 @@ Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
                                                          const ContinuumParams& continuum,
                                                          const EnginePolicyParams& params) {
   const auto infos = engine_policy_infos();
-  const EnginePolicyInfo* info = nullptr;
+  const PolicyInfo* info = nullptr;
   for (const auto& i : infos)
     if (i.name == name) info = &i;
   if (!info) {
@@ -173,7 +160,7 @@ Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
   if (name == "fcfs") return std::unique_ptr<EnginePolicy>(std::make_unique<FcfsPolicy>());
   if (name == "continuum")
     return std::unique_ptr<EnginePolicy>(std::make_unique<ContinuumPolicy>(continuum));
-  auto p = PlasParams::from(params);
+  auto p = parse_params<PlasParams>("engine policy", params);
   if (!p) return p.error();
   return std::unique_ptr<EnginePolicy>(std::make_unique<PlasPolicy>(*p));
 }

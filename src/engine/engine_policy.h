@@ -23,9 +23,15 @@ class EnginePolicy {
   virtual std::string_view name() const = 0;
   virtual void attach(const EngineModel& engine) { engine_ = &engine; }
   virtual void on_arrival(const EngineRequest& request, Seconds now) {}
-  // Puts a new request, or a preempted one (`preempted`), into the waiting queue.
+  // Puts a new request, or a preempted one (`preempted`), into the waiting queue. vLLM's
+  // order: a new request at the back, a preempted one back at the front.
   virtual void enqueue(std::deque<EngineRequest*>& waiting, EngineRequest* request,
-                       bool preempted) = 0;
+                       bool preempted) {
+    if (preempted)
+      waiting.push_front(request);
+    else
+      waiting.push_back(request);
+  }
   // Index in `waiting` of the request admission tries next. Admission stops at the first
   // request that does not fit (head-of-line blocking), so this is the only choice it makes.
   virtual std::size_t pick_next(const std::deque<EngineRequest*>& waiting) const { return 0; }
@@ -71,13 +77,6 @@ struct ContinuumParams {
 // Engine policy parameters as name -> value (`--engine-param name=value`).
 using EnginePolicyParams = NamedParams;
 
-struct EnginePolicyInfo {
-  std::string name;
-  std::string summary;
-  // (parameter, default, meaning); a policy without named parameters takes none.
-  std::vector<std::tuple<std::string, double, std::string>> params;
-};
-
 // The registry of engine policies: "fcfs" (vLLM V1), "continuum" and "plas" (Autellix).
 // `params` are named overrides; a policy rejects names it does not have, and values out of
 // range, with an error naming them.
@@ -87,6 +86,6 @@ Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
 Result<std::unique_ptr<EnginePolicy>> make_engine_policy(std::string_view name,
                                                          const EnginePolicyParams& params);
 std::vector<std::string_view> engine_policy_names();
-std::vector<EnginePolicyInfo> engine_policy_infos();
+std::vector<PolicyInfo> engine_policy_infos();
 
 }  // namespace agentsched

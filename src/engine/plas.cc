@@ -1,6 +1,5 @@
 #include "engine/plas.h"
 
-#include <array>
 #include <cmath>
 #include <limits>
 
@@ -8,7 +7,7 @@ namespace agentsched {
 
 namespace {
 
-constexpr std::array<ParamField<PlasParams>, 5> kFields = {{
+constexpr ParamField<PlasParams> kFields[] = {
     {"queues", &PlasParams::queues, "K: priority queues Q1..QK by program attained service"},
     {"quantum_s", &PlasParams::quantum_s,
      "Q1's quantum in model seconds; each next queue's is quantum_ratio times larger, and Q_i "
@@ -20,8 +19,7 @@ constexpr std::array<ParamField<PlasParams>, 5> kFields = {{
      "0 turns promotion off"},
     {"pass_steps", &PlasParams::pass_steps,
      "N: queues are re-evaluated and the batch re-formed by priority every N engine steps"},
-}};
-static_assert(every_field_named(kFields), "a parameter table entry is empty");
+};
 
 Seconds model_time(const EngineRequest& r) {
   return r.timeline.prefill_s + r.timeline.decode_s;
@@ -31,12 +29,7 @@ bool is_whole(double v) {
   return v == std::floor(v);
 }
 
-}  // namespace
-
-Result<PlasParams> PlasParams::from(const EnginePolicyParams& params) {
-  auto parsed = apply_named_params("engine policy", "plas", kFields, params);
-  if (!parsed) return parsed;
-  const PlasParams& p = *parsed;
+Status check(const PlasParams& p) {
   auto bad = [](std::string_view name, double value, std::string_view rule) {
     return make_error(fmt::format("plas parameter '{}' = {:g} is invalid: {}", name, value, rule));
   };
@@ -47,12 +40,12 @@ Result<PlasParams> PlasParams::from(const EnginePolicyParams& params) {
   if (p.beta < 0) return bad("beta", p.beta, "must be > 0, or 0 to turn promotion off");
   if (!(p.pass_steps >= 1 && p.pass_steps <= 1e6 && is_whole(p.pass_steps)))
     return bad("pass_steps", p.pass_steps, "must be a whole number of steps >= 1");
-  return p;
+  return Ok{};
 }
 
-std::vector<std::tuple<std::string, double, std::string>> PlasParams::describe() {
-  return describe_params(kFields);
-}
+}  // namespace
+
+const ParamTable<PlasParams> PlasParams::table = {"plas", kFields, check};
 
 PlasPolicy::PlasPolicy(PlasParams params) : p_(params), queues_(static_cast<int>(params.queues)) {}
 

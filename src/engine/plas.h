@@ -31,8 +31,8 @@ struct PlasParams {
   double beta = 4;        // anti-starvation: to Q1 when (W + wait) / (S + service) >= beta; 0: off
   double pass_steps = 4;  // N: a scheduler pass every N engine steps (an integer >= 1)
 
-  static Result<PlasParams> from(const EnginePolicyParams& params);
-  static std::vector<std::tuple<std::string, double, std::string>> describe();
+  // Its parameter table (plas.cc), for parse_params and describe_params.
+  static const ParamTable<PlasParams> table;
 };
 
 struct PlasStats {

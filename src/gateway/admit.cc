@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 
 #include "gateway/policy_params.h"
@@ -12,7 +11,7 @@ namespace agentsched {
 
 namespace {
 
-constexpr std::array<ParamField<AdmitParams>, 5> kFields = {{
+constexpr ParamField<AdmitParams> kFields[] = {
     {"high_water", &AdmitParams::high_water,
      "a backend has room for a new program while its KV usage stays below this fraction"},
     {"max_engine_waiting", &AdmitParams::max_engine_waiting,
@@ -24,36 +23,28 @@ constexpr std::array<ParamField<AdmitParams>, 5> kFields = {{
     {"hold_admitted", &AdmitParams::hold_admitted,
      "0: admitted programs are never held; 1: a later call waits while the engine queues, "
      "2: or while KV below high_water cannot hold its context; oldest admitted resumed first"},
-}};
-static_assert(every_field_named(kFields), "a parameter table entry is empty");
+};
 
 // Program life observed before the duty cycle is trusted.
 constexpr double kMinObservedLifeS = 60;
 
-// Times compared against the bound come from sums of binary fractions.
-constexpr double kTimeSlack = 1e-9;
+Status check(const AdmitParams& p) {
+  if (!(p.high_water > 0 && p.high_water <= 1))
+    return make_error(
+        fmt::format("admit parameter 'high_water' = {} must be in (0, 1]", p.high_water));
+  if (p.max_engine_waiting < 0)
+    return make_error("admit parameter 'max_engine_waiting' must be >= 0");
+  if (p.max_wait_s < 0) return make_error("admit parameter 'max_wait_s' must be >= 0");
+  if (p.initial_output_estimate < 0)
+    return make_error("admit parameter 'initial_output_estimate' must be >= 0");
+  if (p.hold_admitted != 0 && p.hold_admitted != 1 && p.hold_admitted != 2)
+    return make_error("admit parameter 'hold_admitted' must be 0, 1 or 2");
+  return Ok{};
+}
 
 }  // namespace
 
-Result<AdmitParams> AdmitParams::from(const PolicyParams& params) {
-  auto p = apply_params("admit", kFields, params);
-  if (!p) return p;
-  if (!(p->high_water > 0 && p->high_water <= 1))
-    return make_error(
-        fmt::format("admit parameter 'high_water' = {} must be in (0, 1]", p->high_water));
-  if (p->max_engine_waiting < 0)
-    return make_error("admit parameter 'max_engine_waiting' must be >= 0");
-  if (p->max_wait_s < 0) return make_error("admit parameter 'max_wait_s' must be >= 0");
-  if (p->initial_output_estimate < 0)
-    return make_error("admit parameter 'initial_output_estimate' must be >= 0");
-  if (p->hold_admitted != 0 && p->hold_admitted != 1 && p->hold_admitted != 2)
-    return make_error("admit parameter 'hold_admitted' must be 0, 1 or 2");
-  return p;
-}
-
-std::vector<std::tuple<std::string, double, std::string>> AdmitParams::describe() {
-  return describe_params(kFields);
-}
+const ParamTable<AdmitParams> AdmitParams::table = {"admit", kFields, check};
 
 AdmitPolicy::BackendState& AdmitPolicy::state(const Gateway& gw, BackendIndex backend) {
   if (backends_.size() < gw.backends().size()) backends_.resize(gw.backends().size());

@@ -19,7 +19,7 @@
 
 #include "core/result.h"
 #include "gateway/gateway.h"
-#include "gateway/policies.h"
+#include "gateway/policy_params.h"
 
 namespace agentsched {
 
@@ -41,8 +41,8 @@ struct AdmitParams {
   // nothing waits while none of the backend's admitted programs is in a call.
   double hold_admitted = 0;
 
-  static Result<AdmitParams> from(const PolicyParams& params);
-  static std::vector<std::tuple<std::string, double, std::string>> describe();
+  // Its parameter table (admit.cc), for apply_params and describe_params.
+  static const ParamTable<AdmitParams> table;
 };
 
 struct AdmitStats {
@@ -53,11 +53,10 @@ struct AdmitStats {
   Seconds longest_wait_s = 0;
 };
 
-class AdmitPolicy final : public GatewayPolicy {
+class AdmitPolicy final : public PolicyWithParams<AdmitParams> {
  public:
-  explicit AdmitPolicy(AdmitParams params = {}) : p_(params) {}
+  using PolicyWithParams::PolicyWithParams;
 
-  std::string_view name() const override { return "admit"; }
   void on_request(Gateway& gw, ProgramState& program, CallRequest call) override;
   void on_response(Gateway& gw, ProgramState& program, const CallResult& result) override;
   void on_metrics(Gateway& gw, BackendIndex backend) override;
@@ -66,7 +65,6 @@ class AdmitPolicy final : public GatewayPolicy {
   std::optional<Seconds> next_timer(const Gateway& gw) const override;
   void on_timer(Gateway& gw) override;
 
-  const AdmitParams& params() const { return p_; }
   const AdmitStats& stats() const { return stats_; }
   std::size_t waiting_programs() const { return queue_.size(); }
   bool is_admitted(const std::string& program_id) const { return admitted_.count(program_id) != 0; }
@@ -117,7 +115,6 @@ class AdmitPolicy final : public GatewayPolicy {
   // Admits waiting programs from the head while there is room (and those past the bound).
   void admit_from_queue(Gateway& gw);
 
-  AdmitParams p_;
   AdmitStats stats_;
   std::vector<BackendState> backends_;
   std::deque<Waiting> queue_;  // arrival order

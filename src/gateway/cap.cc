@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 
 #include "gateway/policy_params.h"
@@ -12,30 +11,25 @@ namespace agentsched {
 
 namespace {
 
-constexpr std::array<ParamField<CapParams>, 1> kFields = {{
+constexpr ParamField<CapParams> kFields[] = {
     {"cap", &CapParams::cap,
      "programs active at once per backend (integer >= 1); a new program waits, first come "
      "first served, while its backend has this many"},
-}};
-static_assert(every_field_named(kFields), "a parameter table entry is empty");
+};
 
 // Far more programs than any run has in flight; keeps the integer conversion exact.
 constexpr double kLargestCap = 1e6;
 
+Status check(const CapParams& p) {
+  if (!(p.cap >= 1 && p.cap <= kLargestCap && std::floor(p.cap) == p.cap))
+    return make_error(fmt::format("cap parameter 'cap' = {} must be a whole number from 1 to {}",
+                                  p.cap, kLargestCap));
+  return Ok{};
+}
+
 }  // namespace
 
-Result<CapParams> CapParams::from(const PolicyParams& params) {
-  auto p = apply_params("cap", kFields, params);
-  if (!p) return p;
-  if (!(p->cap >= 1 && p->cap <= kLargestCap && std::floor(p->cap) == p->cap))
-    return make_error(fmt::format("cap parameter 'cap' = {} must be a whole number from 1 to {}",
-                                  p->cap, kLargestCap));
-  return p;
-}
-
-std::vector<std::tuple<std::string, double, std::string>> CapParams::describe() {
-  return describe_params(kFields);
-}
+const ParamTable<CapParams> CapParams::table = {"cap", kFields, check};
 
 void CapPolicy::count_backends(const Gateway& gw) {
   if (active_per_backend_.size() < gw.backends().size())

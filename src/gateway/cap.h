@@ -15,7 +15,7 @@
 
 #include "core/result.h"
 #include "gateway/gateway.h"
-#include "gateway/policies.h"
+#include "gateway/policy_params.h"
 
 namespace agentsched {
 
@@ -23,8 +23,8 @@ struct CapParams {
   // Programs active at once on one backend (an integer >= 1).
   double cap = 16;
 
-  static Result<CapParams> from(const PolicyParams& params);
-  static std::vector<std::tuple<std::string, double, std::string>> describe();
+  // Its parameter table (cap.cc), for apply_params and describe_params.
+  static const ParamTable<CapParams> table;
 };
 
 struct CapStats {
@@ -33,16 +33,14 @@ struct CapStats {
   std::int64_t most_waiting = 0;      // longest the queue of held programs has been
 };
 
-class CapPolicy final : public GatewayPolicy {
+class CapPolicy final : public PolicyWithParams<CapParams> {
  public:
-  explicit CapPolicy(CapParams params = {}) : p_(params) {}
+  using PolicyWithParams::PolicyWithParams;
 
-  std::string_view name() const override { return "cap"; }
   void on_request(Gateway& gw, ProgramState& program, CallRequest call) override;
   void on_release(Gateway& gw, ProgramState& program) override;
   BackendIndex choose_backend(Gateway& gw, const ProgramState& program) override;
 
-  const CapParams& params() const { return p_; }
   const CapStats& stats() const { return stats_; }
   std::size_t waiting_programs() const { return queue_.size(); }
   // Programs active (admitted and not yet released) on `backend`.
@@ -56,7 +54,6 @@ class CapPolicy final : public GatewayPolicy {
   std::optional<BackendIndex> backend_with_room(const Gateway& gw) const;
   void admit_from_queue(Gateway& gw);
 
-  CapParams p_;
   CapStats stats_;
   std::vector<std::int64_t> active_per_backend_;
   std::map<std::string, BackendIndex, std::less<>> active_;  // program -> its backend

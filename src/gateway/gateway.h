@@ -73,6 +73,12 @@ class GatewayDriver {
   virtual void forward(const CallRequest& call, BackendIndex backend) = 0;
 };
 
+// Slack for policies' comparisons of times against bounds, deadlines and cooldowns: the
+// times are sums of binary fractions (polls arrive every 0.5 s plus a delivery delay, so "2.5 s
+// since the last pause" compares differences of such sums); without it a round or a deadline
+// could slip by a whole poll.
+inline constexpr double kTimeSlack = 1e-9;
+
 class GatewayPolicy {
  public:
   virtual ~GatewayPolicy() = default;

@@ -16,15 +16,8 @@ namespace agentsched {
 // documents its names and defaults, and rejects names it does not know.
 using PolicyParams = NamedParams;
 
-struct GatewayPolicyInfo {
-  std::string name;
-  std::string summary;
-  // (parameter, default, meaning)
-  std::vector<std::tuple<std::string, double, std::string>> params;
-};
-
 Result<std::unique_ptr<GatewayPolicy>> make_gateway_policy(std::string_view name,
                                                            const PolicyParams& params = {});
-std::vector<GatewayPolicyInfo> gateway_policy_infos();
+std::vector<PolicyInfo> gateway_policy_infos();
 
 }  // namespace agentsched

@@ -22,12 +22,26 @@ Result<std::pair<std::string, double>> parse_param_setting(std::string_view text
 Result<PolicyParams> parse_param_settings(const std::vector<std::string>& items,
                                           std::string_view option = "--param");
 
-// Applies `given` over the defaults; unknown names and non-finite values are errors.
-template <typename Params, std::size_t N>
-Result<Params> apply_params(std::string_view policy,
-                            const std::array<ParamField<Params>, N>& fields,
-                            const PolicyParams& given) {
-  return apply_named_params("policy", policy, fields, given);
+// A gateway policy's parameters: `given` over the defaults of Params, by its table
+// (Params::table); unknown names and values out of range are errors.
+template <typename Params>
+Result<Params> apply_params(const PolicyParams& given) {
+  return parse_params<Params>("policy", given);
 }
+
+// A gateway policy set by a parameter struct with a table: it keeps the parameters (p_) and
+// is named by the table.
+template <typename P>
+class PolicyWithParams : public GatewayPolicy {
+ public:
+  using Params = P;
+  explicit PolicyWithParams(Params params = {}) : p_(params) {}
+
+  std::string_view name() const override { return Params::table.policy; }
+  const Params& params() const { return p_; }
+
+ protected:
+  Params p_;
+};
 
 }  // namespace agentsched

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 
 #include "core/hash.h"
@@ -13,7 +12,7 @@ namespace agentsched {
 
 namespace {
 
-constexpr std::array<ParamField<ProgramPoolParams>, 18> kFields = {{
+constexpr ParamField<ProgramPoolParams> kFields[] = {
     {"token_capacity", &ProgramPoolParams::token_capacity,
      "token_capacity_per_target: KV tokens of one backend; 0: each backend's KV capacity from "
      "/metrics (cache_config_info)"},
@@ -48,22 +47,13 @@ constexpr std::array<ParamField<ProgramPoolParams>, 18> kFields = {{
      "growth reserve = this x mean growth per round x rounds left in Active programs' segments"},
     {"resume_fcfs", &ProgramPoolParams::resume_fcfs,
      "0: resume waiters most recently finished first (MRU); 1: by queue time (FCFS)"},
-}};
-static_assert(every_field_named(kFields), "a parameter table entry is empty");
-
-// Times compared against deadlines come from sums of binary fractions.
-constexpr double kTimeSlack = 1e-9;
+};
 
 double normal_cdf(double x) {
   return 0.5 * std::erfc(-x / std::sqrt(2.0));
 }
 
-}  // namespace
-
-Result<ProgramPoolParams> ProgramPoolParams::from(const PolicyParams& params) {
-  auto parsed = apply_params("programpool", kFields, params);
-  if (!parsed) return parsed;
-  const ProgramPoolParams& p = *parsed;
+Status check(const ProgramPoolParams& p) {
   auto bad = [](std::string_view name, double value, std::string_view rule) {
     return make_error(
         fmt::format("programpool parameter '{}' = {:g} is invalid: {}", name, value, rule));
@@ -95,12 +85,12 @@ Result<ProgramPoolParams> ProgramPoolParams::from(const PolicyParams& params) {
   if (p.reserve_scale < 0) return bad("reserve_scale", p.reserve_scale, "must be >= 0");
   if (p.resume_fcfs != 0 && p.resume_fcfs != 1)
     return bad("resume_fcfs", p.resume_fcfs, "must be 0 or 1");
-  return p;
+  return Ok{};
 }
 
-std::vector<std::tuple<std::string, double, std::string>> ProgramPoolParams::describe() {
-  return describe_params(kFields);
-}
+}  // namespace
+
+const ParamTable<ProgramPoolParams> ProgramPoolParams::table = {"programpool", kFields, check};
 
 // --- bookkeeping ---
 

@@ -27,7 +27,7 @@
 
 #include "core/result.h"
 #include "gateway/gateway.h"
-#include "gateway/policies.h"
+#include "gateway/policy_params.h"
 
 namespace agentsched {
 
@@ -57,8 +57,8 @@ struct ProgramPoolParams {
   double reserve_scale = 1;  // growth reserve multiplier (1: as published; 0: none)
   double resume_fcfs = 0;    // 1: resume waiters by queue time instead of MRU
 
-  static Result<ProgramPoolParams> from(const PolicyParams& params);
-  static std::vector<std::tuple<std::string, double, std::string>> describe();
+  // Its parameter table (programpool.cc), for apply_params and describe_params.
+  static const ParamTable<ProgramPoolParams> table;
 };
 
 struct ProgramPoolStats {
@@ -77,11 +77,10 @@ struct ProgramPoolStats {
   std::int64_t held_past_600s = 0;  // calls a router would have failed (queue timeout)
 };
 
-class ProgramPoolPolicy final : public GatewayPolicy {
+class ProgramPoolPolicy final : public PolicyWithParams<ProgramPoolParams> {
  public:
-  explicit ProgramPoolPolicy(ProgramPoolParams params = {}) : p_(params) {}
+  using PolicyWithParams::PolicyWithParams;
 
-  std::string_view name() const override { return "programpool"; }
   void on_request(Gateway& gw, ProgramState& program, CallRequest call) override;
   void on_response(Gateway& gw, ProgramState& program, const CallResult& result) override;
   void on_metrics(Gateway& gw, BackendIndex backend) override;
@@ -92,7 +91,6 @@ class ProgramPoolPolicy final : public GatewayPolicy {
   std::vector<std::pair<std::string, double>> counters() const override;
 
   // For tests and docs.
-  const ProgramPoolParams& params() const { return p_; }
   const ProgramPoolStats& pool_stats() const { return stats_; }
   bool is_active(const std::string& id) const;
   bool is_known(const std::string& id) const { return progs_.count(id) != 0; }
@@ -149,7 +147,6 @@ class ProgramPoolPolicy final : public GatewayPolicy {
   double mean_of(const std::deque<double>& window) const;
   void push_window(std::deque<double>& window, double value) const;
 
-  ProgramPoolParams p_;
   ProgramPoolStats stats_;
   std::map<std::string, Prog, std::less<>> progs_;
   mutable std::vector<Rank> ranks_;

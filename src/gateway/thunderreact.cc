@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 
 #include "gateway/policy_params.h"
@@ -14,7 +13,7 @@ namespace {
 
 // The one list of parameters: from() parses with it and describe() documents with it, so a
 // parameter cannot be settable without being documented or the other way round.
-constexpr std::array<ParamField<ThunderReactParams>, 11> kFields = {{
+constexpr ParamField<ThunderReactParams> kFields[] = {
     {"pause_threshold", &ThunderReactParams::pause_threshold,
      "pause programs when a backend's KV usage is at least this"},
     {"pause_target", &ThunderReactParams::pause_target,
@@ -38,19 +37,9 @@ constexpr std::array<ParamField<ThunderReactParams>, 11> kFields = {{
      "new programs go to the backend with the lowest running + waiting_weight x waiting"},
     {"move_to_idle", &ThunderReactParams::move_to_idle,
      "1: with several backends, move small programs to an idle backend before pausing; 0: never"},
-}};
-static_assert(every_field_named(kFields), "a parameter table entry is empty");
+};
 
-// Polls arrive every 0.5 s plus a delivery delay, so "2.5 s since the last pause" compares
-// differences of sums of binary fractions; without slack a round could slip by a whole poll.
-constexpr double kTimeSlack = 1e-9;
-
-}  // namespace
-
-Result<ThunderReactParams> ThunderReactParams::from(const PolicyParams& params) {
-  auto parsed = apply_params("thunderreact", kFields, params);
-  if (!parsed) return parsed;
-  const ThunderReactParams& p = *parsed;
+Status check(const ThunderReactParams& p) {
   auto bad = [](std::string_view name, double value, std::string_view rule) {
     return make_error(
         fmt::format("thunderreact parameter '{}' = {} is invalid: {}", name, value, rule));
@@ -71,12 +60,12 @@ Result<ThunderReactParams> ThunderReactParams::from(const PolicyParams& params) 
   if (p.waiting_weight < 0) return bad("waiting_weight", p.waiting_weight, "must be >= 0");
   if (p.move_to_idle != 0 && p.move_to_idle != 1)
     return bad("move_to_idle", p.move_to_idle, "must be 0 or 1");
-  return p;
+  return Ok{};
 }
 
-std::vector<std::tuple<std::string, double, std::string>> ThunderReactParams::describe() {
-  return describe_params(kFields);
-}
+}  // namespace
+
+const ParamTable<ThunderReactParams> ThunderReactParams::table = {"thunderreact", kFields, check};
 
 // --- requests and responses ---
 

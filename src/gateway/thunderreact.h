@@ -14,7 +14,7 @@
 
 #include "core/result.h"
 #include "gateway/gateway.h"
-#include "gateway/policies.h"
+#include "gateway/policy_params.h"
 
 namespace agentsched {
 
@@ -35,10 +35,9 @@ struct ThunderReactParams {
   double waiting_weight = 4;     // placement load = running + waiting_weight x waiting
   double move_to_idle = 1;       // with several backends, move small programs before pausing
 
-  // Parameters by name over the defaults; unknown names and out-of-range values are errors.
-  static Result<ThunderReactParams> from(const PolicyParams& params);
-  // (name, default, meaning) of every parameter, for the registry.
-  static std::vector<std::tuple<std::string, double, std::string>> describe();
+  // Its parameter table (thunderreact.cc): parameters by name over the defaults, unknown
+  // names and out-of-range values refused (apply_params), and documented (describe_params).
+  static const ParamTable<ThunderReactParams> table;
 };
 
 // What the policy did, for tests and run summaries.
@@ -53,11 +52,10 @@ struct ThunderReactStats {
   std::int64_t last_step_passed = 0;  // is_last_step calls let through while paused
 };
 
-class ThunderReactPolicy final : public GatewayPolicy {
+class ThunderReactPolicy final : public PolicyWithParams<ThunderReactParams> {
  public:
-  explicit ThunderReactPolicy(ThunderReactParams params = {}) : p_(params) {}
+  using PolicyWithParams::PolicyWithParams;
 
-  std::string_view name() const override { return "thunderreact"; }
   void on_request(Gateway& gw, ProgramState& program, CallRequest call) override;
   void on_response(Gateway& gw, ProgramState& program, const CallResult& result) override;
   void on_metrics(Gateway& gw, BackendIndex backend) override;
@@ -67,7 +65,6 @@ class ThunderReactPolicy final : public GatewayPolicy {
   // context (last response's total tokens) + output estimate; before any response, the prompt
   // estimate of the program's latest call stands in for the context.
   std::int64_t estimated_tokens(const ProgramState& program) const;
-  const ThunderReactParams& params() const { return p_; }
   const ThunderReactStats& stats() const { return stats_; }
 
  private:
@@ -85,7 +82,6 @@ class ThunderReactPolicy final : public GatewayPolicy {
   void pause_round(Gateway& gw, BackendIndex backend, double usage);
   void resume_round(Gateway& gw, BackendIndex backend, double usage);
 
-  ThunderReactParams p_;
   ThunderReactStats stats_;
   std::vector<BackendState> backends_;
   // Prompt estimate of each program's latest call, used until its first response arrives.

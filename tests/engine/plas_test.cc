@@ -194,7 +194,7 @@ TEST(Plas, ParametersAreNamedAndValidated) {
   EXPECT_EQ(fcfs.error().message,
             "engine policy 'fcfs' has no parameter 'beta' (parameters: none)");
   // Every parameter documented with its default.
-  const auto described = PlasParams::describe();
+  const auto described = describe_params<PlasParams>();
   ASSERT_EQ(described.size(), 5u);
   EXPECT_EQ(std::get<0>(described[3]), "beta");
   EXPECT_EQ(std::get<1>(described[3]), PlasParams{}.beta);

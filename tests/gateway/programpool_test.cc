@@ -330,7 +330,7 @@ TEST(ProgramPool, ParametersAreNamedAndValidated) {
         << bad.error().message;
   }
   // Every field of ProgramPoolParams, each with a name.
-  const auto described = ProgramPoolParams::describe();
+  const auto described = describe_params<ProgramPoolParams>();
   EXPECT_EQ(described.size(), 18u);
   for (const auto& [name, value, meaning] : described) EXPECT_FALSE(name.empty());
 }

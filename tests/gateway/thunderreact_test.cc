@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "gateway/policy_params.h"
 #include "gateway_harness.h"
 
 namespace agentsched::test {
@@ -65,7 +66,7 @@ TEST(ThunderReactParams, RejectsUnknownNames) {
   EXPECT_NE(p.error().message.find("'bugdet'"), std::string::npos) << p.error().message;
   EXPECT_NE(p.error().message.find("budget"), std::string::npos) << p.error().message;
   // The parser on its own rejects them too (not only the registry).
-  EXPECT_FALSE(ThunderReactParams::from({{"bugdet", 1000}}).ok());
+  EXPECT_FALSE(apply_params<ThunderReactParams>({{"bugdet", 1000}}).ok());
 }
 
 TEST(ThunderReactParams, RejectsValuesOutOfRange) {

@@ -13,6 +13,7 @@
 #include <map>
 
 #include "analysis/report_json.h"
+#include "core/enum_names.h"
 #include "core/hash.h"
 #include "core/rng.h"
 #include "core/time_format.h"
@@ -80,23 +81,13 @@ struct WaitOutcome {
   std::int64_t output_tokens = 0;
 };
 
-const char* wait_name(Wait w) {
-  switch (w) {
-    case Wait::kIdle:
-      return "idle";
-    case Wait::kUser:
-      return "user";
-    case Wait::kLlm:
-      return "llm";
-    case Wait::kExpert:
-      return "expert";
-    case Wait::kTool:
-      return "tool";
-    case Wait::kBackoff:
-      return "backoff";
-  }
-  return "idle";
-}
+// As status.json names the waits (`agentsched check` reads them).
+constexpr EnumNames<Wait, 6> kWaitNames({{Wait::kIdle, "idle"},
+                                         {Wait::kUser, "user"},
+                                         {Wait::kLlm, "llm"},
+                                         {Wait::kExpert, "expert"},
+                                         {Wait::kTool, "tool"},
+                                         {Wait::kBackoff, "backoff"}});
 
 class Driver {
  public:
@@ -599,7 +590,7 @@ class Driver {
     const double t = now();
     for (const auto& s : slots_) {
       if (s.wait == Wait::kIdle) continue;
-      auto& k = st.waits[wait_name(s.wait)];
+      auto& k = st.waits[std::string(kWaitNames.name(s.wait))];
       ++k.count;
       k.oldest_s = std::max(k.oldest_s, t - s.since);
       if (s.remote) {

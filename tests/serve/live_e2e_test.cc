@@ -581,7 +581,10 @@ TEST(LiveE2E, SamplerTicksOnTheManualClock) {
   const auto started = std::chrono::steady_clock::now();
   auto r = run_sampler(o);
   const auto real = std::chrono::steady_clock::now() - started;
-  asio::post(io, [&] { metrics.stop(); });
+  asio::post(io, [&] {
+    metrics.stop();
+    io.stop();
+  });
   thread.join();
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->stop_reason, "duration reached");

@@ -39,6 +39,7 @@ struct CommonOptions : SimInputs {
   std::string arrivals;                    // open-loop stages; empty: closed loop
   std::vector<std::string> params;         // key=value gateway policy parameters
   std::vector<std::string> engine_params;  // key=value engine policy parameters
+  std::vector<std::string> outages;        // BACKEND:START_S:END_S
   bool force = false;
   std::string out;
 };
@@ -78,6 +79,9 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
                   "Engine policy parameter as name=value (repeatable), e.g. --engine-param "
                   "beta=2; applies to the systems whose engine policy has parameters (plas); "
                   "SYSTEM.name=value to one system only");
+  cmd->add_option("--outage", o.outages,
+                  "Backend BACKEND unreachable from START_S to END_S (virtual seconds) as "
+                  "BACKEND:START_S:END_S (repeatable); docs/sim.md");
   cmd->footer(policy_parameters_help() + "\n\n" + engine_parameters_help());
   cmd->add_flag("--force", o.force, "Replace run folders that already hold a run");
   cmd->add_option("--out", o.out, "Output folder")->required();
@@ -145,6 +149,11 @@ SimOptions base_options(const CommonOptions& o) {
   s.backends = o.backends;
   s.max_programs = o.max_programs;
   s.num_gpu_blocks_override = o.kv_blocks;
+  for (const std::string& text : o.outages) {
+    auto outage = parse_backend_outage(text);
+    if (!outage) throw usage_error("--outage: " + outage.error().message);
+    s.outages.push_back(*outage);
+  }
   s.overwrite = o.force;
   return s;
 }

@@ -76,4 +76,17 @@ asio::awaitable<void> sleep_until(const Clock& clock, Seconds t) {
   co_await timer.wait();
 }
 
+void run_on_clock(asio::io_context& io, const Clock& clock, const std::function<bool()>& advance) {
+  if (clock.real_time_point(clock.now())) {
+    io.run();
+    return;
+  }
+  while (!io.stopped()) {
+    if (io.poll() > 0) continue;
+    if (io.stopped()) break;
+    if (advance && advance()) continue;
+    io.run_one_for(std::chrono::milliseconds(5));
+  }
+}
+
 }  // namespace agentsched::serve

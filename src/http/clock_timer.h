@@ -1,6 +1,7 @@
 #pragma once
 // Waiting on a Clock (core/clock.h) in Asio code: the one way live code -- the driver's waits,
-// the engine emulator's step pacing, the KV sampler's ticks -- waits for an emulated time.
+// the engine emulator's step pacing, the KV sampler's ticks, the router's policy timer --
+// waits for an emulated time.
 // On a ScaledClock a ClockTimer is a steady timer at the real instant the clock reads the
 // time; on a VirtualClock (tests) it completes when the test advances the clock there, with
 // no real sleeping.
@@ -12,6 +13,7 @@
 //   co_await sleep_until(clock, t);
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 #include <functional>
@@ -54,5 +56,12 @@ class ClockTimer {
 
 // Sleeps until `clock` reads `t`.
 boost::asio::awaitable<void> sleep_until(const Clock& clock, Seconds t);
+
+// Runs `io` as io.run() does, until it has no work left or is stopped. On a clock real time
+// moves that is io.run(); on a manual clock `advance` moves the clock to its next wake-up
+// whenever no handler is ready (false when it has none: the loop then waits for I/O), so a
+// run of emulated hours takes the real time of its work only.
+void run_on_clock(boost::asio::io_context& io, const Clock& clock,
+                  const std::function<bool()>& advance);
 
 }  // namespace agentsched::serve

@@ -13,6 +13,7 @@
 #include <map>
 
 #include "analysis/report_json.h"
+#include "core/enum_names.h"
 #include "core/hash.h"
 #include "core/rng.h"
 #include "core/time_format.h"
@@ -80,28 +81,25 @@ struct WaitOutcome {
   std::int64_t output_tokens = 0;
 };
 
-const char* wait_name(Wait w) {
-  switch (w) {
-    case Wait::kIdle:
-      return "idle";
-    case Wait::kUser:
-      return "user";
-    case Wait::kLlm:
-      return "llm";
-    case Wait::kExpert:
-      return "expert";
-    case Wait::kTool:
-      return "tool";
-    case Wait::kBackoff:
-      return "backoff";
-  }
-  return "idle";
-}
+// As status.json names the waits (`agentsched check` reads them).
+constexpr EnumNames<Wait, 6> kWaitNames({{Wait::kIdle, "idle"},
+                                         {Wait::kUser, "user"},
+                                         {Wait::kLlm, "llm"},
+                                         {Wait::kExpert, "expert"},
+                                         {Wait::kTool, "tool"},
+                                         {Wait::kBackoff, "backoff"}});
 
 class Driver {
  public:
   Driver(const DriverOptions& o, asio::io_context& io)
-      : o_(o), io_(io), clock_(o.time_scale, o.clock_origin_unix), status_timer_(io) {}
+      : o_(o),
+        io_(io),
+        own_clock_(o.clock ? nullptr
+                           : std::make_unique<ScaledClock>(o.time_scale, o.clock_origin_unix)),
+        clock_(o.clock ? *o.clock : *own_clock_),
+        origin_unix_(own_clock_ ? own_clock_->origin_unix()
+                                : o.clock_origin_unix.value_or(real_unix_now())),
+        status_timer_(io) {}
 
   Result<DriverResult> run() {
     const auto wall_start = std::chrono::steady_clock::now();
@@ -111,15 +109,14 @@ class Driver {
     total_ = static_cast<long>(o_.workload->programs.size());
     if (o_.max_programs > 0) total_ = std::min<long>(total_, o_.max_programs);
     chat_target_ = o_.endpoint.chat_completions_target();
-    request_timeout_ = o_.request_timeout_s > 0 ? clock_.real_duration(o_.request_timeout_s)
+    request_timeout_ = o_.request_timeout_s > 0 ? real_duration(o_.request_timeout_s)
                                                 : std::chrono::steady_clock::duration::zero();
 
     // The endpoint must answer before anything is written: a run folder full of errors
     // because the engine was not up helps nobody.
     if (auto st = probe_endpoint(); !st) return st.error();
 
-    auto writer =
-        RunWriter::create(o_.out_dir, clock_.origin_unix(), o_.overwrite, o_.write_kv_csv);
+    auto writer = RunWriter::create(o_.out_dir, origin_unix_, o_.overwrite, o_.write_kv_csv);
     if (!writer) return writer.error();
     w_ = std::move(*writer);
     auto timeline = TimelineWriter::create(o_.out_dir);
@@ -139,7 +136,7 @@ class Driver {
       for (int slot = 0; slot < workers; ++slot) asio::co_spawn(io_, worker(slot), asio::detached);
     }
     asio::co_spawn(io_, status_loop(), asio::detached);
-    io_.run();
+    run_on_clock(io_, clock_, o_.advance_clock);
 
     result_.wall_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -177,6 +174,16 @@ class Driver {
  private:
   // ---- time ----
   double now() const { return clock_.now(); }
+  // The real time `emulated` seconds of the run's clock take.
+  std::chrono::steady_clock::duration real_duration(double emulated) const {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(emulated / clock_.scale()));
+  }
+  double real_unix_now() const {
+    if (own_clock_) return own_clock_->real_unix_now();
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
 
   awaitable<void> sleep_until(double t) { co_await serve::sleep_until(clock_, t); }
   awaitable<void> sleep_for(double emulated_s) { co_await sleep_until(now() + emulated_s); }
@@ -259,8 +266,8 @@ class Driver {
   }
 
   Status write_config() {
-    return write_run_config(
-        o_.out_dir, drive_run_config(o_, total_, model_label_, clock_.origin_unix(), start_));
+    return write_run_config(o_.out_dir,
+                            drive_run_config(o_, total_, model_label_, origin_unix_, start_));
   }
 
   void write_header() {
@@ -571,10 +578,10 @@ class Driver {
     RunStatus st;
     st.state = std::string(state);
     st.pid = static_cast<long>(::getpid());
-    st.updated_real_unix = clock_.real_unix_now();
-    st.updated_unix = clock_.unix_now();
+    st.updated_real_unix = real_unix_now();
+    st.updated_unix = origin_unix_ + now();
     st.time_scale = o_.time_scale;
-    st.clock_origin_unix = clock_.origin_unix();
+    st.clock_origin_unix = origin_unix_;
     st.finished = finished_;
     st.ok = result_.ok;
     st.errors = result_.errors;
@@ -583,7 +590,7 @@ class Driver {
     const double t = now();
     for (const auto& s : slots_) {
       if (s.wait == Wait::kIdle) continue;
-      auto& k = st.waits[wait_name(s.wait)];
+      auto& k = st.waits[std::string(kWaitNames.name(s.wait))];
       ++k.count;
       k.oldest_s = std::max(k.oldest_s, t - s.since);
       if (s.remote) {
@@ -602,7 +609,7 @@ class Driver {
     pr.errors = result_.errors;
     pr.total = total_;
     pr.emulated_elapsed_s = now() - start_;
-    pr.real_elapsed_s = pr.emulated_elapsed_s / o_.time_scale;
+    pr.real_elapsed_s = pr.emulated_elapsed_s / clock_.scale();
     o_.on_progress(pr);
   }
 
@@ -616,14 +623,16 @@ class Driver {
     l.total = total_;
     l.retries = result_.retries;
     l.remote_calls = result_.remote_calls;
-    l.wall_s = std::chrono::duration<double>(clock_.real_duration(now() - start_)).count();
+    l.wall_s = std::chrono::duration<double>(real_duration(now() - start_)).count();
     l.releases_sent = release_supported_;
     return write_run_summary(o_.out_dir, s);
   }
 
   const DriverOptions& o_;
   asio::io_context& io_;
-  ScaledClock clock_;
+  std::unique_ptr<ScaledClock> own_clock_;  // unless the options bring a clock
+  const Clock& clock_;
+  double origin_unix_;  // the Unix time at which clock_ reads 0
   asio::steady_timer status_timer_;
   std::unique_ptr<RunWriter> w_;
   std::unique_ptr<TimelineWriter> timeline_;

@@ -27,6 +27,10 @@
 #include "http/endpoint.h"
 #include "workload/program_script.h"
 
+namespace agentsched {
+class Clock;
+}
+
 namespace agentsched::serve {
 
 struct RetryPolicy {
@@ -60,6 +64,12 @@ struct DriverOptions {
   // Scaled clock shared with the other processes of the run (core/clock.h).
   double time_scale = 1.0;
   std::optional<double> clock_origin_unix;
+  // The run's clock, read for every emulated time and waited on (http/clock_timer.h); null: an
+  // owned ScaledClock of time_scale and clock_origin_unix. Tests bring a VirtualClock (whose 0
+  // is clock_origin_unix, else the start) and `advance_clock`, which moves it to its next
+  // wake-up when nothing else is ready and returns false when it has none.
+  const Clock* clock = nullptr;
+  std::function<bool()> advance_clock;
   // Orchestrator model sent as `model`; "" asks the endpoint's /v1/models for its first one
   // (and sends none if that fails).
   std::string model;

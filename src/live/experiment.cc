@@ -153,20 +153,16 @@ Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::str
   if (const auto* t = root["sampler"].as_table()) r.check_keys(*t, "sampler", {"interval_s"});
   if (const auto* t = root["driver"].as_table())
     r.check_keys(*t, "driver", {"model_config", "max_attempts", "request_timeout_s", "extra_args"});
-  if (const auto* t = root["params"].as_table())
-    for (const auto& [key, node] : *t) {
-      if (auto v = node.value<double>(); v && std::isfinite(*v))
-        c.gateway_params[std::string(key.str())] = *v;
-      else
-        r.fail(fmt::format("'params.{}' must be a {}number", key.str(), v ? "finite " : ""));
-    }
-  if (const auto* t = root["engine_params"].as_table())
-    for (const auto& [key, node] : *t) {
-      if (auto v = node.value<double>(); v && std::isfinite(*v))
-        c.engine_params[std::string(key.str())] = *v;
-      else
-        r.fail(fmt::format("'engine_params.{}' must be a {}number", key.str(), v ? "finite " : ""));
-    }
+  // [params] and [engine_params]: name = number tables.
+  for (auto [table, into] :
+       {std::pair{"params", &c.gateway_params}, std::pair{"engine_params", &c.engine_params}})
+    if (const auto* t = root[table].as_table())
+      for (const auto& [key, node] : *t) {
+        if (auto v = node.value<double>(); v && std::isfinite(*v))
+          (*into)[std::string(key.str())] = *v;
+        else
+          r.fail(fmt::format("'{}.{}' must be a {}number", table, key.str(), v ? "finite " : ""));
+      }
   r.get("mode", c.mode);
   if (r.error().empty() && c.mode != "sim" && c.mode != "live")
     r.fail(fmt::format("'mode' must be \"sim\" or \"live\", not \"{}\"", c.mode));

@@ -168,7 +168,10 @@ Result<SamplerResult> run_sampler(const SamplerOptions& o) {
   if (!fd) return fd.error();
   const int out = *fd;
 
-  ScaledClock clock(o.time_scale, o.clock_origin_unix);
+  const auto own_clock =
+      o.clock ? nullptr : std::make_unique<ScaledClock>(o.time_scale, o.clock_origin_unix);
+  const Clock& clock = o.clock ? *o.clock : *own_clock;
+  const double origin_unix = own_clock ? own_clock->origin_unix() : o.clock_origin_unix.value_or(0);
   asio::io_context io(1);
   SamplerResult result;
   std::string write_error;
@@ -190,7 +193,7 @@ Result<SamplerResult> run_sampler(const SamplerOptions& o) {
       for (std::size_t i = 0; i < o.ports.size(); ++i) {
         HttpEndpoint e{o.host, o.ports[i], ""};
         auto r = co_await timed_request(*clients[i], e, get, target, empty, timeout);
-        const double unix_t = clock.unix_now();
+        const double unix_t = origin_unix + clock.now();
         const std::string prefix = fmt::format("{},{},{},", format_iso8601(unix_t),
                                                static_cast<long long>(unix_t), o.ports[i]);
         std::vector<KvRow> kv;
@@ -257,7 +260,7 @@ Result<SamplerResult> run_sampler(const SamplerOptions& o) {
   });
   poll.expires_after(std::chrono::milliseconds(100));
   poll.async_wait(on_poll);
-  io.run();
+  run_on_clock(io, clock, o.advance_clock);
   ::close(out);
   if (!write_error.empty()) return make_error(write_error);
   return result;

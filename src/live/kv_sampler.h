@@ -20,6 +20,10 @@
 
 #include "core/result.h"
 
+namespace agentsched {
+class Clock;
+}
+
 namespace agentsched::serve {
 
 struct SamplerOptions {
@@ -28,6 +32,12 @@ struct SamplerOptions {
   double interval_s = 5.0;  // emulated seconds
   double time_scale = 1.0;
   std::optional<double> clock_origin_unix;
+  // The clock ticks are read from and waited on (http/clock_timer.h); null: an owned
+  // ScaledClock of time_scale and clock_origin_unix. Tests bring a VirtualClock (whose 0 is
+  // clock_origin_unix, else the Unix epoch) and `advance_clock`, which moves it to its next
+  // wake-up when nothing else is ready and returns false when it has none.
+  const Clock* clock = nullptr;
+  std::function<bool()> advance_clock;
   std::filesystem::path out;  // the CSV
   bool force = false;         // replace a file of an earlier run (never one in use)
   double duration_s = 0;      // emulated seconds; 0 = until stopped

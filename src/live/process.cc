@@ -328,20 +328,14 @@ Result<std::vector<std::string>> split_command_line(std::string_view line) {
   char quote = 0;
   for (std::size_t i = 0; i < line.size(); ++i) {
     const char c = line[i];
-    if (quote == '\'') {
-      if (c == '\'')
-        quote = 0;
-      else
-        word += c;
-      continue;
-    }
-    if (c == '\\' && i + 1 < line.size()) {
+    // A backslash escapes the next character everywhere but inside single quotes.
+    if (c == '\\' && quote != '\'' && i + 1 < line.size()) {
       word += line[++i];
       in_word = true;
       continue;
     }
-    if (quote == '"') {
-      if (c == '"')
+    if (quote) {  // inside quotes up to the closing one
+      if (c == quote)
         quote = 0;
       else
         word += c;

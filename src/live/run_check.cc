@@ -10,6 +10,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/enum_names.h"
 #include "core/time_format.h"
 #include "http/client.h"
 #include "http/live_http.h"
@@ -173,18 +174,13 @@ std::optional<RunClock> read_run_clock(const fs::path& run_dir) {
   return c;
 }
 
-const char* verdict_name(VerdictKind kind) {
-  switch (kind) {
-    case VerdictKind::kOk:
-      return "OK";
-    case VerdictKind::kWaiting:
-      return "WAITING";
-    case VerdictKind::kStalled:
-      return "STALLED";
-    case VerdictKind::kDone:
-      return "DONE";
-  }
-  return "?";
+constexpr EnumNames<VerdictKind, 4> kVerdictNames({{VerdictKind::kOk, "OK"},
+                                                   {VerdictKind::kWaiting, "WAITING"},
+                                                   {VerdictKind::kStalled, "STALLED"},
+                                                   {VerdictKind::kDone, "DONE"}});
+
+std::string_view verdict_name(VerdictKind kind) {
+  return kVerdictNames.name(kind);
 }
 
 Verdict judge_run(const VerdictInputs& in) {

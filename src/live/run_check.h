@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/backend_metrics.h"
@@ -70,7 +71,7 @@ struct EngineView {
 };
 
 enum class VerdictKind { kOk, kWaiting, kStalled, kDone };
-const char* verdict_name(VerdictKind kind);  // OK, WAITING, STALLED, DONE
+std::string_view verdict_name(VerdictKind kind);  // OK, WAITING, STALLED, DONE
 
 struct Verdict {
   VerdictKind kind = VerdictKind::kOk;

@@ -182,11 +182,12 @@ void Router::Impl::reschedule_policy_timer() {
   policy_timer_at = t;
   ++policy_timer_gen;
   if (!t) {
-    policy_timer.cancel();
+    policy_timer->cancel();
     return;
   }
-  policy_timer.expires_after(real_duration((*t - clock->now()) / clock->scale()));
-  policy_timer.async_wait([self = shared_from_this(), gen = policy_timer_gen](error_code ec) {
+  // Waits on the router clock itself: a scaled clock's real instant, a manual clock's time.
+  policy_timer->expires_at(*t);
+  policy_timer->async_wait([self = shared_from_this(), gen = policy_timer_gen](error_code ec) {
     if (ec || gen != self->policy_timer_gen || self->stopping) return;
     self->policy_timer_at.reset();
     self->gw->on_timer();

@@ -129,7 +129,7 @@ void Router::Impl::maybe_finish_shutdown() {
     if (const ProgramState* p = gw->find(id))
       profiles_.on_release(id, p->first_seen, p->last_activity, "shutdown");
   profiles_.flush();
-  policy_timer.cancel();
+  policy_timer->cancel();
   tick_timer.cancel();
   if (shutdown_grace) shutdown_grace->cancel();
   for (auto& b : backends) b.pool.close_all();

@@ -42,7 +42,6 @@ Router::Impl::Impl(asio::io_context& io_, RouterOptions o)
     : io(io_),
       opt(std::move(o)),
       listener(io_.get_executor()),
-      policy_timer(io_),
       tick_timer(io_),
       profiles_(opt.profile_calls_kept) {}
 
@@ -56,10 +55,9 @@ void Router::Impl::init() {
   if (!opt.admin_token.empty())
     if (auto st = validate_admin_token(opt.admin_token, "admin token"); !st)
       throw std::runtime_error(st.error().message);
-  if (opt.time_scale == 1.0)
-    clock = std::make_unique<SteadyClock>();
-  else
-    clock = std::make_unique<ScaledClock>(opt.time_scale);
+  if (!opt.clock) own_clock = std::make_unique<ScaledClock>(opt.time_scale);
+  clock = opt.clock ? opt.clock : own_clock.get();
+  policy_timer.emplace(io.get_executor(), *clock);
   limits.max_head_bytes = opt.max_header_bytes;
   tcp::resolver resolver(io);
   for (const std::string& url : opt.backends) {

@@ -1,11 +1,11 @@
 #pragma once
 // `agentsched router`: the program-aware, OpenAI-compatible gateway in front of one or more
 // vLLM or SGLang engines. It runs the simulator's Gateway object (program table + policy)
-// on the steady (or scaled) clock and is its GatewayDriver: a call arrives ->
-// Gateway::submit -> the policy forwards it now or holds it -> forward(call, backend) starts
-// the upstream request -> the response is relayed to the client chunk by chunk as it
+// on the router clock (scaled steady time, core/clock.h) and is its GatewayDriver: a call
+// arrives -> Gateway::submit -> the policy forwards it now or holds it -> forward(call, backend)
+// starts the upstream request -> the response is relayed to the client chunk by chunk as it
 // arrives, its usage read on the way -> Gateway::complete. Backends' /metrics are polled into
-// Gateway::update_metrics; Gateway::next_timer() drives an Asio timer; Gateway::release runs
+// Gateway::update_metrics; Gateway::next_timer() drives a ClockTimer; Gateway::release runs
 // on POST /programs/release, on a held call whose client hangs up, and on idle TTL.
 //
 // Everything runs on one io_context thread: the Gateway is single-threaded by design, and
@@ -27,6 +27,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace agentsched {
+class Clock;
+}
+
 namespace agentsched::serve {
 
 enum class BackendType { kVllm, kSglang };
@@ -38,8 +42,12 @@ struct RouterOptions {
   BackendType backend_type = BackendType::kVllm;
   std::string policy = "passthrough";
   PolicyParams policy_params;
-  double metrics_interval_s = 0.5;       // /metrics polling period, router clock
-  double time_scale = 1.0;               // emulated seconds per real second (ScaledClock)
+  double metrics_interval_s = 0.5;  // /metrics polling period, router clock
+  double time_scale = 1.0;          // emulated seconds per real second (ScaledClock)
+  // The router clock, which the policy reads and its timer waits on; null: an owned
+  // ScaledClock of time_scale. Tests bring a VirtualClock (core/clock.h) and advance it on the
+  // io_context's thread.
+  const Clock* clock = nullptr;
   double program_ttl_s = 3600;           // release programs idle this long (router clock); 0: never
   std::string profile_dir;               // calls.csv + programs.csv; "" = none
   std::size_t profile_calls_kept = 256;  // call records kept in memory per live program

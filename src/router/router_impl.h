@@ -27,6 +27,7 @@
 #include "gateway/health_aware.h"
 #include "http/byte_buffer.h"
 #include "http/client.h"
+#include "http/clock_timer.h"
 #include "http/http1_parse.h"
 #include "http/json_scan.h"
 #include "http/listener.h"
@@ -182,12 +183,13 @@ struct Router::Impl : GatewayDriver, AdminHost, std::enable_shared_from_this<Rou
 
   asio::io_context& io;
   RouterOptions opt;
-  std::unique_ptr<Clock> clock;
+  std::unique_ptr<Clock> own_clock;  // unless the options bring a clock
+  const Clock* clock = nullptr;      // the router clock: policy times, holds, TTLs
   std::vector<Backend> backends;
   std::unique_ptr<Gateway> gw;
   HealthAwarePlacement* placement = nullptr;
   http::Listener listener;
-  asio::steady_timer policy_timer;
+  std::optional<ClockTimer> policy_timer;  // the policy's next deadline, on the router clock
   asio::steady_timer tick_timer;
   std::optional<Seconds> policy_timer_at;
   std::uint64_t policy_timer_gen = 0;

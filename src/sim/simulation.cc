@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <queue>
 #include <unordered_map>
@@ -12,6 +15,7 @@
 #include "core/hash.h"
 #include "core/time_format.h"
 #include "gateway/gateway.h"
+#include "gateway/health_aware.h"
 #include "gateway/policies.h"
 #include "record/run_config.h"
 #include "record/run_layout.h"
@@ -34,6 +38,8 @@ enum class EventType : std::uint8_t {
   kGatewayTimer,
   kCallDeadline,    // the client's budget for call b of program a has run out
   kProgramArrival,  // open loop: program a arrives
+  kOutage,          // --outage: backend a cannot be reached from now (b = 1), or again (b = 0)
+  kCallRetry,       // program a's call b went to a backend known to be down: retry elsewhere
 };
 
 constexpr double kStallLimitS = 30 * 86400.0;
@@ -83,6 +89,7 @@ class Simulation final : public GatewayDriver {
     if (!o_.workload || o_.workload->programs.empty()) return make_error("empty workload");
     if (o_.no_gateway && o_.backends != 1)
       return make_error("running without a gateway needs exactly one backend");
+    if (auto st = check_outages(); !st) return st.error();
     total_ = static_cast<long>(o_.workload->programs.size());
     if (o_.max_programs > 0) total_ = std::min<long>(total_, o_.max_programs);
 
@@ -97,9 +104,19 @@ class Simulation final : public GatewayDriver {
     if (!o_.no_gateway) {
       auto policy = make_gateway_policy(o_.system.gateway_policy, o_.system.gateway_params);
       if (!policy) return policy.error();
-      gateway_ = std::make_unique<Gateway>(std::move(*policy), clock_, *this,
+      std::unique_ptr<GatewayPolicy> placement = std::move(*policy);
+      if (!o_.outages.empty()) {
+        // As the router places: off backends it knows to be down.
+        auto health_aware = std::make_unique<HealthAwarePlacement>(
+            std::move(placement), [this](BackendIndex b) { return !marked_down_[b]; });
+        placement_ = health_aware.get();
+        placement = std::move(health_aware);
+      }
+      gateway_ = std::make_unique<Gateway>(std::move(placement), clock_, *this,
                                            static_cast<std::size_t>(o_.backends));
     }
+    outages_in_force_.assign(engines_.size(), 0);
+    marked_down_.assign(engines_.size(), false);
     auto writer = RunWriter::create(o_.out_dir, kVirtualEpochUnix, o_.overwrite);
     if (!writer) return writer.error();
     w_ = std::move(*writer);
@@ -112,6 +129,10 @@ class Simulation final : public GatewayDriver {
     metrics_snapshots_.resize(engines_.size());
     backend_usage_sum_.assign(engines_.size(), 0.0);
     push(0.0, EventType::kKvSample, 0);
+    for (const BackendOutage& outage : o_.outages) {
+      push(outage.start_s, EventType::kOutage, static_cast<std::uint32_t>(outage.backend), 1);
+      push(outage.end_s, EventType::kOutage, static_cast<std::uint32_t>(outage.backend), 0);
+    }
     if (gateway_ && wants_metrics())
       for (std::uint32_t b = 0; b < engines_.size(); ++b) push(0.0, EventType::kMetricsPoll, b);
     programs_.resize(static_cast<std::size_t>(total_));
@@ -171,6 +192,13 @@ class Simulation final : public GatewayDriver {
   void forward(const CallRequest& call, BackendIndex backend) override {
     auto it = pending_.find(call.id);
     if (it == pending_.end()) return;
+    if (marked_down_[backend]) {
+      // Sent to a backend known to be down (a held call resumed after it went down): the
+      // router fails the attempt without trying and retries elsewhere.
+      programs_[it->second.program].backend = backend;
+      push(clock_.now(), EventType::kCallRetry, it->second.program, call.id);
+      return;
+    }
     ProgramRun& p = programs_[it->second.program];
     p.forwarded = clock_.now();
     p.backend = backend;
@@ -179,7 +207,9 @@ class Simulation final : public GatewayDriver {
     result_.gateway_held_s += held;
     result_.max_gateway_hold_s = std::max(result_.max_gateway_hold_s, held);
     EngineModel& engine = *engines_[backend];
-    if (auto st = engine.add_request(std::move(it->second.spec)); !st) {
+    // With outages a call may have to be sent again: the engine gets a copy.
+    EngineRequestSpec spec = o_.outages.empty() ? std::move(it->second.spec) : it->second.spec;
+    if (auto st = engine.add_request(std::move(spec)); !st) {
       // The workload caps prompts below the model's limit, so this is a configuration error
       // (a profile with a shorter max_model_len); end the program as an error.
       fail_program(it->second.program, st.error().message);
@@ -283,11 +313,94 @@ class Simulation final : public GatewayDriver {
       forward(CallRequest{p.request, p.script->job_id, false, p.prompt_tokens}, 0);
       return;
     }
+    // A program whose backend is down moves before its call, as in the router.
+    if (placement_)
+      if (ProgramState* program = gateway_->find(p.script->job_id))
+        placement_->move_before_call(*gateway_, *program);
+    submit_to_gateway(p);
+  }
+
+  void submit_to_gateway(const ProgramRun& p) {
     CallRequest req;
     req.id = p.request;
     req.program_id = p.script->job_id;
     req.prompt_tokens_estimate = p.prompt_tokens;
     gateway_->submit(std::move(req));
+  }
+
+  // ---- outages ----
+  Status check_outages() const {
+    for (const BackendOutage& o : o_.outages) {
+      if (o_.no_gateway) return make_error("--outage needs a gateway");
+      if (o.backend < 0 || o.backend >= o_.backends)
+        return make_error(fmt::format("--outage: no backend {} (backends are 0 to {})", o.backend,
+                                      o_.backends - 1));
+      // One backend at least up at every moment: the set of backends down only grows at a start.
+      std::vector<bool> down(static_cast<std::size_t>(o_.backends), false);
+      for (const BackendOutage& other : o_.outages)
+        if (other.start_s <= o.start_s && o.start_s < other.end_s)
+          down[static_cast<std::size_t>(other.backend)] = true;
+      if (std::find(down.begin(), down.end(), false) == down.end())
+        return make_error(
+            fmt::format("--outage: no backend is up at {:g} s; one at least must be", o.start_s));
+    }
+    return Ok{};
+  }
+
+  // Backend b cannot be reached from now. The router sees the calls in flight there fail at
+  // once (their connections are cut) and marks it down: placement moves off it and its held
+  // programs move too (health_aware.h). Each call in flight is aborted in the engine (vLLM
+  // aborts a request whose client went away) and retried once elsewhere, as the router retries
+  // an attempt that failed before any byte reached the client.
+  void on_outage_start(BackendIndex b) {
+    if (outages_in_force_[b]++ > 0) return;
+    w_->driver_line(clock_.now(), fmt::format("Outage: backend {} cannot be reached", b));
+    metrics_snapshots_[b].healthy = false;  // a poll in flight fails too
+    mark_down(b);
+    std::vector<RequestId> cut;
+    for (const auto& [id, call] : pending_)
+      if (call.forwarded && programs_[call.program].backend == b) cut.push_back(id);
+    std::sort(cut.begin(), cut.end());
+    for (RequestId id : cut) {
+      engines_[b]->abort_request(id);
+      retry_elsewhere(pending_.at(id).program, id, b);
+    }
+    kick(b);
+  }
+
+  void on_outage_end(BackendIndex b) {
+    if (--outages_in_force_[b] > 0) return;
+    w_->driver_line(clock_.now(), fmt::format("Outage over: backend {} can be reached", b));
+    // The router marks it up at its next good poll; with no polls (passthrough), at once.
+    if (!wants_metrics()) marked_down_[b] = false;
+  }
+
+  void mark_down(BackendIndex b) {
+    marked_down_[b] = true;
+    BackendMetrics m = gateway_->backends()[b].metrics;
+    m.healthy = false;
+    gateway_->update_metrics(b, m);
+  }
+
+  // Program `index`'s call `request` failed on backend `failed` (cut by an outage, or sent to
+  // a backend known to be down): a failed call for the policy, then the same call again,
+  // the program placed on an up backend.
+  void retry_elsewhere(std::uint32_t index, RequestId request, BackendIndex failed) {
+    auto it = pending_.find(request);
+    if (it == pending_.end()) return;
+    it->second.forwarded = false;
+    ProgramRun& p = programs_[index];
+    gateway_->complete(CallResult{request, false, p.prompt_tokens, 0});
+    const auto other = placement_->healthy_fallback(*gateway_, failed);
+    if (!other) {
+      pending_.erase(it);
+      fail_program(index,
+                   fmt::format("LLM call failed: backend {} is down and no other is up", failed));
+      return;
+    }
+    if (ProgramState* program = gateway_->find(p.script->job_id); program && !program->in_flight)
+      gateway_->place(*program, *other);
+    submit_to_gateway(p);
   }
 
   void kick(BackendIndex b) {
@@ -432,8 +545,14 @@ class Simulation final : public GatewayDriver {
   }
 
   void on_metrics_poll(BackendIndex b) {
-    // The gateway sees the engine only through this snapshot, one round trip late.
-    metrics_snapshots_[b] = engines_[b]->metrics();
+    // The gateway sees the engine only through this snapshot, one round trip late; a backend
+    // that cannot be reached answers no poll (the gateway keeps its last view, unhealthy).
+    if (outages_in_force_[b] > 0) {
+      metrics_snapshots_[b] = gateway_->backends()[b].metrics;
+      metrics_snapshots_[b].healthy = false;
+    } else {
+      metrics_snapshots_[b] = engines_[b]->metrics();
+    }
     push(clock_.now() + o_.metrics_delay_s, EventType::kMetricsDelivered, b);
     push(clock_.now() + o_.metrics_interval_s, EventType::kMetricsPoll, b);
   }
@@ -467,7 +586,17 @@ class Simulation final : public GatewayDriver {
         on_metrics_poll(e.a);
         break;
       case EventType::kMetricsDelivered:
+        if (metrics_snapshots_[e.a].healthy) marked_down_[e.a] = false;  // a good poll
         gateway_->update_metrics(e.a, metrics_snapshots_[e.a]);
+        break;
+      case EventType::kOutage:
+        if (e.b)
+          on_outage_start(e.a);
+        else
+          on_outage_end(e.a);
+        break;
+      case EventType::kCallRetry:
+        retry_elsewhere(e.a, e.b, programs_[e.a].backend);
         break;
       case EventType::kProgramArrival:
         start_next_program();  // arrivals come in program order (ties: in push order)
@@ -590,7 +719,8 @@ class Simulation final : public GatewayDriver {
       }
     }
     if (gateway_)
-      for (const auto& [name, value] : gateway_->policy().counters())
+      for (const auto& [name, value] :
+           (placement_ ? placement_->inner() : gateway_->policy()).counters())
         summary.gateway_stats.emplace_back(name, value);
     if (auto st = write_run_config(o_.out_dir, config); !st) return st;
     return write_run_summary(o_.out_dir, summary);
@@ -614,12 +744,39 @@ class Simulation final : public GatewayDriver {
   double last_finish_ = 0;
   std::vector<BackendMetrics> metrics_snapshots_;
   std::optional<double> gateway_timer_at_;
+  HealthAwarePlacement* placement_ = nullptr;  // with outages: the gateway's policy
+  std::vector<int> outages_in_force_;          // per backend
+  std::vector<bool> marked_down_;              // per backend: as the router sees it
   std::vector<double> backend_usage_sum_;
   long kv_samples_ = 0;
   SimResult result_;
 };
 
 }  // namespace
+
+Result<BackendOutage> parse_backend_outage(std::string_view text) {
+  const auto bad = [&] {
+    return make_error(fmt::format(
+        "'{}': expected BACKEND:START_S:END_S (e.g. 1:600:1200), END_S after START_S",
+        text));
+  };
+  const auto first = text.find(':');
+  const auto second = first == std::string_view::npos ? first : text.find(':', first + 1);
+  if (second == std::string_view::npos) return bad();
+  const std::string backend(text.substr(0, first)),
+      start(text.substr(first + 1, second - first - 1)), end(text.substr(second + 1));
+  char *b_end = nullptr, *s_end = nullptr, *e_end = nullptr;
+  BackendOutage o;
+  const long b = std::strtol(backend.c_str(), &b_end, 10);
+  o.start_s = std::strtod(start.c_str(), &s_end);
+  o.end_s = std::strtod(end.c_str(), &e_end);
+  if (backend.empty() || start.empty() || end.empty() || *b_end || *s_end || *e_end || b < 0 ||
+      b > 1 << 20 || !std::isfinite(o.start_s) || !std::isfinite(o.end_s) || o.start_s < 0 ||
+      o.end_s <= o.start_s)
+    return bad();
+  o.backend = static_cast<int>(b);
+  return o;
+}
 
 Result<SimResult> run_simulation(const SimOptions& options) {
   Simulation sim(options);

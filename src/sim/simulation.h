@@ -8,6 +8,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "engine/engine_model.h"
@@ -16,6 +18,17 @@
 #include "workload/program_script.h"
 
 namespace agentsched {
+
+// A backend the gateway cannot reach from start_s to end_s (virtual seconds): `sim --outage
+// BACKEND:START_S:END_S`. docs/sim.md tells what the simulation does then.
+struct BackendOutage {
+  int backend = 0;
+  double start_s = 0;
+  double end_s = 0;
+};
+
+// "1:600:1200" -> backend 1 down from 600 s to 1200 s; errors name the bad part.
+Result<BackendOutage> parse_backend_outage(std::string_view text);
 
 struct SimOptions {
   SystemSpec system;
@@ -35,6 +48,9 @@ struct SimOptions {
   // is abandoned and its task ends as an error. 0: no budget (calls wait as long as it takes).
   double call_timeout_s = 0;
   std::int64_t num_gpu_blocks_override = 0;
+  // Backend outages (none: every backend up all along). At every moment one backend at least
+  // must be up.
+  std::vector<BackendOutage> outages;
   // Programs of a domain share their prompt head's cached blocks, as vLLM's content-addressed
   // prefix cache shares them (workload/shared_head.h); false gives every program its own.
   bool share_heads = true;

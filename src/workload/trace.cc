@@ -1,5 +1,6 @@
 #include "workload/trace.h"
 
+#include "core/enum_names.h"
 #include "workload/arrivals.h"
 
 #include <fmt/format.h>
@@ -20,17 +21,10 @@ std::string json_quote(std::string_view s) {
   return json::serialize(json::string(s));
 }
 
-const char* action_name(TurnAction a) {
-  switch (a) {
-    case TurnAction::kTool:
-      return "tool";
-    case TurnAction::kUser:
-      return "user";
-    case TurnAction::kEnd:
-      return "end";
-  }
-  return "end";
-}
+// A turn's "action" in the trace format, read and written.
+constexpr EnumNames<TurnAction, 3> kActionNames({{TurnAction::kTool, "tool"},
+                                                 {TurnAction::kUser, "user"},
+                                                 {TurnAction::kEnd, "end"}});
 
 // Field access with errors that say where.
 class Fields {
@@ -120,14 +114,10 @@ Result<ProgramScript> parse_program(const json::value& v) {
     turn.output_tokens = t.int32("out", 1);
     turn.visible_tokens = t.int32("visible", 0, false);
     const std::string action = t.str("action");
-    if (action == "tool")
-      turn.action = TurnAction::kTool;
-    else if (action == "user")
-      turn.action = TurnAction::kUser;
-    else if (action == "end")
-      turn.action = TurnAction::kEnd;
+    if (auto a = kActionNames.value(action))
+      turn.action = *a;
     else if (error.empty())
-      error = fmt::format("field '{}action' must be tool, user or end", path);
+      error = fmt::format("field '{}action' must be {}", path, kActionNames.list());
     turn.user_latency_s = t.number("user_latency_s", false);
     if (const json::value* tools = t.find("tools", false)) {
       if (!tools->is_array())
@@ -199,7 +189,7 @@ Status write_trace(const Workload& w, std::ostream& out) {
       const AgentTurn& t = p.turns[i];
       if (i) line += ',';
       line += fmt::format("{{\"new\":{},\"out\":{},\"visible\":{},\"action\":\"{}\"", t.new_tokens,
-                          t.output_tokens, t.visible_tokens, action_name(t.action));
+                          t.output_tokens, t.visible_tokens, kActionNames.name(t.action));
       if (t.action == TurnAction::kTool) {
         line += ",\"tools\":[";
         for (std::size_t j = 0; j < t.tools.size(); ++j)

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/enum_names.h"
 #include "core/result.h"
 #include "core/rng.h"
 #include "core/suggest.h"
@@ -103,6 +104,20 @@ TEST(Result, HoldsValueOrError) {
   EXPECT_EQ(*good, 3);
   EXPECT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message, "boom");
+}
+
+enum class Fruit { kApple, kPear, kPlum, kFig };
+
+TEST(EnumNames, NamesAndValuesBothWays) {
+  constexpr EnumNames<Fruit, 3> names(
+      {{Fruit::kApple, "apple"}, {Fruit::kPear, "pear"}, {Fruit::kPlum, "plum"}});
+  static_assert(names.name(Fruit::kPear) == "pear");
+  EXPECT_EQ(names.name(Fruit::kPlum), "plum");
+  EXPECT_EQ(names.name(Fruit::kFig), "?");  // not in the table
+  EXPECT_EQ(names.value("apple"), Fruit::kApple);
+  EXPECT_EQ(names.value("Apple"), std::nullopt);
+  EXPECT_EQ(names.list(), "apple, pear or plum");
+  EXPECT_EQ((EnumNames<Fruit, 1>({{Fruit::kFig, "fig"}}).list()), "fig");
 }
 
 }  // namespace

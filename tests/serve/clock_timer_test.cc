@@ -1,6 +1,7 @@
 // Live code on the manual clock: ClockTimer / sleep_until on a VirtualClock complete when the
-// test advances the clock, and the engine emulator's step pacing runs a long generation with
-// no real sleeping.
+// test advances the clock, the engine emulator's step pacing runs a long generation and the
+// router's policy timer fires at the policy's deadline, with no real sleeping. (The driver's
+// and the KV sampler's runs on the manual clock are in live_e2e_test.cc.)
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
@@ -11,6 +12,8 @@
 #include "emulator/engine_server.h"
 #include "http/client.h"
 #include "http/clock_timer.h"
+#include "http/server.h"
+#include "router/router.h"
 
 namespace agentsched::serve {
 namespace {
@@ -130,6 +133,74 @@ TEST(ClockTimer, EngineStepPacingRunsOnTheManualClock) {
   bool stopped = false;
   server.shutdown([&] { stopped = true; });
   run_on_manual_clock(io, clock, [&] { return stopped; });
+}
+
+// The router's policy timer on the manual clock: admit holds a new program while the backend's
+// engine queues requests, and admits it anyway once it has waited max_wait_s -- at that
+// deadline on the router clock, with no real time waited for it.
+TEST(ClockTimer, RouterPolicyTimerFiresAtThePolicyDeadline) {
+  asio::io_context io;
+  VirtualClock clock;
+  int polls = 0;
+  double chat_at = -1;
+  http::Server backend(io.get_executor(), [&](http::Exchange& ex) -> asio::awaitable<void> {
+    http::Response r;
+    if (ex.request().path() == "/metrics") {
+      ++polls;
+      r.content_type = "text/plain";
+      r.body =  // an engine with a queue: admit lets no new program in
+          "vllm:kv_cache_usage_perc{engine=\"0\",model_name=\"m\"} 0.5\n"
+          "vllm:num_requests_running{engine=\"0\",model_name=\"m\"} 4\n"
+          "vllm:num_requests_waiting{engine=\"0\",model_name=\"m\"} 3\n";
+    } else {
+      chat_at = clock.now();
+      r.body = R"({"id":"c","object":"chat.completion","choices":[{"index":0,"message":)"
+               R"({"role":"assistant","content":"hi"},"finish_reason":"stop"}],)"
+               R"("usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}})";
+    }
+    co_await ex.respond(std::move(r));
+  });
+  ASSERT_TRUE(backend.listen("127.0.0.1", 0).ok());
+  backend.start();
+  RouterOptions o;
+  o.port = 0;
+  o.backends = {"http://127.0.0.1:" + std::to_string(backend.port())};
+  o.policy = "admit";
+  o.policy_params = {{"max_wait_s", 600}};
+  o.metrics_interval_s = 0.05;
+  o.shutdown_timeout_s = 1;
+  o.clock = &clock;
+  Router router(io, o);
+  ASSERT_TRUE(router.start().ok());
+  run_on_manual_clock(io, clock, [&] { return polls >= 2; });  // the first poll is in
+
+  int status = 0;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        http::HttpClient client(io.get_executor());
+        if (co_await client.connect("127.0.0.1", router.port())) {
+          auto r = co_await client.request(
+              "POST", "/v1/chat/completions",
+              R"({"job_id":"p:1","messages":[{"role":"user","content":"hello"}]})");
+          status = r ? r->status : -1;
+        }
+      },
+      asio::detached);
+  // The call is held, and the policy's deadline is a wake-up on the router clock.
+  run_on_manual_clock(io, clock, [&] { return clock.next_wake().has_value(); });
+  EXPECT_EQ(clock.next_wake(), 600.0);
+  EXPECT_EQ(chat_at, -1);
+  EXPECT_EQ(clock.now(), 0.0);
+  run_on_manual_clock(io, clock, [&] { return status != 0; });
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(chat_at, 600.0);  // forwarded at the deadline, not before
+
+  bool stopped = false;
+  backend.stop();
+  router.shutdown([&] { stopped = true; });
+  run_on_manual_clock(io, clock, [&] { return stopped; });
+  EXPECT_TRUE(stopped);
 }
 
 }  // namespace

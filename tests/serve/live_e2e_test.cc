@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/clock.h"
 #include "http/endpoint.h"
 #include "http/server.h"
 #include "live/driver.h"
@@ -27,6 +28,7 @@
 #include "record/timeline.h"
 #include "serve/child_process.h"
 #include "serve/test_files.h"
+#include "workload/program_runner.h"
 #include "workload/shared_prefix.h"
 #include "workload/workload_stats.h"
 
@@ -508,6 +510,100 @@ TEST(LiveE2E, OpenLoopProgramsStartAtTheirArrivals) {
   const std::string config = read_file(out / "agentsched" / "config.json");
   EXPECT_NE(config.find("\"arrivals\":\"20:2\""), std::string::npos) << config;
   fs::remove_all(out.parent_path());
+}
+
+// Returns a VirtualClock's advance step for DriverOptions/SamplerOptions::advance_clock.
+std::function<bool()> advance_to_next_wake(VirtualClock& clock) {
+  return [&clock] {
+    const auto t = clock.next_wake();
+    if (t) clock.advance_to(*t);
+    return t.has_value();
+  };
+}
+
+TEST(LiveE2E, DriverWaitsOnTheManualClock) {
+  FlakyServer server(2);  // every first attempt fails: a backoff before each answered call
+  const fs::path out = temp_dir("manual_clock") / "run";
+  DriverOptions o = flaky_options(server, out);
+  o.concurrency = 1;  // one program at a time: the clock never moves while a call is out
+  VirtualClock clock;
+  o.clock = &clock;
+  o.advance_clock = advance_to_next_wake(clock);
+  auto r = run_driver(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->ok + r->errors, 2);
+  // The run took exactly its scripted waits and one backoff per call, in emulated time.
+  double expected = 0;
+  for (int i = 0; i < 2; ++i) {
+    ProgramRunner runner(o.workload->programs[static_cast<std::size_t>(i)],
+                         o.workload->prompt_cap_tokens, o.share_heads);
+    for (ProgramStep step = runner.next(); step.kind != ProgramStep::Kind::kEnd;
+         step = runner.next()) {
+      if (step.kind == ProgramStep::Kind::kCall) {
+        expected += o.retry.backoff_before(2);
+        runner.call_done();
+      } else {
+        expected = step.ends_at(expected);
+        runner.wait_done();
+      }
+    }
+  }
+  EXPECT_EQ(r->retries, r->llm_calls);
+  EXPECT_DOUBLE_EQ(r->elapsed_s, expected);
+  // None of it was waited for in real time.
+  EXPECT_GT(expected, 60);
+  EXPECT_LT(r->wall_s, expected / 10);
+  fs::remove_all(out.parent_path());
+}
+
+TEST(LiveE2E, SamplerTicksOnTheManualClock) {
+  asio::io_context io;
+  http::Server metrics(io.get_executor(), [](http::Exchange& ex) -> asio::awaitable<void> {
+    http::Response r;
+    r.content_type = "text/plain";
+    r.body = "vllm:kv_cache_usage_perc{engine=\"0\",model_name=\"m\"} 0.5\n";
+    co_await ex.respond(std::move(r));
+  });
+  ASSERT_TRUE(metrics.listen("127.0.0.1", 0).ok());
+  const std::uint16_t port = metrics.port();
+  metrics.start();
+  std::thread thread([&] { io.run(); });
+  const fs::path dir = temp_dir("sampler_manual");
+  SamplerOptions o;
+  o.ports = {port};
+  o.interval_s = 5;
+  o.duration_s = 3600;  // an emulated hour
+  o.out = dir / "kv.csv";
+  o.clock_origin_unix = 1.7e9;
+  VirtualClock clock;
+  o.clock = &clock;
+  o.advance_clock = advance_to_next_wake(clock);
+  const auto started = std::chrono::steady_clock::now();
+  auto r = run_sampler(o);
+  const auto real = std::chrono::steady_clock::now() - started;
+  asio::post(io, [&] {
+    metrics.stop();
+    io.stop();
+  });
+  thread.join();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->stop_reason, "duration reached");
+  EXPECT_EQ(r->ticks, 721);  // 0, 5, ..., 3600
+  EXPECT_EQ(r->nan_rows, 0);
+  EXPECT_LT(real, 60s);
+  // One row per tick, stamped at the tick's emulated time.
+  std::istringstream csv(read_file(o.out));
+  std::string line;
+  std::getline(csv, line);  // the header
+  long k = 0;
+  while (std::getline(csv, line)) {
+    const auto a = line.find(','), b = line.find(',', a + 1);
+    EXPECT_EQ(line.substr(a + 1, b - a - 1), std::to_string(1700000000 + 5 * k)) << line;
+    EXPECT_NE(line.find("kv_cache_usage_perc"), std::string::npos) << line;
+    ++k;
+  }
+  EXPECT_EQ(k, 721);
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "model/profile.h"
+#include "record/timeline.h"
 #include "sim/simulation.h"
 #include "workload/tau2_generator.h"
 #include "workload/trace.h"
@@ -317,6 +318,73 @@ TEST_F(SimTest, ACallPastTheClientsBudgetEndsItsTaskAsAnError) {
     }
     fs::remove_all(dir);
   }
+}
+
+TEST(SimOutage, ParsesBackendStartEnd) {
+  auto o = parse_backend_outage("1:600:1200.5");
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->backend, 1);
+  EXPECT_EQ(o->start_s, 600);
+  EXPECT_EQ(o->end_s, 1200.5);
+  for (const char* bad :
+       {"", "1", "1:600", "x:1:2", "1:2:1", "1:5:5", "-1:0:1", "1:0:2:3", "1::2", "1:nan:2"})
+    EXPECT_FALSE(parse_backend_outage(bad).ok()) << bad;
+}
+
+// Two backends, backend 1 down for a while: no call goes to it or finishes on it while it
+// is down, the calls it was running are retried on backend 0, programs come back to it
+// afterwards, and every program completes.
+TEST_F(SimTest, ProgramsMoveOffABackendDuringItsOutageAndComeBack) {
+  for (const std::string system : {"baseline", "thunderreact"}) {
+    const fs::path dir = temp_dir("outage_" + system);
+    auto o = options(system, 16, dir, 40);
+    o.backends = 2;
+    auto plain = run_simulation(o);
+    ASSERT_TRUE(plain.ok()) << plain.error().message;
+    const double start = plain->elapsed_s / 4, end = plain->elapsed_s / 2;
+    fs::remove_all(dir);
+
+    o.outages = {{1, start, end}};
+    auto r = run_simulation(o);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->ok + r->errors, 40) << system;
+    auto rows = read_timeline(dir);
+    ASSERT_TRUE(rows.ok()) << rows.error().message;
+    int before = 0, after = 0, retried = 0;
+    for (const TimelineRow& row : *rows) {
+      if (row.backend == 1) {
+        EXPECT_FALSE(row.forwarded_s >= start && row.forwarded_s < end)
+            << system << " " << row.task;
+        EXPECT_FALSE(row.finished_s > start && row.finished_s <= end) << system << " " << row.task;
+        before += row.finished_s <= start;
+        after += row.forwarded_s >= end;
+      } else if (row.submitted_s < start && row.forwarded_s >= start) {
+        ++retried;  // cut on backend 1 (or held) at the start, then run on backend 0
+      }
+    }
+    EXPECT_GT(before, 0) << system;
+    EXPECT_GT(after, 0) << system;
+    EXPECT_GT(retried, 0) << system;
+    EXPECT_EQ(lines_with(dir / "driver.log", "Outage: backend 1 cannot be reached").size(), 1u);
+    EXPECT_EQ(lines_with(dir / "driver.log", "Outage over: backend 1").size(), 1u);
+    fs::remove_all(dir);
+  }
+}
+
+TEST_F(SimTest, OutagesMustLeaveABackendUp) {
+  const fs::path dir = temp_dir("outage_all");
+  auto o = options("baseline", 4, dir, 4);
+  o.backends = 2;
+  o.outages = {{0, 10, 20}, {1, 15, 30}};
+  auto r = run_simulation(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("no backend is up at 15 s"), std::string::npos)
+      << r.error().message;
+  o.outages = {{2, 10, 20}};
+  r = run_simulation(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("no backend 2"), std::string::npos) << r.error().message;
+  fs::remove_all(dir);
 }
 
 }  // namespace

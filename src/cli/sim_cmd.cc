@@ -182,6 +182,7 @@ void sim_run(const RunOptions& r) {
   check_engine_params_used(engine_params, {s.system});
   s.concurrency = r.concurrency;
   s.no_gateway = r.no_gateway;
+  if (auto st = check_backend_outages(s); !st) throw usage_error(st.error().message);
   s.workload = load_workload_or_fail(r.common, r.common.seed);
   s.out_dir = r.common.out;
   // Refused before anything runs: the folder is left as it was, finished or not.
@@ -256,6 +257,7 @@ void sim_matrix(const MatrixCliOptions& m) {
   std::vector<int> seeds = m.seeds.empty() ? std::vector<int>{static_cast<int>(m.common.seed)}
                                            : positive_int_list(m.seeds, "--seeds");
   o.base = base_options(m.common);
+  if (auto st = check_backend_outages(o.base); !st) throw usage_error(st.error().message);
   for (int seed : seeds) o.workloads.push_back(load_workload_or_fail(m.common, seed));
   o.out = m.common.out;
   o.jobs = m.jobs;

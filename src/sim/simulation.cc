@@ -329,23 +329,7 @@ class Simulation final : public GatewayDriver {
   }
 
   // ---- outages ----
-  Status check_outages() const {
-    for (const BackendOutage& o : o_.outages) {
-      if (o_.no_gateway) return make_error("--outage needs a gateway");
-      if (o.backend < 0 || o.backend >= o_.backends)
-        return make_error(fmt::format("--outage: no backend {} (backends are 0 to {})", o.backend,
-                                      o_.backends - 1));
-      // One backend at least up at every moment: the set of backends down only grows at a start.
-      std::vector<bool> down(static_cast<std::size_t>(o_.backends), false);
-      for (const BackendOutage& other : o_.outages)
-        if (other.start_s <= o.start_s && o.start_s < other.end_s)
-          down[static_cast<std::size_t>(other.backend)] = true;
-      if (std::find(down.begin(), down.end(), false) == down.end())
-        return make_error(
-            fmt::format("--outage: no backend is up at {:g} s; one at least must be", o.start_s));
-    }
-    return Ok{};
-  }
+  Status check_outages() const { return check_backend_outages(o_); }
 
   // Backend b cannot be reached from now. The router sees the calls in flight there fail at
   // once (their connections are cut) and marks it down: placement moves off it and its held
@@ -754,11 +738,28 @@ class Simulation final : public GatewayDriver {
 
 }  // namespace
 
+Status check_backend_outages(const SimOptions& options) {
+  for (const BackendOutage& o : options.outages) {
+    if (options.no_gateway) return make_error("--outage needs a gateway");
+    if (o.backend < 0 || o.backend >= options.backends)
+      return make_error(fmt::format("--outage: no backend {} (backends are 0 to {})", o.backend,
+                                    options.backends - 1));
+    // One backend at least up at every moment: the set of backends down only grows at a start.
+    std::vector<bool> down(static_cast<std::size_t>(options.backends), false);
+    for (const BackendOutage& other : options.outages)
+      if (other.start_s <= o.start_s && o.start_s < other.end_s)
+        down[static_cast<std::size_t>(other.backend)] = true;
+    if (std::find(down.begin(), down.end(), false) == down.end())
+      return make_error(
+          fmt::format("--outage: no backend is up at {:g} s; one at least must be", o.start_s));
+  }
+  return Ok{};
+}
+
 Result<BackendOutage> parse_backend_outage(std::string_view text) {
   const auto bad = [&] {
     return make_error(fmt::format(
-        "'{}': expected BACKEND:START_S:END_S (e.g. 1:600:1200), END_S after START_S",
-        text));
+        "'{}': expected BACKEND:START_S:END_S (e.g. 1:600:1200), END_S after START_S", text));
   };
   const auto first = text.find(':');
   const auto second = first == std::string_view::npos ? first : text.find(':', first + 1);

@@ -63,6 +63,11 @@ struct SimOptions {
   std::function<void(long, long)> progress;
 };
 
+// The outages of `options` name existing backends, need a gateway and leave one backend up
+// at every moment. run_simulation checks it too; callers check first to refuse bad options
+// before they write anything.
+Status check_backend_outages(const SimOptions& options);
+
 struct SimBackendSummary {
   EngineCounters counters;
   std::vector<std::pair<std::string, double>> policy_stats;  // EnginePolicy::counters()

@@ -372,5 +372,24 @@ TEST(Cli, SimRunProvenanceRefusalAndCheck) {
   EXPECT_EQ(watch.out.find(" h ago"), std::string::npos) << watch.out;
 }
 
+// A bad --outage is refused before anything is written: exit 2, the reason, no run folder.
+TEST(Cli, SimOutageRefusedBeforeTheRunFolder) {
+  ScratchDir dir;
+  const std::string out = quoted(dir.path() / "run");
+  Outcome unknown = run_agentsched(
+      "sim run --system thunderreact -c 2 --backends 2 --outage 5:10:20 --out " + out, true);
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.out.find("no backend 5 (backends are 0 to 1)"), std::string::npos)
+      << unknown.out;
+  Outcome all_down = run_agentsched(
+      "sim matrix --systems thunderreact -c 2 --backends 2 "
+      "--outage 0:10:20 --outage 1:15:30 --out " +
+          out,
+      true);
+  EXPECT_EQ(all_down.exit_code, 2);
+  EXPECT_NE(all_down.out.find("no backend is up at 15 s"), std::string::npos) << all_down.out;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "run"));
+}
+
 }  // namespace
 }  // namespace agentsched::analysis

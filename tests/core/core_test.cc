@@ -94,6 +94,9 @@ TEST(TimeFormat, FormatsAndParsesUtc) {
   EXPECT_DOUBLE_EQ(*t, 1767607962.5);
   EXPECT_FALSE(parse_datetime("2026-13-05 10:12:42").has_value());
   EXPECT_FALSE(parse_datetime("garbage").has_value());
+  EXPECT_EQ(days_from_civil(1970, 1, 1), 0);
+  EXPECT_EQ(days_from_civil(2026, 1, 5) * 86400 + 10 * 3600, kVirtualEpochUnix);
+  EXPECT_EQ(days_from_civil(1969, 12, 31), -1);
 }
 
 TEST(Result, HoldsValueOrError) {

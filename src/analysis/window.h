@@ -34,14 +34,10 @@ struct WholeRunSummary {
   std::string line;      // the record as written
 };
 
-// What a log scan skipped, so a table can say how clean its inputs were.
-struct LogDiagnostics {
+// What a log scan skipped, so a table can say how clean its inputs were: the scan's counts
+// and the file scanned.
+struct LogDiagnostics : LogScanStats {
   std::filesystem::path file;
-  std::size_t bytes = 0;
-  std::size_t lines = 0;
-  std::size_t garbled_lines = 0;
-  std::vector<std::size_t> first_garbled_line_numbers;
-  std::size_t glued_lines = 0;
 };
 
 struct KvDiagnostics {
@@ -119,10 +115,14 @@ struct WindowReport {
 // threshold is not an error here: has_window is false and the totals are still filled.
 Result<WindowReport> analyze_window(const std::filesystem::path& run_dir, double threshold_percent);
 
-// Summaries of a CSV read and a log scan, shared by every analysis that reports its inputs.
-KvDiagnostics describe_kv(const KvSeries& series, const std::filesystem::path& file,
-                          double threshold_percent);
-LogDiagnostics describe_log(const std::filesystem::path& file, const LogScanStats& stats);
+// The inputs of a run as every analysis that reports them reads them: the threshold checked
+// (an error unless a percentage in [0, 100]); <run_dir>'s KV CSV read, summarised into `kv`;
+// a log streamed through `visitor`, summarised into `log`.
+Status check_threshold_percent(double threshold_percent);
+Result<KvSeries> read_kv_described(const std::filesystem::path& run_dir, double threshold_percent,
+                                   KvDiagnostics& kv);
+Status scan_log_described(const std::filesystem::path& file, LogVisitor& visitor,
+                          LogDiagnostics& log);
 
 // The two halves of analyze_window, for callers that scan other files meanwhile:
 // read_kv_window fills the KV part and the window (counts left at zero); count_driver_log

@@ -112,14 +112,9 @@ class WindowCounter final : public LogVisitor {
 KvDiagnostics describe_kv(const KvSeries& series, const std::filesystem::path& file,
                           double threshold_percent) {
   KvDiagnostics kv;
+  static_cast<KvReadStats&>(kv) = series;
   kv.file = file;
-  kv.rows = series.rows;
   kv.samples = series.samples.size();
-  kv.nan_samples = series.nan_samples;
-  kv.other_metric_rows = series.other_metric_rows;
-  kv.garbled_rows = series.garbled_rows;
-  kv.first_garbled_line_numbers = series.first_garbled_line_numbers;
-  kv.ports = series.ports;
   kv.first_sample_unix = std::numeric_limits<double>::infinity();
   kv.last_sample_unix = -std::numeric_limits<double>::infinity();
   kv.max_usage = -1.0;

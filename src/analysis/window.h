@@ -40,15 +40,10 @@ struct LogDiagnostics : LogScanStats {
   std::filesystem::path file;
 };
 
-struct KvDiagnostics {
+// A KV CSV read: what the read found besides the samples, and a summary of the samples.
+struct KvDiagnostics : KvReadStats {
   std::filesystem::path file;
-  std::size_t rows = 0;
   std::size_t samples = 0;  // usable kv_cache_usage_perc samples
-  std::size_t nan_samples = 0;
-  std::size_t other_metric_rows = 0;
-  std::size_t garbled_rows = 0;
-  std::vector<std::size_t> first_garbled_line_numbers;
-  std::vector<int> ports;
   std::size_t samples_above_threshold = 0;
   double first_sample_unix = 0;
   double last_sample_unix = 0;

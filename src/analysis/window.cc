@@ -57,13 +57,7 @@ class WindowCounter final : public LogVisitor {
 
   void on_global_summary(const GlobalSummaryRecord& record) override {
     // A log holding several runs ends with the last one's summary.
-    report_.whole_run = WholeRunSummary{record.ok,
-                                        record.error,
-                                        record.total,
-                                        record.elapsed_s,
-                                        record.tasks_per_min,
-                                        record.unix_time,
-                                        std::string(record.text)};
+    report_.whole_run = WholeRunSummary{record, record.unix_time, std::string(record.text)};
   }
 
   const std::vector<EdgeCount>& edges() const { return edges_; }

@@ -22,14 +22,8 @@ namespace agentsched::analysis {
 
 inline constexpr double kDefaultThresholdPercent = 70.0;
 
-// The driver's closing line: `Global evaluation complete: ok=N error=N total=N elapsed_s=X
-// tasks_per_min=Y`.
-struct WholeRunSummary {
-  long ok = 0;
-  long error = 0;
-  long total = 0;
-  double elapsed_s = 0;
-  double tasks_per_min = 0;
+// The driver's closing line (GlobalSummaryRecord, kept past the scan).
+struct WholeRunSummary : GlobalSummaryFigures {
   double unix_time = 0;  // of the line
   std::string line;      // the record as written
 };

@@ -285,18 +285,7 @@ Result<MatrixPlots> render_matrix_plots(const MatrixSummary& summary) {
       }
       if (tasks.empty()) continue;
       const Spread t = spread_of(tasks), s = spread_of(steps);
-      ThroughputRow row;
-      row.system = system;
-      row.concurrency = c;
-      row.tasks_per_min = t.mean;
-      row.steps_per_s = s.mean;
-      row.tasks_min = t.min;
-      row.tasks_max = t.max;
-      row.steps_min = s.min;
-      row.steps_max = s.max;
-      row.seeds = std::max(t.n, s.n);
-      row.whole_run = whole;
-      rows.push_back(row);
+      rows.push_back(throughput_row(system, c, t, s, std::max(t.n, s.n), whole));
       boxes.push_back(std::move(box));
     }
   }

@@ -11,6 +11,8 @@
 #include <sstream>
 
 #include "analysis/latency.h"
+#include "analysis/report_json.h"
+#include "analysis/spread.h"
 #include "record/timeline.h"
 
 namespace agentsched::analysis {
@@ -19,25 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-
-struct Spread {
-  double mean = NAN, min = NAN, max = NAN;
-  std::size_t n = 0;
-};
-
-Spread spread_of(const std::vector<double>& values) {
-  Spread s;
-  for (double v : values) {
-    if (!std::isfinite(v)) continue;
-    if (s.n == 0) s.min = s.max = v;
-    s.mean = s.n == 0 ? v : s.mean + v;
-    s.min = std::min(s.min, v);
-    s.max = std::max(s.max, v);
-    ++s.n;
-  }
-  if (s.n) s.mean /= static_cast<double>(s.n);
-  return s;
-}
 
 std::string cell(const Spread& s, int decimals) {
   if (s.n == 0) return "n/a";
@@ -49,11 +32,6 @@ std::string cell(const Spread& s, int decimals) {
 std::string percent(double fraction) {
   if (!std::isfinite(fraction)) return "n/a";
   return fmt::format("{:+.0f}%", 100 * fraction);
-}
-
-json::value num(double x) {
-  if (!std::isfinite(x)) return nullptr;
-  return x;
 }
 
 Result<json::value> read_json(const fs::path& path) {
@@ -247,16 +225,16 @@ Result<std::string> write_sweep_summary(const std::string& knob, double base_val
         o["system"] = system;
         o["concurrency"] = c;
         o["runs"] = t.n;
-        o["tasks_per_min"] = num(t.mean);
-        o["tasks_per_min_min"] = num(t.min);
-        o["tasks_per_min_max"] = num(t.max);
-        o["steps_per_s"] = num(st.mean);
-        o["whole_run_tasks_per_min"] = num(whole.mean);
-        o["prefix_hit_rate"] = num(hits.mean / 100);
-        o["preemptions"] = num(pre.mean);
-        o["engine_waiting_s_per_call"] = num(wait.mean);
-        o["gateway_held_s_per_call"] = num(held.mean);
-        o["llm_call_p50_s"] = num(p50.mean);
+        o["tasks_per_min"] = json_number(t.mean);
+        o["tasks_per_min_min"] = json_number(t.min);
+        o["tasks_per_min_max"] = json_number(t.max);
+        o["steps_per_s"] = json_number(st.mean);
+        o["whole_run_tasks_per_min"] = json_number(whole.mean);
+        o["prefix_hit_rate"] = json_number(hits.mean / 100);
+        o["preemptions"] = json_number(pre.mean);
+        o["engine_waiting_s_per_call"] = json_number(wait.mean);
+        o["gateway_held_s_per_call"] = json_number(held.mean);
+        o["llm_call_p50_s"] = json_number(p50.mean);
         rows.push_back(std::move(o));
       }
     }

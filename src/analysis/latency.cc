@@ -159,10 +159,9 @@ Result<LatencyReport> analyze_latencies_in(const std::filesystem::path& run_dir,
   LatencyReport report;
   choose_latency_source(run_dir, report);
   LatencyCollector collector(start_unix, end_unix);
-  auto scanned = scan_log(report.source_file, collector);
-  if (!scanned) return scanned.error();
+  if (auto st = scan_log_described(report.source_file, collector, report.source_log); !st)
+    return st.error();
   collector.fill(report);
-  report.source_log = describe_log(report.source_file, *scanned);
   return report;
 }
 

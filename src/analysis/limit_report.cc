@@ -10,6 +10,7 @@
 
 #include "analysis/fidelity_report.h"
 #include "analysis/plot.h"
+#include "analysis/report_json.h"
 #include "record/kv_csv_reader.h"
 #include "record/run_layout.h"
 
@@ -20,16 +21,11 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-json::value num(double x) {
-  if (!std::isfinite(x)) return nullptr;
-  return x;
-}
-
 json::object spread_json(const Spread& s) {
   json::object o;
-  o["mean"] = num(s.n ? s.mean : NAN);
-  o["min"] = num(s.n ? s.min : NAN);
-  o["max"] = num(s.n ? s.max : NAN);
+  o["mean"] = json_number(s.n ? s.mean : NAN);
+  o["min"] = json_number(s.n ? s.min : NAN);
+  o["max"] = json_number(s.n ? s.max : NAN);
   o["runs"] = s.n;
   return o;
 }
@@ -63,17 +59,31 @@ Result<Figures> figures_of(const std::vector<MatrixRun>& runs, double threshold)
   return f;
 }
 
-// The window spread of a cell, empty unless every run has a window.
-Spread window_spread(const std::vector<double>& values, std::size_t& with_window) {
-  with_window = 0;
-  for (double v : values) with_window += std::isfinite(v) ? 1 : 0;
-  return with_window == values.size() ? spread_of(values) : Spread{};
+// The cell of concurrency `c` in `f`, empty when no run has that C.
+LimitCell cell_at(const Figures& f, int c) {
+  LimitCell cell;
+  const auto it = f.whole.find(c);
+  if (it == f.whole.end()) return cell;
+  cell.whole = spread_of(it->second);
+  cell.runs = it->second.size();
+  const std::vector<double>& window = f.window.at(c);
+  for (double v : window) cell.window_runs += std::isfinite(v) ? 1 : 0;
+  if (cell.window_runs == window.size()) cell.window = spread_of(window);
+  return cell;
 }
 
-std::string fmt_window(const Spread& s, std::size_t with_window, std::size_t runs) {
-  if (s.n > 0) return fmt_spread(s);
-  if (with_window == 0) return "n/a";
-  return fmt::format("n/a ({} of {} runs)", with_window, runs);
+std::string fmt_window(const LimitCell& c) {
+  if (c.window.n > 0) return fmt_spread(c.window);
+  if (c.window_runs == 0) return "n/a";
+  return fmt::format("n/a ({} of {} runs)", c.window_runs, c.runs);
+}
+
+// The keys of a cell in limit.json.
+void put_cell(json::object& o, const LimitCell& c) {
+  o["whole_tasks_per_min"] = spread_json(c.whole);
+  o["window_tasks_per_min"] = spread_json(c.window);
+  o["runs"] = c.runs;
+  o["runs_with_window"] = c.window_runs;
 }
 
 double ratio(const Spread& a, const Spread& b) {
@@ -126,44 +136,27 @@ Result<LimitReport> make_limit_report(const LimitInput& in) {
   for (int c : concurrencies) {
     LimitRow row;
     row.concurrency = c;
-    for (const auto& [cap, f] : caps) {
-      LimitCurvePoint p;
-      p.cap = cap;
-      if (auto it = f.whole.find(c); it != f.whole.end()) {
-        p.whole = spread_of(it->second);
-        p.window = window_spread(f.window.at(c), p.window_runs);
-        p.runs = it->second.size();
-      }
-      row.curve.push_back(p);
-    }
+    for (const auto& [cap, f] : caps) row.curve.push_back({cap, cell_at(f, c)});
     std::sort(row.curve.begin(), row.curve.end(),
               [](const auto& a, const auto& b) { return a.cap < b.cap; });
     for (const auto& p : row.curve) {
-      if (p.whole.n == 0) continue;
-      if (row.best_whole.n == 0 || p.whole.mean > row.best_whole.mean) {
+      if (p.tasks_per_min.whole.n == 0) continue;
+      if (row.best.whole.n == 0 || p.tasks_per_min.whole.mean > row.best.whole.mean) {
         row.best_cap = p.cap;
-        row.best_whole = p.whole;
-        row.best_window = p.window;
-        row.best_runs = p.runs;
-        row.best_window_runs = p.window_runs;
+        row.best = p.tasks_per_min;
       }
     }
     if (auto it = ceiling->whole.find(c); it != ceiling->whole.end())
       row.ceiling_whole = spread_of(it->second);
     row.ceiling_preemptions = preemptions[c];
     row.ceiling_peak_kv_usage = peak_usage[c];
-    row.best_cap_of_ceiling = ratio(row.best_whole, row.ceiling_whole);
+    row.best_cap_of_ceiling = ratio(row.best.whole, row.ceiling_whole);
     for (const auto& name : system_names) {
-      const Figures& f = systems[name];
       LimitSystemRow s;
       s.system = name;
-      if (auto it = f.whole.find(c); it != f.whole.end()) {
-        s.whole = spread_of(it->second);
-        s.window = window_spread(f.window.at(c), s.window_runs);
-        s.runs = it->second.size();
-      }
-      s.of_best_cap = ratio(s.whole, row.best_whole);
-      s.of_ceiling = ratio(s.whole, row.ceiling_whole);
+      s.tasks_per_min = cell_at(systems[name], c);
+      s.of_best_cap = ratio(s.tasks_per_min.whole, row.best.whole);
+      s.of_ceiling = ratio(s.tasks_per_min.whole, row.ceiling_whole);
       row.systems.push_back(s);
     }
     report.rows.push_back(std::move(row));
@@ -184,11 +177,11 @@ Result<LimitReport> make_limit_report(const LimitInput& in) {
       "ceiling | ceiling preemptions | ceiling peak KV "
       "|\n|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : report.rows)
-    md += fmt::format(
-        "| {} | {} | {} | {} | {} | {} | {:.0f} | {:.0f}% |\n", r.concurrency,
-        r.best_whole.n ? fmt::format("{}", r.best_cap) : "n/a", fmt_spread(r.best_whole),
-        fmt_window(r.best_window, r.best_window_runs, r.best_runs), fmt_spread(r.ceiling_whole),
-        percent(r.best_cap_of_ceiling), r.ceiling_preemptions, 100 * r.ceiling_peak_kv_usage);
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {:.0f} | {:.0f}% |\n", r.concurrency,
+                      r.best.whole.n ? fmt::format("{}", r.best_cap) : "n/a",
+                      fmt_spread(r.best.whole), fmt_window(r.best), fmt_spread(r.ceiling_whole),
+                      percent(r.best_cap_of_ceiling), r.ceiling_preemptions,
+                      100 * r.ceiling_peak_kv_usage);
   if (!system_names.empty()) {
     md +=
         "\n## Systems against both lines (whole run)\n\n| C | system | whole run | window | of "
@@ -197,7 +190,7 @@ Result<LimitReport> make_limit_report(const LimitInput& in) {
     for (const auto& r : report.rows)
       for (const auto& s : r.systems)
         md += fmt::format("| {} | {} | {} | {} | {} | {} |\n", r.concurrency, s.system,
-                          fmt_spread(s.whole), fmt_window(s.window, s.window_runs, s.runs),
+                          fmt_spread(s.tasks_per_min.whole), fmt_window(s.tasks_per_min),
                           percent(s.of_best_cap), percent(s.of_ceiling));
   }
   md +=
@@ -206,8 +199,8 @@ Result<LimitReport> make_limit_report(const LimitInput& in) {
   for (const auto& r : report.rows)
     for (const auto& p : r.curve)
       md += fmt::format("| {} | {}{} | {} | {} |\n", r.concurrency, p.cap,
-                        p.cap == r.best_cap && r.best_whole.n ? " (best)" : "", fmt_spread(p.whole),
-                        fmt_window(p.window, p.window_runs, p.runs));
+                        p.cap == r.best_cap && r.best.whole.n ? " (best)" : "",
+                        fmt_spread(p.tasks_per_min.whole), fmt_window(p.tasks_per_min));
   report.markdown = std::move(md);
   return report;
 }
@@ -224,21 +217,18 @@ Status write_limit_report(const LimitReport& report, const fs::path& dir) {
   for (const auto& r : report.rows) {
     json::object o;
     o["concurrency"] = r.concurrency;
-    o["best_cap"] = r.best_whole.n ? json::value(r.best_cap) : json::value(nullptr);
-    o["best_cap_whole_tasks_per_min"] = spread_json(r.best_whole);
-    o["best_cap_window_tasks_per_min"] = spread_json(r.best_window);
+    o["best_cap"] = r.best.whole.n ? json::value(r.best_cap) : json::value(nullptr);
+    o["best_cap_whole_tasks_per_min"] = spread_json(r.best.whole);
+    o["best_cap_window_tasks_per_min"] = spread_json(r.best.window);
     o["ceiling_whole_tasks_per_min"] = spread_json(r.ceiling_whole);
     o["ceiling_preemptions"] = r.ceiling_preemptions;
     o["ceiling_peak_kv_usage"] = r.ceiling_peak_kv_usage;
-    o["best_cap_of_ceiling"] = num(r.best_cap_of_ceiling);
+    o["best_cap_of_ceiling"] = json_number(r.best_cap_of_ceiling);
     json::array curve;
     for (const auto& p : r.curve) {
       json::object c;
       c["cap"] = p.cap;
-      c["whole_tasks_per_min"] = spread_json(p.whole);
-      c["window_tasks_per_min"] = spread_json(p.window);
-      c["runs"] = p.runs;
-      c["runs_with_window"] = p.window_runs;
+      put_cell(c, p.tasks_per_min);
       curve.push_back(std::move(c));
     }
     o["curve"] = std::move(curve);
@@ -246,12 +236,9 @@ Status write_limit_report(const LimitReport& report, const fs::path& dir) {
     for (const auto& s : r.systems) {
       json::object so;
       so["system"] = s.system;
-      so["whole_tasks_per_min"] = spread_json(s.whole);
-      so["window_tasks_per_min"] = spread_json(s.window);
-      so["runs"] = s.runs;
-      so["runs_with_window"] = s.window_runs;
-      so["of_best_cap"] = num(s.of_best_cap);
-      so["of_ceiling"] = num(s.of_ceiling);
+      put_cell(so, s.tasks_per_min);
+      so["of_best_cap"] = json_number(s.of_best_cap);
+      so["of_ceiling"] = json_number(s.of_ceiling);
       systems.push_back(std::move(so));
     }
     o["systems"] = std::move(systems);
@@ -276,10 +263,12 @@ Status write_limit_report(const LimitReport& report, const fs::path& dir) {
     LineSeries w, a;
     w.name = a.name = name;
     for (const auto& p : r.curve) {
-      w.points.push_back({static_cast<double>(p.cap), p.whole.n ? p.whole.mean : NAN,
-                          p.whole.n ? p.whole.min : NAN, p.whole.n ? p.whole.max : NAN});
-      a.points.push_back({static_cast<double>(p.cap), p.window.n ? p.window.mean : NAN,
-                          p.window.n ? p.window.min : NAN, p.window.n ? p.window.max : NAN});
+      const auto point = [&](const Spread& s) {
+        return LinePoint{static_cast<double>(p.cap), s.n ? s.mean : NAN, s.n ? s.min : NAN,
+                         s.n ? s.max : NAN};
+      };
+      w.points.push_back(point(p.tasks_per_min.whole));
+      a.points.push_back(point(p.tasks_per_min.window));
     }
     whole.series.push_back(std::move(w));
     window.series.push_back(std::move(a));

@@ -24,21 +24,24 @@ struct LimitInput {
   std::string command;  // shown in the report
 };
 
-// Window figures are shown only when every run of the cell has an active window (a mean over
-// the seeds that happen to reach the threshold would compare unlike things); `window_runs`
-// says how many did.
+// Tasks/min of the runs of one cell (a C with a cap, or with a system), over seeds. Window
+// figures are shown only when every run of the cell has an active window (a mean over the
+// seeds that happen to reach the threshold would compare unlike things); `window_runs` says
+// how many did.
+struct LimitCell {
+  Spread whole;   // over the whole run
+  Spread window;  // in the active window; n = 0 unless every run has a window
+  std::size_t runs = 0, window_runs = 0;
+};
+
 struct LimitCurvePoint {
   int cap = 0;
-  Spread whole;   // tasks/min over the whole run, over seeds
-  Spread window;  // tasks/min in the active window; n = 0 unless every run has a window
-  std::size_t runs = 0, window_runs = 0;
+  LimitCell tasks_per_min;
 };
 
 struct LimitSystemRow {
   std::string system;
-  Spread whole;
-  Spread window;  // as LimitCurvePoint::window
-  std::size_t runs = 0, window_runs = 0;
+  LimitCell tasks_per_min;
   double of_best_cap = NAN;  // whole-run mean / the best cap's whole-run mean
   double of_ceiling = NAN;   // whole-run mean / the ceiling's whole-run mean
 };
@@ -47,8 +50,7 @@ struct LimitRow {
   int concurrency = 0;
   std::vector<LimitCurvePoint> curve;  // in cap order
   int best_cap = 0;                    // highest whole-run mean; ties to the smaller cap
-  Spread best_whole, best_window;
-  std::size_t best_runs = 0, best_window_runs = 0;
+  LimitCell best;                      // the best cap's point
   Spread ceiling_whole;
   double ceiling_preemptions = 0;    // summed over the ceiling's runs
   double ceiling_peak_kv_usage = 0;  // highest sampled usage of any ceiling run, fraction

@@ -12,6 +12,7 @@
 
 #include "analysis/latency.h"
 #include "analysis/plot.h"
+#include "analysis/report_json.h"
 #include "analysis/spread.h"
 #include "analysis/window.h"
 
@@ -24,11 +25,6 @@ std::string cell(const Spread& s, int decimals, bool with_spread) {
   if (!with_spread || s.n < 2) return fmt::format("{:.{}f}", s.mean, decimals);
   return fmt::format("{:.{}f} ({:.{}f}-{:.{}f})", s.mean, decimals, s.min, decimals, s.max,
                      decimals);
-}
-
-boost::json::value num(double x) {
-  if (!std::isfinite(x)) return nullptr;
-  return x;
 }
 
 }  // namespace
@@ -203,17 +199,17 @@ Status write_matrix_summary(const MatrixSummary& summary, const std::filesystem:
     o["ok"] = f.ok;
     if (!f.ok) o["error"] = f.error;
     o["has_window"] = f.has_window;
-    o["window_s"] = num(f.window_s);
-    o["tasks_per_min"] = num(f.tasks_per_min);
-    o["steps_per_s"] = num(f.steps_per_s);
-    o["whole_run_tasks_per_min"] = num(f.whole_tasks_per_min);
-    o["whole_run_steps_per_s"] = num(f.whole_steps_per_s);
-    o["elapsed_s"] = num(f.elapsed_s);
+    o["window_s"] = json_number(f.window_s);
+    o["tasks_per_min"] = json_number(f.tasks_per_min);
+    o["steps_per_s"] = json_number(f.steps_per_s);
+    o["whole_run_tasks_per_min"] = json_number(f.whole_tasks_per_min);
+    o["whole_run_steps_per_s"] = json_number(f.whole_steps_per_s);
+    o["elapsed_s"] = json_number(f.elapsed_s);
     o["tasks_ok"] = f.tasks_ok;
     o["tasks_error"] = f.tasks_error;
-    o["llm_call_p50_ms"] = num(f.llm_p50_ms);
-    o["llm_call_p90_ms"] = num(f.llm_p90_ms);
-    o["llm_call_p99_ms"] = num(f.llm_p99_ms);
+    o["llm_call_p50_ms"] = json_number(f.llm_p50_ms);
+    o["llm_call_p90_ms"] = json_number(f.llm_p90_ms);
+    o["llm_call_p99_ms"] = json_number(f.llm_p99_ms);
     o["llm_call_scope"] = f.latency_whole_run ? "whole_run" : "active_window";
     runs.push_back(std::move(o));
   }
@@ -289,18 +285,7 @@ Result<MatrixPlots> render_matrix_plots(const MatrixSummary& summary) {
       }
       if (tasks.empty()) continue;
       const Spread t = spread_of(tasks), s = spread_of(steps);
-      ThroughputRow row;
-      row.system = system;
-      row.concurrency = c;
-      row.tasks_per_min = t.mean;
-      row.steps_per_s = s.mean;
-      row.tasks_min = t.min;
-      row.tasks_max = t.max;
-      row.steps_min = s.min;
-      row.steps_max = s.max;
-      row.seeds = std::max(t.n, s.n);
-      row.whole_run = whole;
-      rows.push_back(row);
+      rows.push_back(throughput_row(system, c, t, s, std::max(t.n, s.n), whole));
       boxes.push_back(std::move(box));
     }
   }

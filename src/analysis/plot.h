@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "analysis/spread.h"
 #include "core/result.h"
 
 namespace agentsched::analysis {
@@ -67,6 +68,10 @@ struct ThroughputRow {
   std::size_t seeds = 1;
   bool whole_run = false;  // whole-run figures (the row had no active window): labelled
 };
+
+// The bars of `system` at `concurrency`, from the spreads of its figures over seeds.
+ThroughputRow throughput_row(const std::string& system, int concurrency, const Spread& tasks,
+                             const Spread& steps, std::size_t seeds, bool whole_run);
 
 // Two grouped bar charts (tasks/min and steps/s): one group per concurrency, one bar per
 // system, the mean written above each bar and, with several seeds, a min-max error bar.

@@ -27,6 +27,12 @@ using namespace svg_draw;
 
 // ------------------------------------------------------------------------ throughput bars
 
+ThroughputRow throughput_row(const std::string& system, int concurrency, const Spread& tasks,
+                             const Spread& steps, std::size_t seeds, bool whole_run) {
+  return {system,    concurrency, tasks.mean, steps.mean, tasks.min,
+          tasks.max, steps.min,   steps.max,  seeds,      whole_run};
+}
+
 Result<SvgChart> render_throughput_chart(const std::vector<ThroughputRow>& rows) {
   if (rows.empty()) return make_error("no throughput rows to chart");
   std::vector<std::string> systems;

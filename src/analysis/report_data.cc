@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <toml++/toml.h>
 #include <cmath>
 #include <set>
 
 #include "analysis/report_data_embedded.h"
+#include "core/toml_parse.h"
 
 namespace agentsched::analysis {
 
@@ -34,12 +34,9 @@ Status only_keys(const toml::table& t, std::initializer_list<std::string_view> k
 }  // namespace
 
 Result<ReferenceStudy> parse_reference_study(std::string_view toml_text, std::string_view origin) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, origin);
-  } catch (const toml::parse_error& e) {
-    return make_error(fmt::format("{}:{}: {}", origin, e.source().begin.line, e.description()));
-  }
+  auto parsed = parse_toml(toml_text, origin);
+  if (!parsed) return parsed.error();
+  const toml::table& root = *parsed;
   if (auto st = only_keys(root, {"result", "call_latency_ms"}, origin); !st) return st.error();
   ReferenceStudy study;
   const toml::array* results = root["result"].as_array();

@@ -62,78 +62,39 @@ std::string number_text(double value) {
   return plain;
 }
 
-void pretty(std::string& out, const json::value& v, int indent) {
-  const std::string pad(indent * 2, ' ');
-  const std::string inner((indent + 1) * 2, ' ');
+// Writes `v` into `out`: with `indent` >= 0 pretty-printed (a member or element a line, two
+// spaces a level, `indent` levels deep), with -1 on one line without spaces.
+void write_json(std::string& out, const json::value& v, int indent) {
+  const bool lines = indent >= 0;
+  const auto new_line = [&](int level) {
+    if (lines) out += "\n" + std::string(static_cast<std::size_t>(level) * 2, ' ');
+  };
+  // `{` or `[`, the items split by commas, then `}` or `]`; empty: `{}` or `[]`.
+  const auto container = [&](char open, char close, const auto& items, const auto& write_item) {
+    out += open;
+    bool first = true;
+    for (const auto& item : items) {
+      if (!first) out += ',';
+      first = false;
+      new_line(indent + 1);
+      write_item(item);
+    }
+    if (!items.empty()) new_line(indent);
+    out += close;
+  };
+  const int inner = lines ? indent + 1 : -1;
   switch (v.kind()) {
-    case json::kind::object: {
-      const auto& o = v.get_object();
-      if (o.empty()) {
-        out += "{}";
-        return;
-      }
-      out += "{\n";
-      bool first = true;
-      for (const auto& [key, value] : o) {
-        if (!first) out += ",\n";
-        first = false;
-        out += inner + json::serialize(json::string(key)) + ": ";
-        pretty(out, value, indent + 1);
-      }
-      out += "\n" + pad + "}";
+    case json::kind::object:
+      container('{', '}', v.get_object(), [&](const json::key_value_pair& member) {
+        out += json::serialize(json::string(member.key()));
+        out += lines ? ": " : ":";
+        write_json(out, member.value(), inner);
+      });
       return;
-    }
-    case json::kind::array: {
-      const auto& a = v.get_array();
-      if (a.empty()) {
-        out += "[]";
-        return;
-      }
-      out += "[\n";
-      bool first = true;
-      for (const auto& value : a) {
-        if (!first) out += ",\n";
-        first = false;
-        out += inner;
-        pretty(out, value, indent + 1);
-      }
-      out += "\n" + pad + "]";
+    case json::kind::array:
+      container('[', ']', v.get_array(),
+                [&](const json::value& element) { write_json(out, element, inner); });
       return;
-    }
-    case json::kind::double_:
-      out += number_text(v.get_double());
-      return;
-    default:
-      out += json::serialize(v);
-  }
-}
-
-void compact(std::string& out, const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& [key, value] : v.get_object()) {
-        if (!first) out += ',';
-        first = false;
-        out += json::serialize(json::string(key));
-        out += ':';
-        compact(out, value);
-      }
-      out += '}';
-      return;
-    }
-    case json::kind::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& value : v.get_array()) {
-        if (!first) out += ',';
-        first = false;
-        compact(out, value);
-      }
-      out += ']';
-      return;
-    }
     case json::kind::double_:
       out += number_text(v.get_double());
       return;
@@ -397,13 +358,13 @@ json::object to_json(const CompareTable& t) {
 
 std::string compact_json(const json::value& value) {
   std::string out;
-  compact(out, value);
+  write_json(out, value, -1);
   return out;
 }
 
 std::string pretty_json(const json::value& value) {
   std::string out;
-  pretty(out, value, 0);
+  write_json(out, value, 0);
   out += "\n";
   return out;
 }

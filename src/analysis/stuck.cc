@@ -123,9 +123,7 @@ KvSpanStats span_stats(const std::vector<KvSample>& samples, double from, double
 
 Result<StuckReport> analyze_stuck(const std::filesystem::path& run_dir, double threshold_percent,
                                   std::optional<long> expected_total, double around_seconds) {
-  if (!std::isfinite(threshold_percent) || threshold_percent < 0.0 || threshold_percent > 100.0)
-    return make_error(
-        fmt::format("threshold {} is not a percentage in [0, 100]", threshold_percent));
+  if (auto st = check_threshold_percent(threshold_percent); !st) return st.error();
   if (expected_total && *expected_total < 0)
     return make_error(fmt::format("expected total {} is negative", *expected_total));
   StuckReport report;
@@ -133,16 +131,12 @@ Result<StuckReport> analyze_stuck(const std::filesystem::path& run_dir, double t
   report.threshold_percent = threshold_percent;
   report.around_seconds = around_seconds;
 
-  const auto csv_path = run_layout::kv_csv(run_dir);
-  auto series = read_kv_csv(csv_path);
+  auto series = read_kv_described(run_dir, threshold_percent, report.kv);
   if (!series) return series.error();
-  report.kv = describe_kv(*series, csv_path, threshold_percent);
-
-  const auto log_path = run_layout::driver_log(run_dir);
   StuckCollector collector;
-  auto scanned = scan_log(log_path, collector);
-  if (!scanned) return scanned.error();
-  report.driver_log = describe_log(log_path, *scanned);
+  if (auto st = scan_log_described(run_layout::driver_log(run_dir), collector, report.driver_log);
+      !st)
+    return st.error();
 
   report.tasks_finished = collector.finished_;
   report.tasks_ended = collector.ended_.size();

@@ -43,15 +43,8 @@ class WindowCounter final : public LogVisitor {
     ++report_.steps_total;
     const double t = record.unix_time;
     if (!report_.last_step_unix || t > *report_.last_step_unix) report_.last_step_unix = t;
-    if (!window_.found) return;
-    if (t < window_.start_unix) {
-      ++report_.steps_before;
-    } else if (t > window_.end_unix) {
-      ++report_.steps_after;
-    } else {
-      ++report_.steps_in_window;
+    if (count(t, report_.steps_before, report_.steps_in_window, report_.steps_after))
       count_edge(record.from_role, record.to_role);
-    }
   }
 
   void on_task_finished(const TaskFinishedRecord& record) override {
@@ -59,25 +52,12 @@ class WindowCounter final : public LogVisitor {
     const double t = record.unix_time;
     if (!report_.first_task_unix || t < *report_.first_task_unix) report_.first_task_unix = t;
     if (!report_.last_task_unix || t > *report_.last_task_unix) report_.last_task_unix = t;
-    if (!window_.found) return;
-    if (t < window_.start_unix) {
-      ++report_.tasks_before;
-    } else if (t > window_.end_unix) {
-      ++report_.tasks_after;
-    } else {
-      ++report_.tasks_in_window;
-    }
+    count(t, report_.tasks_before, report_.tasks_in_window, report_.tasks_after);
   }
 
   void on_global_summary(const GlobalSummaryRecord& record) override {
     // A log holding several runs ends with the last one's summary.
-    report_.whole_run = WholeRunSummary{record.ok,
-                                        record.error,
-                                        record.total,
-                                        record.elapsed_s,
-                                        record.tasks_per_min,
-                                        record.unix_time,
-                                        std::string(record.text)};
+    report_.whole_run = WholeRunSummary{record, record.unix_time, std::string(record.text)};
   }
 
   const std::vector<EdgeCount>& edges() const { return edges_; }
@@ -90,6 +70,22 @@ class WindowCounter final : public LogVisitor {
   }
 
  private:
+  // Counts an event at `t` before, inside or after the window (nowhere without a window);
+  // true when inside.
+  bool count(double t, std::size_t& before, std::size_t& inside, std::size_t& after) const {
+    if (!window_.found) return false;
+    if (t < window_.start_unix) {
+      ++before;
+      return false;
+    }
+    if (t > window_.end_unix) {
+      ++after;
+      return false;
+    }
+    ++inside;
+    return true;
+  }
+
   void count_edge(std::string_view from, std::string_view to) {
     if (from.empty()) from = "?";
     if (to.empty()) to = "?";
@@ -107,19 +103,12 @@ class WindowCounter final : public LogVisitor {
   std::vector<EdgeCount> edges_;  // a handful of role pairs: a linear search beats a map
 };
 
-}  // namespace
-
 KvDiagnostics describe_kv(const KvSeries& series, const std::filesystem::path& file,
                           double threshold_percent) {
   KvDiagnostics kv;
+  static_cast<KvReadStats&>(kv) = series;
   kv.file = file;
-  kv.rows = series.rows;
   kv.samples = series.samples.size();
-  kv.nan_samples = series.nan_samples;
-  kv.other_metric_rows = series.other_metric_rows;
-  kv.garbled_rows = series.garbled_rows;
-  kv.first_garbled_line_numbers = series.first_garbled_line_numbers;
-  kv.ports = series.ports;
   kv.first_sample_unix = std::numeric_limits<double>::infinity();
   kv.last_sample_unix = -std::numeric_limits<double>::infinity();
   kv.max_usage = -1.0;
@@ -136,15 +125,29 @@ KvDiagnostics describe_kv(const KvSeries& series, const std::filesystem::path& f
   return kv;
 }
 
-LogDiagnostics describe_log(const std::filesystem::path& file, const LogScanStats& stats) {
-  LogDiagnostics d;
-  d.file = file;
-  d.bytes = stats.bytes;
-  d.lines = stats.lines;
-  d.garbled_lines = stats.garbled_lines;
-  d.first_garbled_line_numbers = stats.first_garbled_line_numbers;
-  d.glued_lines = stats.glued_lines;
-  return d;
+}  // namespace
+
+Status check_threshold_percent(double threshold_percent) {
+  if (!std::isfinite(threshold_percent) || threshold_percent < 0.0 || threshold_percent > 100.0)
+    return make_error(
+        fmt::format("threshold {} is not a percentage in [0, 100]", threshold_percent));
+  return Ok{};
+}
+
+Result<KvSeries> read_kv_described(const std::filesystem::path& run_dir, double threshold_percent,
+                                   KvDiagnostics& kv) {
+  const auto csv_path = run_layout::kv_csv(run_dir);
+  auto series = read_kv_csv(csv_path);
+  if (series) kv = describe_kv(*series, csv_path, threshold_percent);
+  return series;
+}
+
+Status scan_log_described(const std::filesystem::path& file, LogVisitor& visitor,
+                          LogDiagnostics& log) {
+  auto scanned = scan_log(file, visitor);
+  if (!scanned) return scanned.error();
+  log = {*scanned, file};
+  return Ok{};
 }
 
 ActiveWindow find_active_window(const std::vector<KvSample>& samples, double threshold_percent) {
@@ -183,18 +186,12 @@ std::string window_problem(const WindowReport& report) {
 
 Result<WindowReport> read_kv_window(const std::filesystem::path& run_dir,
                                     double threshold_percent) {
-  if (!std::isfinite(threshold_percent) || threshold_percent < 0.0 || threshold_percent > 100.0)
-    return make_error(
-        fmt::format("threshold {} is not a percentage in [0, 100]", threshold_percent));
+  if (auto st = check_threshold_percent(threshold_percent); !st) return st.error();
   WindowReport report;
   report.run_dir = run_dir;
   report.threshold_percent = threshold_percent;
-
-  const auto csv_path = run_layout::kv_csv(run_dir);
-  auto series = read_kv_csv(csv_path);
+  auto series = read_kv_described(run_dir, threshold_percent, report.kv);
   if (!series) return series.error();
-
-  report.kv = describe_kv(*series, csv_path, threshold_percent);
 
   const ActiveWindow window = find_active_window(series->samples, threshold_percent);
   report.has_window = window.found;
@@ -213,11 +210,11 @@ Status count_driver_log(WindowReport& report) {
   window.start_unix = report.window_start_unix;
   window.end_unix = report.window_end_unix;
 
-  const auto log_path = run_layout::driver_log(report.run_dir);
   WindowCounter counter(window, report);
-  auto scanned = scan_log(log_path, counter);
-  if (!scanned) return scanned.error();
-  report.driver_log = describe_log(log_path, *scanned);
+  if (auto st =
+          scan_log_described(run_layout::driver_log(report.run_dir), counter, report.driver_log);
+      !st)
+    return st;
 
   const bool has_rate = window.found && report.window_seconds > 0.0;
   report.tasks_per_min =

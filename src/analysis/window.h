@@ -22,37 +22,22 @@ namespace agentsched::analysis {
 
 inline constexpr double kDefaultThresholdPercent = 70.0;
 
-// The driver's closing line: `Global evaluation complete: ok=N error=N total=N elapsed_s=X
-// tasks_per_min=Y`.
-struct WholeRunSummary {
-  long ok = 0;
-  long error = 0;
-  long total = 0;
-  double elapsed_s = 0;
-  double tasks_per_min = 0;
+// The driver's closing line (GlobalSummaryRecord, kept past the scan).
+struct WholeRunSummary : GlobalSummaryFigures {
   double unix_time = 0;  // of the line
   std::string line;      // the record as written
 };
 
-// What a log scan skipped, so a table can say how clean its inputs were.
-struct LogDiagnostics {
+// What a log scan skipped, so a table can say how clean its inputs were: the scan's counts
+// and the file scanned.
+struct LogDiagnostics : LogScanStats {
   std::filesystem::path file;
-  std::size_t bytes = 0;
-  std::size_t lines = 0;
-  std::size_t garbled_lines = 0;
-  std::vector<std::size_t> first_garbled_line_numbers;
-  std::size_t glued_lines = 0;
 };
 
-struct KvDiagnostics {
+// A KV CSV read: what the read found besides the samples, and a summary of the samples.
+struct KvDiagnostics : KvReadStats {
   std::filesystem::path file;
-  std::size_t rows = 0;
   std::size_t samples = 0;  // usable kv_cache_usage_perc samples
-  std::size_t nan_samples = 0;
-  std::size_t other_metric_rows = 0;
-  std::size_t garbled_rows = 0;
-  std::vector<std::size_t> first_garbled_line_numbers;
-  std::vector<int> ports;
   std::size_t samples_above_threshold = 0;
   double first_sample_unix = 0;
   double last_sample_unix = 0;
@@ -119,10 +104,14 @@ struct WindowReport {
 // threshold is not an error here: has_window is false and the totals are still filled.
 Result<WindowReport> analyze_window(const std::filesystem::path& run_dir, double threshold_percent);
 
-// Summaries of a CSV read and a log scan, shared by every analysis that reports its inputs.
-KvDiagnostics describe_kv(const KvSeries& series, const std::filesystem::path& file,
-                          double threshold_percent);
-LogDiagnostics describe_log(const std::filesystem::path& file, const LogScanStats& stats);
+// The inputs of a run as every analysis that reports them reads them: the threshold checked
+// (an error unless a percentage in [0, 100]); <run_dir>'s KV CSV read, summarised into `kv`;
+// a log streamed through `visitor`, summarised into `log`.
+Status check_threshold_percent(double threshold_percent);
+Result<KvSeries> read_kv_described(const std::filesystem::path& run_dir, double threshold_percent,
+                                   KvDiagnostics& kv);
+Status scan_log_described(const std::filesystem::path& file, LogVisitor& visitor,
+                          LogDiagnostics& log);
 
 // The two halves of analyze_window, for callers that scan other files meanwhile:
 // read_kv_window fills the KV part and the window (counts left at zero); count_driver_log

@@ -19,5 +19,7 @@ std::string format_datetime(double unix_seconds);
 std::string format_iso8601(double unix_seconds);
 // Parses "YYYY-MM-DD HH:MM:SS[.fff]" (a 'T' separator is also accepted) as UTC.
 std::optional<double> parse_datetime(std::string_view text);
+// Days since 1970-01-01 of a proleptic Gregorian date (month 1-12, day 1-31).
+std::int64_t days_from_civil(int year, unsigned month, unsigned day);
 
 }  // namespace agentsched

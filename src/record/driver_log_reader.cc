@@ -7,6 +7,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "core/time_format.h"
 #include "record/line_reader.h"
 #include "record/number_field.h"
 
@@ -20,16 +21,6 @@ constexpr std::string_view kTaskCompleteMarker = "[TAU2_TASK_COMPLETE] ";
 constexpr std::string_view kFinishedMarker = "FINISHED SIMULATION";
 constexpr std::string_view kGlobalSummaryPrefix = "Global evaluation complete:";
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 bool read_digits(std::string_view s, std::size_t pos, std::size_t n, unsigned& out) {
   out = 0;
@@ -253,26 +244,23 @@ bool parse_global_summary(std::string_view text, double unix_time, GlobalSummary
   record = GlobalSummaryRecord{};
   record.unix_time = unix_time;
   record.text = text;
-  int seen = 0;
+  int seen = 0;  // a bit per key, in the order below: every key is required
   bool numbers_ok = true;
   for_each_field(text.substr(kGlobalSummaryPrefix.size()),
                  [&](std::string_view key, std::string_view value) {
-                   if (key == "ok") {
-                     numbers_ok &= parse_number(value, record.ok);
-                     seen |= 1;
-                   } else if (key == "error") {
-                     numbers_ok &= parse_number(value, record.error);
-                     seen |= 2;
-                   } else if (key == "total") {
-                     numbers_ok &= parse_number(value, record.total);
-                     seen |= 4;
-                   } else if (key == "elapsed_s") {
-                     numbers_ok &= parse_number(value, record.elapsed_s);
-                     seen |= 8;
-                   } else if (key == "tasks_per_min") {
-                     numbers_ok &= parse_number(value, record.tasks_per_min);
-                     seen |= 16;
-                   }
+                   int bit = 1;
+                   const auto read = [&](std::string_view name, auto& field) {
+                     if (key == name) {
+                       numbers_ok &= parse_number(value, field);
+                       seen |= bit;
+                     }
+                     bit <<= 1;
+                   };
+                   read("ok", record.ok);
+                   read("error", record.error);
+                   read("total", record.total);
+                   read("elapsed_s", record.elapsed_s);
+                   read("tasks_per_min", record.tasks_per_min);
                  });
   return numbers_ok && seen == 31;
 }

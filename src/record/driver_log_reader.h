@@ -61,14 +61,18 @@ struct TaskCompleteRecord {
   long total_global = -1;
 };
 
-// `Global evaluation complete: ok=N error=N total=N elapsed_s=X tasks_per_min=Y`
-struct GlobalSummaryRecord {
-  double unix_time = 0;  // of the driver line
+// The figures of `Global evaluation complete: ok=N error=N total=N elapsed_s=X
+// tasks_per_min=Y`, the driver's closing line.
+struct GlobalSummaryFigures {
   long ok = 0;
   long error = 0;
   long total = 0;
   double elapsed_s = 0;
   double tasks_per_min = 0;
+};
+
+struct GlobalSummaryRecord : GlobalSummaryFigures {
+  double unix_time = 0;   // of the driver line
   std::string_view text;  // the record as written, for manifests
 };
 

@@ -18,14 +18,18 @@ struct KvSample {
   double usage = 0;  // fraction in [0, 1] as written
 };
 
-struct KvSeries {
-  std::vector<KvSample> samples;  // usable samples, in file order
-  std::vector<int> ports;         // distinct ports of usable samples, ascending
-  std::size_t rows = 0;           // data rows (header excluded)
-  std::size_t nan_samples = 0;    // kv_cache_usage_perc rows with NaN / empty value
+// What a read of the file found besides the samples themselves.
+struct KvReadStats {
+  std::vector<int> ports;       // distinct ports of usable samples, ascending
+  std::size_t rows = 0;         // data rows (header excluded)
+  std::size_t nan_samples = 0;  // kv_cache_usage_perc rows with NaN / empty value
   std::size_t other_metric_rows = 0;
   std::size_t garbled_rows = 0;                         // wrong field count or unparsable number
   std::vector<std::size_t> first_garbled_line_numbers;  // at most 5
+};
+
+struct KvSeries : KvReadStats {
+  std::vector<KvSample> samples;  // usable samples, in file order
 };
 
 // Errors: missing/unreadable/empty file, a header other than the expected one, or a file

@@ -51,21 +51,39 @@ std::string fmt_value(double v) {
   return fmt::format("{:g}", v);
 }
 
-constexpr std::string_view kGatewayParamKnob = "param.";
-constexpr std::string_view kEngineParamKnob = "engine-param.";
-
 // The default of a policy parameter `name` (the first policy that has it), if any has it.
-std::optional<double> gateway_param_default(std::string_view name) {
-  for (const auto& info : gateway_policy_infos())
+template <typename Infos>
+std::optional<double> param_default(const Infos& infos, std::string_view name) {
+  for (const auto& info : infos)
     for (const auto& [param, value, meaning] : info.params)
       if (param == name) return value;
   return std::nullopt;
 }
-std::optional<double> engine_param_default(std::string_view name) {
-  for (const auto& info : engine_policy_infos())
-    for (const auto& [param, value, meaning] : info.params)
-      if (param == name) return value;
-  return std::nullopt;
+
+// The knobs that set a policy parameter: param.NAME for the gateway's policy, engine-param.NAME
+// for the engine's.
+struct PolicyParamKnob {
+  std::string_view prefix;
+  std::string_view policy;  // whose
+  NamedParams StudyConfig::*params;
+  std::optional<double> (*default_of)(std::string_view param);
+
+  std::string no_such_param(std::string_view knob, std::string_view param) const {
+    return fmt::format("{}: no {} policy has a parameter '{}'", knob, policy, param);
+  }
+};
+
+const PolicyParamKnob kPolicyParamKnobs[] = {
+    {"param.", "gateway", &StudyConfig::gateway_params,
+     [](std::string_view param) { return param_default(gateway_policy_infos(), param); }},
+    {"engine-param.", "engine", &StudyConfig::engine_params,
+     [](std::string_view param) { return param_default(engine_policy_infos(), param); }},
+};
+
+const PolicyParamKnob* find_policy_param_knob(std::string_view name) {
+  for (const auto& k : kPolicyParamKnobs)
+    if (name.starts_with(k.prefix)) return &k;
+  return nullptr;
 }
 
 // Merges `knobs` into the parameters of a system whose policy has those names.
@@ -145,18 +163,10 @@ Status set_knob(StudyConfig& c, std::string_view name, double value) {
     c.tau2.*(k->field) = value;
     return Ok{};
   }
-  if (name.substr(0, kGatewayParamKnob.size()) == kGatewayParamKnob) {
-    const std::string param(name.substr(kGatewayParamKnob.size()));
-    if (!gateway_param_default(param))
-      return make_error(fmt::format("{}: no gateway policy has a parameter '{}'", name, param));
-    c.gateway_params[param] = value;
-    return Ok{};
-  }
-  if (name.substr(0, kEngineParamKnob.size()) == kEngineParamKnob) {
-    const std::string param(name.substr(kEngineParamKnob.size()));
-    if (!engine_param_default(param))
-      return make_error(fmt::format("{}: no engine policy has a parameter '{}'", name, param));
-    c.engine_params[param] = value;
+  if (const PolicyParamKnob* k = find_policy_param_knob(name)) {
+    const std::string param(name.substr(k->prefix.size()));
+    if (!k->default_of(param)) return make_error(k->no_such_param(name, param));
+    (c.*(k->params))[param] = value;
     return Ok{};
   }
   if (name.find('.') != std::string_view::npos) return set_profile_field(c.profile, name, value);
@@ -173,17 +183,12 @@ Result<double> knob_value(const StudyConfig& c, std::string_view name) {
   if (name == "host-kv-gib") return c.profile.host.kv_gib;
   if (name == "arrival-rate") return c.arrival_rate;
   if (const Tau2Knob* k = find_tau2_knob(name)) return c.tau2.*(k->field);
-  if (name.substr(0, kGatewayParamKnob.size()) == kGatewayParamKnob) {
-    const std::string param(name.substr(kGatewayParamKnob.size()));
-    if (auto it = c.gateway_params.find(param); it != c.gateway_params.end()) return it->second;
-    if (auto d = gateway_param_default(param)) return *d;
-    return make_error(fmt::format("{}: no gateway policy has a parameter '{}'", name, param));
-  }
-  if (name.substr(0, kEngineParamKnob.size()) == kEngineParamKnob) {
-    const std::string param(name.substr(kEngineParamKnob.size()));
-    if (auto it = c.engine_params.find(param); it != c.engine_params.end()) return it->second;
-    if (auto d = engine_param_default(param)) return *d;
-    return make_error(fmt::format("{}: no engine policy has a parameter '{}'", name, param));
+  if (const PolicyParamKnob* k = find_policy_param_knob(name)) {
+    const std::string param(name.substr(k->prefix.size()));
+    const NamedParams& given = c.*(k->params);
+    if (auto it = given.find(param); it != given.end()) return it->second;
+    if (auto d = k->default_of(param)) return *d;
+    return make_error(k->no_such_param(name, param));
   }
   return get_profile_field(c.profile, name);
 }

@@ -158,6 +158,10 @@ TEST(ReportData, ReferenceErrorsNameFileAndKey) {
     ASSERT_FALSE(r.ok()) << text;
     EXPECT_EQ(r.error().message, message);
   }
+  // A syntax error names the line and the column.
+  auto bad = analysis::parse_reference_study(lat + "x = = 1\n", "r.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.rfind("r.toml:9:", 0), 0u) << bad.error().message;
 }
 
 }  // namespace

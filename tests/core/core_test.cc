@@ -9,6 +9,7 @@
 #include "core/rng.h"
 #include "core/suggest.h"
 #include "core/time_format.h"
+#include "core/toml_parse.h"
 
 namespace agentsched {
 namespace {
@@ -95,6 +96,19 @@ TEST(TimeFormat, FormatsAndParsesUtc) {
   EXPECT_DOUBLE_EQ(*t, 1767607962.5);
   EXPECT_FALSE(parse_datetime("2026-13-05 10:12:42").has_value());
   EXPECT_FALSE(parse_datetime("garbage").has_value());
+  EXPECT_EQ(days_from_civil(1970, 1, 1), 0);
+  EXPECT_EQ(days_from_civil(2026, 1, 5) * 86400 + 10 * 3600, kVirtualEpochUnix);
+  EXPECT_EQ(days_from_civil(1969, 12, 31), -1);
+}
+
+TEST(TomlParse, ErrorsNameOriginLineAndColumn) {
+  auto good = parse_toml("a = 1\n[t]\nb = \"x\"\n", "good.toml");
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ((*good)["a"].value<int>(), 1);
+  EXPECT_EQ((*good)["t"]["b"].value<std::string>(), "x");
+  auto bad = parse_toml("a = 1\nb = = 2\n", "bad.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.rfind("bad.toml:2:", 0), 0u) << bad.error().message;
 }
 
 TEST(Result, HoldsValueOrError) {

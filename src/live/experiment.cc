@@ -14,6 +14,7 @@
 #include "analysis/html_report.h"
 #include "analysis/matrix_summary.h"
 #include "core/time_format.h"
+#include "core/toml_parse.h"
 #include "live/kv_sampler.h"
 #include "live/process.h"
 #include "model/profile.h"
@@ -129,13 +130,9 @@ constexpr const char* kDefaultRouterCommand =
 }  // namespace
 
 Result<ExperimentConfig> parse_experiment_config(std::string_view text, std::string_view origin) {
-  toml::table root;
-  try {
-    root = toml::parse(text, origin);
-  } catch (const toml::parse_error& e) {
-    return make_error(fmt::format("{}:{}:{}: {}", origin, e.source().begin.line,
-                                  e.source().begin.column, e.description()));
-  }
+  auto parsed = parse_toml(text, origin);
+  if (!parsed) return parsed.error();
+  const toml::table& root = *parsed;
   ExperimentConfig c;
   TomlReader r(root, origin);
   r.check_keys(root, "",

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/suggest.h"
+#include "core/toml_parse.h"
 #include "model/cost_model.h"
 #include "model/profiles_embedded.h"
 
@@ -142,13 +143,9 @@ std::int64_t Profile::num_host_blocks() const {
 }
 
 Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
-  toml::table root;
-  try {
-    root = toml::parse(text, origin);
-  } catch (const toml::parse_error& e) {
-    return make_error(fmt::format("{}:{}:{}: invalid TOML: {}", origin, e.source().begin.line,
-                                  e.source().begin.column, e.description()));
-  }
+  auto parsed = parse_toml(text, origin);
+  if (!parsed) return parsed.error();
+  const toml::table& root = *parsed;
   Profile p;
   Reader r(root, origin);
   r.get("name", p.name);

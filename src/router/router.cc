@@ -41,7 +41,6 @@ Result<BackendType> parse_backend_type(std::string_view name) {
 Router::Impl::Impl(asio::io_context& io_, RouterOptions o)
     : io(io_),
       opt(std::move(o)),
-      listener(io_.get_executor()),
       policy_timer(io_),
       tick_timer(io_),
       profiles_(opt.profile_calls_kept) {}
@@ -61,6 +60,7 @@ void Router::Impl::init() {
   else
     clock = std::make_unique<ScaledClock>(opt.time_scale);
   limits.max_head_bytes = opt.max_header_bytes;
+  make_server();
   tcp::resolver resolver(io);
   for (const std::string& url : opt.backends) {
     auto parsed = parse_backend_url(url);
@@ -93,11 +93,8 @@ void Router::Impl::init() {
 }
 
 Status Router::Impl::start() {
-  if (auto st = listener.listen(opt.host, opt.port); !st) return st;
-  // Weak: the listener belongs to this object.
-  listener.start([weak = weak_from_this()](tcp::socket socket) {
-    if (auto self = weak.lock()) self->on_socket(std::move(socket));
-  });
+  if (auto st = server->listen(opt.host, opt.port); !st) return st;
+  server->start();
   for (BackendIndex b = 0; b < backends.size(); ++b)
     asio::co_spawn(io, poll_loop(shared_from_this(), b), asio::detached);
   tick();
@@ -105,7 +102,7 @@ Status Router::Impl::start() {
 }
 
 std::uint16_t Router::Impl::port() const {
-  return listener.port();
+  return server->port();
 }
 
 // ------------------------------------------------------------------ Router
@@ -118,7 +115,7 @@ Router::Router(asio::io_context& io, RouterOptions options)
 Router::~Router() {
   impl_->stopping = true;
   impl_->stopped = true;
-  impl_->listener.close();
+  impl_->server->stop_accepting();
 }
 
 Status Router::start() {

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <optional>
 
+#include "http/listener.h"
 #include "http/server_core.h"
 
 namespace agentsched::http {
@@ -50,11 +51,12 @@ std::string http_date() {
 
 struct Server::State {
   State(asio::any_io_executor ex, Handler h, ServerOptions o)
-      : executor(ex), handler(std::move(h)), options(std::move(o)) {}
+      : executor(ex), handler(std::move(h)), options(std::move(o)), listener(ex) {}
   asio::any_io_executor executor;
   Handler handler;
   ServerOptions options;
-  std::shared_ptr<ServerCore> core;  // the connections, shared with the router
+  Listener listener;                 // bind, listen and the accept loop, shared with the router
+  std::shared_ptr<ServerCore> core;  // the connections: the router's server engine
   std::size_t active_requests = 0;
   // Connections closed by a client that hung up, whose handler is still running: they count
   // as connections until it returns.
@@ -237,22 +239,26 @@ Server::Server(asio::any_io_executor executor, Handler handler, ServerOptions op
 }
 
 Server::~Server() {
-  state_->core->stop_accepting();
+  state_->listener.close();
 }
 
 Status Server::listen(std::string_view host, std::uint16_t port) {
-  return state_->core->listen(host, port);
+  return state_->listener.listen(host, port);
 }
 
 std::uint16_t Server::port() const {
-  return state_->core->port();
+  return state_->listener.port();
 }
 
 void Server::start() {
-  state_->core->start();
+  // Weak: the listener belongs to the state.
+  state_->listener.start([weak = std::weak_ptr<State>(state_)](asio::ip::tcp::socket socket) {
+    if (auto st = weak.lock()) st->core->adopt(std::move(socket));
+  });
 }
 
 void Server::stop() {
+  state_->listener.close();
   state_->core->stop();
 }
 

@@ -98,33 +98,10 @@ void format_response(std::string& out, std::string_view server_name, int status,
 }
 
 ServerCore::ServerCore(asio::any_io_executor executor, ServerCoreOptions options, ServerHooks hooks)
-    : executor_(executor),
-      options_(std::move(options)),
-      hooks_(std::move(hooks)),
-      listener_(executor) {}
-
-Status ServerCore::listen(std::string_view host, std::uint16_t port) {
-  return listener_.listen(host, port);
-}
-
-std::uint16_t ServerCore::port() const {
-  return listener_.port();
-}
-
-void ServerCore::start() {
-  // Weak: the listener belongs to the core.
-  listener_.start([weak = weak_from_this()](tcp::socket socket) {
-    if (auto self = weak.lock()) self->on_socket(std::move(socket));
-  });
-}
-
-void ServerCore::stop_accepting() {
-  stopping_ = true;
-  listener_.close();
-}
+    : executor_(executor), options_(std::move(options)), hooks_(std::move(hooks)) {}
 
 void ServerCore::stop() {
-  stop_accepting();
+  stopping_ = true;
   std::vector<ServerConnPtr> idle;
   for (const ServerConnPtr& c : conns_)
     if (!c->busy) idle.push_back(c);
@@ -136,7 +113,7 @@ void ServerCore::close_all() {
   for (const ServerConnPtr& c : all) close(c);
 }
 
-void ServerCore::on_socket(tcp::socket socket) {
+void ServerCore::adopt(tcp::socket socket) {
   if (stopping_) return;
   error_code ignored;
   if (options_.max_connections > 0 && conns_.size() >= options_.max_connections) {

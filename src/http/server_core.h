@@ -1,6 +1,6 @@
 #pragma once
 // The HTTP/1.1 server engine of every server here (the router, and http::Server with its
-// Exchange API, server.h): client connections on the shared listener (listener.h), request
+// Exchange API, server.h): client connections from the shared listener (listener.h), request
 // heads parsed in place (http1_parse.h) into a pooled buffer, bodies read whole
 // (Content-Length or chunked, up to a limit: 413), `Expect: 100-continue`, pipelining, a
 // connection limit (503), header, body and idle deadlines (408), and error answers with a
@@ -28,7 +28,6 @@
 #include "core/result.h"
 #include "http/byte_buffer.h"
 #include "http/http1_parse.h"
-#include "http/listener.h"
 
 namespace agentsched::http {
 
@@ -114,16 +113,11 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   ServerCore(const ServerCore&) = delete;
   ServerCore& operator=(const ServerCore&) = delete;
 
-  // Binds and listens; port 0 picks a free port (see port()).
-  Status listen(std::string_view host, std::uint16_t port);
-  std::uint16_t port() const;
-  // Starts accepting connections.
-  void start();
-  // Stops accepting and closes idle connections; a connection busy with a request closes
-  // after its response (end_exchange).
+  // A new connection, from the owner's listener (listener.h).
+  void adopt(boost::asio::ip::tcp::socket socket);
+  // Takes no new connections or requests and closes idle connections; a connection busy with
+  // a request closes after its response (end_exchange). The owner closes its listener.
   void stop();
-  // Stops accepting; connections are left as they are.
-  void stop_accepting();
   // Closes every connection at once.
   void close_all();
   bool stopping() const { return stopping_; }
@@ -142,7 +136,6 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   std::size_t num_connections() const { return conns_.size(); }
 
  private:
-  void on_socket(boost::asio::ip::tcp::socket socket);
   void read(const ServerConnPtr& c);
   void on_read(const ServerConnPtr& c, boost::system::error_code ec, std::size_t n);
   void process_input(const ServerConnPtr& c);
@@ -154,7 +147,6 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   boost::asio::any_io_executor executor_;
   ServerCoreOptions options_;
   ServerHooks hooks_;
-  Listener listener_;
   std::unordered_set<ServerConnPtr> conns_;
   BufferPool pool_;
   bool stopping_ = false;

@@ -73,6 +73,7 @@ void Router::Impl::shutdown(std::function<void()> done) {
   }
   stopping = true;
   on_done = std::move(done);
+  listener.close();
   // Held calls will not be resumed: answer them now.
   std::vector<CallPtr> held;
   for (const auto& [id, call] : calls)
@@ -86,7 +87,7 @@ void Router::Impl::shutdown(std::function<void()> done) {
     call->keep_alive = false;
     respond_after_finish(call, error_body(503, "the router is shutting down"));
   }
-  server->stop();  // no new connections; idle ones closed, busy ones after their response
+  server->stop();  // idle connections closed, busy ones after their response
   auto grace = std::make_shared<asio::steady_timer>(io);
   grace->expires_after(real_duration(opt.shutdown_timeout_s));
   grace->async_wait([self = shared_from_this(), grace](error_code) {

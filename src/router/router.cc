@@ -40,6 +40,7 @@ Result<BackendType> parse_backend_type(std::string_view name) {
 Router::Impl::Impl(asio::io_context& io_, RouterOptions o)
     : io(io_),
       opt(std::move(o)),
+      listener(io_.get_executor()),
       policy_timer(io_),
       tick_timer(io_),
       profiles_(opt.profile_calls_kept) {}
@@ -92,8 +93,11 @@ void Router::Impl::init() {
 }
 
 Status Router::Impl::start() {
-  if (auto st = server->listen(opt.host, opt.port); !st) return st;
-  server->start();
+  if (auto st = listener.listen(opt.host, opt.port); !st) return st;
+  // Weak: the listener belongs to this object.
+  listener.start([weak = weak_from_this()](tcp::socket socket) {
+    if (auto self = weak.lock()) self->server->adopt(std::move(socket));
+  });
   for (BackendIndex b = 0; b < backends.size(); ++b)
     asio::co_spawn(io, poll_loop(shared_from_this(), b), asio::detached);
   tick();
@@ -101,7 +105,7 @@ Status Router::Impl::start() {
 }
 
 std::uint16_t Router::Impl::port() const {
-  return server->port();
+  return listener.port();
 }
 
 // ------------------------------------------------------------------ Router
@@ -114,7 +118,7 @@ Router::Router(asio::io_context& io, RouterOptions options)
 Router::~Router() {
   impl_->stopping = true;
   impl_->stopped = true;
-  impl_->server->stop_accepting();
+  impl_->listener.close();
 }
 
 Status Router::start() {

@@ -29,6 +29,7 @@
 #include "http/client.h"
 #include "http/http1_parse.h"
 #include "http/json_scan.h"
+#include "http/listener.h"
 #include "http/server_core.h"
 #include "http/sse.h"
 #include "http/upstream.h"
@@ -161,6 +162,7 @@ struct Router::Impl : GatewayDriver, AdminHost, std::enable_shared_from_this<Rou
   std::vector<Backend> backends;
   std::unique_ptr<Gateway> gw;
   HealthAwarePlacement* placement = nullptr;
+  http::Listener listener;
   std::shared_ptr<http::ServerCore> server;  // the client connections
   asio::steady_timer policy_timer;
   asio::steady_timer tick_timer;

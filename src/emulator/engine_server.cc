@@ -121,10 +121,7 @@ std::int64_t EngineServer::faults_injected(EngineFaultKind kind) const {
 int run_engine_server(const EngineServerOptions& options) {
   asio::io_context io(1);
   EngineServer server(io, options);
-  http::ServerProcess process(io, "agentsched engine", [&](std::function<void()> done) {
-    server.shutdown(std::move(done));
-  });
-  if (auto st = server.start(); !st) throw std::runtime_error(st.error().message);
+  http::ServerProcess process(io, "agentsched engine", server);
   const Profile& p = server.profile();
   std::fprintf(stderr,
                "agentsched engine: profile %s, policy %s, %lld KV blocks of %d tokens, "

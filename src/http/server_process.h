@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,14 @@ class ServerProcess {
   // again on a second signal. `name` ("agentsched router") starts the lines on stderr.
   using Shutdown = std::function<void(std::function<void()> done)>;
   ServerProcess(boost::asio::io_context& io, std::string name, Shutdown shutdown);
+  // The same for `server` (an EngineServer, a Router: start() -> Status, shutdown(done)),
+  // which is then started; a failure to start throws std::runtime_error.
+  template <class Server>
+  ServerProcess(boost::asio::io_context& io, std::string name, Server& server)
+      : ServerProcess(io, std::move(name),
+                      [&server](std::function<void()> done) { server.shutdown(std::move(done)); }) {
+    if (auto st = server.start(); !st) throw std::runtime_error(st.error().message);
+  }
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

@@ -136,10 +136,7 @@ void Router::shutdown(std::function<void()> on_done) {
 int run_router(const RouterOptions& options) {
   asio::io_context io(1);
   Router router(io, options);
-  http::ServerProcess process(io, "agentsched router", [&](std::function<void()> done) {
-    router.shutdown(std::move(done));
-  });
-  if (auto st = router.start(); !st) throw std::runtime_error(st.error().message);
+  http::ServerProcess process(io, "agentsched router", router);
   std::fprintf(stderr,
                "agentsched router: policy %s, %zu backend(s) (%s), metrics every %g s, time "
                "scale %g, fd limit %llu, %s\n",

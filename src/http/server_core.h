@@ -10,8 +10,9 @@
 // its head and body views into the connection's buffer, answers it on the connection's
 // socket however it likes, and calls end_exchange() when done; the connection then takes its
 // next (pipelined) request or closes. While a request is in progress the connection keeps
-// reading, so a client that hangs up is noticed at once (Hooks::on_hangup). Single-threaded:
-// everything runs on the executor given.
+// reading, so a client that hangs up is noticed at once (ServerHooks::on_hangup). Made with
+// std::make_shared (pending reads and writes hold it). Single-threaded: everything runs on
+// the executor given.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -145,6 +145,14 @@ class ExchangeImpl final : public Exchange {
 
   // Runs the handler, answers 500 if it did not answer, and hands the connection back.
   static awaitable<void> run(std::shared_ptr<ExchangeImpl> self) {
+    // The connection holds this exchange for the hang-up notice: let go of it when the
+    // coroutine ends, also when it is destroyed unfinished (an io_context torn down).
+    struct Release {
+      ExchangeImpl& ex;
+      ~Release() {
+        if (ex.conn_->exchange.get() == static_cast<void*>(&ex)) ex.conn_->exchange.reset();
+      }
+    } release{*self};
     Server::State& st = *self->st_;
     ++st.active_requests;
     try {

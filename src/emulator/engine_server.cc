@@ -119,25 +119,9 @@ std::int64_t EngineServer::faults_injected(EngineFaultKind kind) const {
 }
 
 int run_engine_server(const EngineServerOptions& options) {
-  const std::uint64_t fd_limit = http::raise_fd_limit();
-  std::signal(SIGPIPE, SIG_IGN);  // a vanished client must cost an error code, not the process
   asio::io_context io(1);
   EngineServer server(io, options);
-  // Signals are caught before the port is announced: whoever reads the announcement may
-  // send SIGTERM at once.
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  bool stopped = false;
-  std::function<void(error_code, int)> on_signal = [&](error_code ec, int sig) {
-    if (ec || stopped) return;
-    std::fprintf(stderr, "agentsched engine: signal %d, shutting down\n", sig);
-    signals.async_wait(on_signal);  // a second signal aborts what is still in flight
-    server.shutdown([&] {
-      stopped = true;
-      signals.cancel();
-    });
-  };
-  signals.async_wait(on_signal);
-  if (auto st = server.start(); !st) throw std::runtime_error(st.error().message);
+  http::ServerProcess process(io, "agentsched engine", server);
   const Profile& p = server.profile();
   std::fprintf(stderr,
                "agentsched engine: profile %s, policy %s, %lld KV blocks of %d tokens, "
@@ -145,15 +129,11 @@ int run_engine_server(const EngineServerOptions& options) {
                p.name.c_str(), options.policy.c_str(),
                static_cast<long long>(server.metrics().num_gpu_blocks), p.engine.block_size,
                p.model.max_model_len, options.time_scale,
-               static_cast<unsigned long long>(fd_limit));
+               static_cast<unsigned long long>(process.fd_limit()));
   for (const EngineFault& f : options.faults)
     std::fprintf(stderr, "agentsched engine: FAULT INJECTION (testing): %s every %lld\n",
                  std::string(engine_fault_name(f.kind)).c_str(), static_cast<long long>(f.every));
-  std::printf("listening on %s:%u\n", options.host.c_str(), static_cast<unsigned>(server.port()));
-  std::fflush(stdout);
-
-  io.run();
-  std::fprintf(stderr, "agentsched engine: stopped\n");
+  process.run(options.host, server.port());
   return 0;
 }
 

@@ -13,7 +13,6 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
@@ -26,9 +25,9 @@
 #include "engine/engine_model.h"
 #include "engine/engine_policy.h"
 #include "http/clock_timer.h"
-#include "http/fd_limit.h"
 #include "http/prometheus.h"
 #include "http/server.h"
+#include "http/server_process.h"
 #include "http/sse.h"
 
 namespace agentsched::serve {

@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 
 #include "http/byte_buffer.h"
@@ -14,8 +12,6 @@
 namespace agentsched::http {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 using asio::awaitable;
 constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
@@ -34,24 +30,35 @@ struct HttpClient::Impl {
   std::string host;
   std::uint16_t port = 0;
 
-  bhttp::request<bhttp::string_body> make_request(std::string& method, std::string& target,
-                                                  std::string& body, Headers& headers) {
-    bhttp::request<bhttp::string_body> req;
-    req.method_string(method);
-    req.target(target);
-    req.version(11);
-    req.set(bhttp::field::host, fmt::format("{}:{}", host, port));
-    req.set(bhttp::field::user_agent, "agentsched");
+  // The request head, written as the router writes its upstream requests
+  // (build_upstream_head): `host`, `user-agent: agentsched`, the caller's fields,
+  // content-type application/json for a body without one, content-length.
+  std::string make_request(std::string_view method, std::string_view target, std::string_view body,
+                           const Headers& headers) {
+    MessageHead head;
+    head.method = method;
+    head.target = target;
+    head.headers.push_back({"user-agent", "agentsched"});
     bool has_type = false;
-    for (auto& [k, v] : headers) {
-      if (beast::iequals(k, "content-type")) has_type = true;
-      req.set(k, v);
+    for (const auto& [k, v] : headers) {
+      if (iequals(k, "content-type")) has_type = true;
+      head.headers.push_back({k, v});
     }
-    if (!body.empty() && !has_type) req.set(bhttp::field::content_type, "application/json");
-    req.keep_alive(true);
-    req.body() = std::move(body);
-    req.prepare_payload();
-    return req;
+    if (!body.empty() && !has_type) head.headers.push_back({"content-type", "application/json"});
+    std::string out;
+    build_upstream_head(out, head, fmt::format("{}:{}", host, port), body.size());
+    out += body;
+    return out;
+  }
+
+  // Sends a request; on error the connection is closed.
+  awaitable<Status> send(std::string_view method, std::string_view target, std::string_view body,
+                         const Headers& headers) {
+    const std::string bytes = make_request(method, target, body, headers);
+    auto [ec, n] = co_await asio::async_write(socket, asio::buffer(bytes), as_tuple_awaitable);
+    if (!ec) co_return Ok{};
+    close();
+    co_return make_error(fmt::format("send {} {}: {}", method, target, ec.message()));
   }
 
   void close() {
@@ -160,12 +167,7 @@ awaitable<Status> HttpClient::do_connect(std::string host, std::uint16_t port) {
 
 awaitable<Result<ClientResponse>> HttpClient::do_request(std::string method, std::string target,
                                                          std::string body, Headers headers) {
-  auto req = impl_->make_request(method, target, body, headers);
-  auto [wec, wn] = co_await bhttp::async_write(impl_->socket, req, as_tuple_awaitable);
-  if (wec) {
-    impl_->close();
-    co_return make_error(fmt::format("send {} {}: {}", method, target, wec.message()));
-  }
+  if (auto st = co_await impl_->send(method, target, body, headers); !st) co_return st.error();
   std::string collected;
   auto out = co_await impl_->read_response(
       method, target, [&collected](std::string_view piece) { collected.append(piece); });
@@ -176,12 +178,7 @@ awaitable<Result<ClientResponse>> HttpClient::do_request(std::string method, std
 awaitable<Result<ClientResponse>> HttpClient::do_stream(
     std::string method, std::string target, std::string body, Headers headers,
     std::function<void(std::string_view)> on_data) {
-  auto req = impl_->make_request(method, target, body, headers);
-  auto [wec, wn] = co_await bhttp::async_write(impl_->socket, req, as_tuple_awaitable);
-  if (wec) {
-    impl_->close();
-    co_return make_error(fmt::format("send {} {}: {}", method, target, wec.message()));
-  }
+  if (auto st = co_await impl_->send(method, target, body, headers); !st) co_return st.error();
   co_return co_await impl_->read_response(method, target, on_data);
 }
 

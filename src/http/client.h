@@ -1,8 +1,9 @@
 #pragma once
 // HTTP/1.1 client on Asio C++20 coroutines: one keep-alive connection per HttpClient, whole
-// or streamed response bodies. Responses are read with the parser and body reader the
-// router's relay uses (http1_parse.h, upstream.h); Beast writes the requests. Used by the
-// router's /metrics polls, the driver, the tools, the tests and the benchmarks.
+// or streamed response bodies, on the router's upstream pieces (upstream.h): requests written
+// with its request head writer (build_upstream_head), responses read with its parser and body
+// reader. Used by the router's /metrics polls, the driver, the tools, the tests and the
+// benchmarks.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>

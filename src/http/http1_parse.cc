@@ -241,6 +241,17 @@ std::size_t ChunkedDecoder::feed(std::string_view in, std::vector<std::string_vi
                                  Status& status) {
   std::size_t i = 0;
   status = Status::kMore;
+  // After a chunk-size line: the chunk's data, or the trailer after the last (empty) chunk.
+  const auto after_size_line = [this] { return size_ ? State::kData : State::kTrailerStart; };
+  // A line feed must come next, then `next`; anything else is an error.
+  const auto expect_lf = [&](char c, State next) {
+    if (c != '\n') {
+      state_ = State::kError;
+      return;
+    }
+    state_ = next;
+    ++i;
+  };
   while (i < in.size()) {
     const char c = in[i];
     switch (state_) {
@@ -265,7 +276,7 @@ std::size_t ChunkedDecoder::feed(std::string_view in, std::vector<std::string_vi
           state_ = State::kSizeLf;
           ++i;
         } else if (c == '\n') {
-          state_ = size_ ? State::kData : State::kTrailerStart;
+          state_ = after_size_line();
           ++i;
         } else {
           state_ = State::kError;
@@ -273,16 +284,11 @@ std::size_t ChunkedDecoder::feed(std::string_view in, std::vector<std::string_vi
         break;
       }
       case State::kExtension:
-        if (c == '\n') state_ = size_ ? State::kData : State::kTrailerStart;
+        if (c == '\n') state_ = after_size_line();
         ++i;
         break;
       case State::kSizeLf:
-        if (c != '\n') {
-          state_ = State::kError;
-          break;
-        }
-        state_ = size_ ? State::kData : State::kTrailerStart;
-        ++i;
+        expect_lf(c, after_size_line());
         break;
       case State::kData: {
         const std::size_t n =
@@ -290,7 +296,10 @@ std::size_t ChunkedDecoder::feed(std::string_view in, std::vector<std::string_vi
         pieces.push_back(in.substr(i, n));
         i += n;
         size_ -= n;
-        if (size_ == 0) state_ = State::kDataCr;
+        if (size_ == 0) {
+          state_ = State::kDataCr;
+          digits_ = 0;  // for the next chunk's size
+        }
         break;
       }
       case State::kDataCr:
@@ -299,20 +308,13 @@ std::size_t ChunkedDecoder::feed(std::string_view in, std::vector<std::string_vi
           ++i;
         } else if (c == '\n') {
           state_ = State::kSize;
-          digits_ = 0;
           ++i;
         } else {
           state_ = State::kError;
         }
         break;
       case State::kDataLf:
-        if (c != '\n') {
-          state_ = State::kError;
-          break;
-        }
-        state_ = State::kSize;
-        digits_ = 0;
-        ++i;
+        expect_lf(c, State::kSize);
         break;
       case State::kTrailerStart:
         // After the last chunk: an empty line ends the body; anything else is a trailer field.
@@ -330,12 +332,7 @@ std::size_t ChunkedDecoder::feed(std::string_view in, std::vector<std::string_vi
         ++i;
         break;
       case State::kFinalLf:
-        if (c != '\n') {
-          state_ = State::kError;
-          break;
-        }
-        state_ = State::kDone;
-        ++i;
+        expect_lf(c, State::kDone);
         break;
       case State::kDone:
       case State::kError:

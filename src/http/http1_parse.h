@@ -2,7 +2,7 @@
 // Allocation-free HTTP/1.1 message-head parsing and chunked-body decoding over bytes a proxy
 // already holds in its own buffers. The router relays bodies byte for byte between sockets,
 // so it parses heads in place (string_views into the caller's buffer) instead of copying
-// every message into a Beast message object. Only what a proxy needs: method, target,
+// every message into a message object. Only what a proxy needs: method, target,
 // status, header fields, and the framing (Content-Length, chunked, keep-alive, Expect).
 #include <cstddef>
 #include <cstdint>

@@ -2,6 +2,4 @@
 // Precompiled for agentsched_http (and reused by serve): the heavy Boost headers.
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>

@@ -1,31 +1,21 @@
 #include "http/server.h"
 
 #include <fmt/format.h>
-#include <sys/socket.h>
 
-#include <algorithm>
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <cerrno>
-#include <chrono>
 #include <ctime>
-#include <tuple>
-#include <unordered_set>
+#include <exception>
+#include <iterator>
+#include <optional>
 
-#include "http/byte_buffer.h"
-#include "http/http1_parse.h"
 #include "http/listener.h"
+#include "http/server_core.h"
 
 namespace agentsched::http {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
-using tcp = asio::ip::tcp;
 using asio::awaitable;
-using asio::use_awaitable;
-constexpr auto as_tuple_awaitable = asio::as_tuple(use_awaitable);
+constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 std::string_view Request::path() const {
   const std::string_view t = target;
@@ -57,49 +47,6 @@ std::string http_date() {
   return buf;
 }
 
-struct Connection {
-  explicit Connection(tcp::socket s) : socket(std::move(s)), in(16 * 1024) {}
-  tcp::socket socket;
-  ByteBuffer in;     // bytes read and not yet parsed (a pipelined request)
-  bool idle = true;  // waiting for the next request (may be closed on stop())
-};
-
-// Shared by an exchange and its pending readiness wait, which may complete after the
-// exchange is gone.
-struct DisconnectWatch {
-  std::function<void()> callback;
-  asio::cancellation_signal cancel;
-  bool gone = false;
-  bool done = false;
-  bool armed = false;
-};
-
-void arm_watch(const std::shared_ptr<Connection>& conn, const std::shared_ptr<DisconnectWatch>& w) {
-  w->armed = true;
-  conn->socket.async_wait(
-      tcp::socket::wait_read,
-      asio::bind_cancellation_slot(w->cancel.slot(), [conn, w](error_code ec) {
-        w->armed = false;
-        if (w->done || ec == asio::error::operation_aborted) return;
-        if (!ec) {
-          // Readable: either bytes of a pipelined request (client still there) or EOF/reset.
-          char c;
-          const ssize_t r = ::recv(conn->socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-          if (r > 0) return;  // a pipelined request: stop watching, the client is alive
-          if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-            arm_watch(conn, w);
-            return;
-          }
-        }
-        w->gone = true;
-        if (w->callback) {
-          auto cb = std::move(w->callback);
-          w->callback = nullptr;
-          cb();
-        }
-      }));
-}
-
 }  // namespace
 
 struct Server::State {
@@ -108,37 +55,35 @@ struct Server::State {
   asio::any_io_executor executor;
   Handler handler;
   ServerOptions options;
-  Listener listener;  // bind, listen and the accept loop, shared with the router
-  bool stopping = false;
-  std::unordered_set<std::shared_ptr<Connection>> connections;
+  Listener listener;                 // bind, listen and the accept loop, shared with the router
+  std::shared_ptr<ServerCore> core;  // the connections: the router's server engine
   std::size_t active_requests = 0;
+  // Connections closed by a client that hung up, whose handler is still running: they count
+  // as connections until it returns.
+  std::size_t hung_up = 0;
 };
 
 namespace {
 
+// One request on a ServerCore connection, answered by a coroutine handler.
 class ExchangeImpl final : public Exchange {
  public:
-  ExchangeImpl(Server::State& st, std::shared_ptr<Connection> conn, Request request,
+  ExchangeImpl(std::shared_ptr<Server::State> st, ServerConnPtr conn, Request request,
                bool keep_alive)
-      : st_(st),
+      : st_(std::move(st)),
         conn_(std::move(conn)),
         request_(std::move(request)),
-        keep_alive_(keep_alive),
-        watch_(std::make_shared<DisconnectWatch>()) {}
-
-  ~ExchangeImpl() override { finish_watch(); }
+        keep_alive_(keep_alive) {}
 
   const Request& request() const override { return request_; }
 
   awaitable<error_code> respond(Response response) override {
     if (started_) co_return make_error_code(asio::error::already_started);
     started_ = true;
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), 11};
-    set_common(res, response.content_type, response.headers);
-    res.body() = std::move(response.body);
-    res.prepare_payload();
-    auto [ec, n] = co_await bhttp::async_write(conn_->socket, res, as_tuple_awaitable);
-    if (ec) failed_ = true;
+    std::string out =
+        head(response.status, response.content_type, response.headers, response.body.size());
+    out += response.body;
+    const error_code ec = co_await send(out);
     complete_ = true;
     co_return ec;
   }
@@ -146,19 +91,10 @@ class ExchangeImpl final : public Exchange {
   awaitable<error_code> respond_truncated(Response response, std::size_t body_bytes) override {
     if (started_) co_return make_error_code(asio::error::already_started);
     started_ = true;  // never complete_: the connection closes when the handler returns
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), 11};
-    set_common(res, response.content_type, response.headers);
-    res.body() = std::move(response.body);
-    res.prepare_payload();
-    bhttp::response_serializer<bhttp::string_body> sr{res};
-    auto [ec, n] = co_await bhttp::async_write_header(conn_->socket, sr, as_tuple_awaitable);
-    const std::string_view body = res.body();
-    if (!ec && body_bytes > 0)
-      std::tie(ec, n) = co_await asio::async_write(
-          conn_->socket, asio::buffer(body.substr(0, std::min(body_bytes, body.size()))),
-          as_tuple_awaitable);
-    if (ec) failed_ = true;
-    co_return ec;
+    std::string out =
+        head(response.status, response.content_type, response.headers, response.body.size());
+    out += std::string_view(response.body).substr(0, body_bytes);
+    co_return co_await send(out);
   }
 
   awaitable<error_code> begin_stream(int status, std::string content_type,
@@ -166,13 +102,7 @@ class ExchangeImpl final : public Exchange {
     if (started_) co_return make_error_code(asio::error::already_started);
     started_ = true;
     streaming_ = true;
-    bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), 11};
-    set_common(res, content_type, headers);
-    res.chunked(true);
-    bhttp::response_serializer<bhttp::empty_body> sr{res};
-    auto [ec, n] = co_await bhttp::async_write_header(conn_->socket, sr, as_tuple_awaitable);
-    if (ec) failed_ = true;
-    co_return ec;
+    co_return co_await send(head(status, content_type, headers, std::nullopt));
   }
 
   awaitable<error_code> write(std::string_view data) override {
@@ -183,208 +113,140 @@ class ExchangeImpl final : public Exchange {
     chunk.reserve(chunk.size() + data.size() + 2);
     chunk += data;
     chunk += "\r\n";
-    auto [ec, n] =
-        co_await asio::async_write(conn_->socket, asio::buffer(chunk), as_tuple_awaitable);
-    if (ec) failed_ = true;
-    co_return ec;
+    co_return co_await send(chunk);
   }
 
   awaitable<error_code> end_stream() override {
     if (!streaming_ || complete_) co_return make_error_code(asio::error::not_connected);
     if (failed_) co_return make_error_code(asio::error::broken_pipe);
-    static constexpr std::string_view last = "0\r\n\r\n";
-    auto [ec, n] =
-        co_await asio::async_write(conn_->socket, asio::buffer(last), as_tuple_awaitable);
-    if (ec) failed_ = true;
     complete_ = true;
-    co_return ec;
+    co_return co_await send("0\r\n\r\n");
   }
 
   void on_disconnect(std::function<void()> callback) override {
-    if (watch_->gone) {
+    if (gone_)
       callback();
-      return;
+    else if (!done_)
+      callback_ = std::move(callback);
+  }
+
+  bool client_gone() const override { return gone_ || failed_; }
+
+  // The core saw the client hang up (the connection is closed).
+  void hung_up() {
+    if (gone_ || done_) return;
+    gone_ = true;
+    ++st_->hung_up;
+    if (!callback_) return;
+    auto cb = std::move(callback_);
+    callback_ = nullptr;
+    cb();
+  }
+
+  // Runs the handler, answers 500 if it did not answer, and hands the connection back.
+  static awaitable<void> run(std::shared_ptr<ExchangeImpl> self) {
+    // The connection holds this exchange for the hang-up notice: let go of it when the
+    // coroutine ends, also when it is destroyed unfinished (an io_context torn down).
+    struct Release {
+      ExchangeImpl& ex;
+      ~Release() {
+        if (ex.conn_->exchange.get() == static_cast<void*>(&ex)) ex.conn_->exchange.reset();
+      }
+    } release{*self};
+    Server::State& st = *self->st_;
+    ++st.active_requests;
+    try {
+      co_await st.handler(*self);
+    } catch (const std::exception&) {
+      // A handler bug must not take the server down; the client gets a 500 below.
     }
-    watch_->callback = std::move(callback);
-    if (!watch_->armed) arm_watch(conn_, watch_);
+    --st.active_requests;
+    self->done_ = true;
+    self->callback_ = nullptr;
+    if (!self->started_) {
+      Response r;
+      r.status = 500;
+      r.body = R"({"detail":"Internal Server Error"})";
+      co_await self->respond(std::move(r));
+    }
+    st.core->end_exchange(self->conn_, self->complete_ && !self->failed_, self->keep_alive_);
+    if (self->gone_) --st.hung_up;
   }
-
-  bool client_gone() const override { return watch_->gone || failed_; }
-
-  void finish_watch() {
-    watch_->done = true;
-    watch_->callback = nullptr;
-    if (watch_->armed) watch_->cancel.emit(asio::cancellation_type::all);
-  }
-
-  bool started() const { return started_; }
-  bool complete() const { return complete_; }
-  bool reusable() const { return complete_ && !failed_ && keep_alive_ && !watch_->gone; }
 
  private:
-  template <class Message>
-  void set_common(Message& res, std::string_view content_type, const Headers& extra) {
-    res.set(bhttp::field::date, http_date());
-    res.set(bhttp::field::server, st_.options.server_name);
-    if (!content_type.empty()) res.set(bhttp::field::content_type, content_type);
-    for (const auto& [k, v] : extra) res.set(k, v);
-    keep_alive_ = keep_alive_ && !st_.stopping;
-    res.keep_alive(keep_alive_);
+  // The response head: date, server, content-type (unless empty), the extra headers, then
+  // content-length (or chunked when nullopt) and connection.
+  std::string head(int status, std::string_view content_type, const Headers& extra,
+                   std::optional<std::size_t> content_length) {
+    keep_alive_ = keep_alive_ && !st_->core->stopping();
+    std::string fields = fmt::format("date: {}\r\n", http_date());
+    for (const auto& [k, v] : extra) fmt::format_to(std::back_inserter(fields), "{}: {}\r\n", k, v);
+    std::string out;
+    format_response_head(out, st_->options.server_name, status, content_type, content_length,
+                         fields, keep_alive_);
+    return out;
   }
 
-  Server::State& st_;
-  std::shared_ptr<Connection> conn_;
+  awaitable<error_code> send(std::string_view bytes) {
+    auto [ec, n] =
+        co_await asio::async_write(conn_->socket, asio::buffer(bytes), as_tuple_awaitable);
+    if (ec) failed_ = true;
+    co_return ec;
+  }
+
+  std::shared_ptr<Server::State> st_;
+  ServerConnPtr conn_;
   Request request_;
   bool keep_alive_;
-  std::shared_ptr<DisconnectWatch> watch_;
+  std::function<void()> callback_;  // on_disconnect's
+  bool gone_ = false;
+  bool done_ = false;  // the handler returned
   bool started_ = false;
   bool streaming_ = false;
   bool complete_ = false;
   bool failed_ = false;
 };
 
-awaitable<void> write_simple(tcp::socket& socket, bhttp::status status, std::string body,
-                             const std::string& server_name) {
-  bhttp::response<bhttp::string_body> res{status, 11};
-  res.set(bhttp::field::server, server_name);
-  res.set(bhttp::field::content_type, "application/json");
-  res.keep_alive(false);
-  res.body() = std::move(body);
-  res.prepare_payload();
-  co_await bhttp::async_write(socket, res, as_tuple_awaitable);
-}
-
-enum class ReadOutcome { kOk, kClosed, kInvalid, kTooLarge };
-
-// Reads one request with the HTTP/1 parser the router uses too (http1_parse.h): the head
-// parsed in place, a Content-Length or chunked body read whole, `Expect: 100-continue`
-// answered before the body is read (curl sends it for large bodies). Bytes after the request
-// (a pipelined one) stay in conn.in.
-awaitable<ReadOutcome> read_request(Server::State& st, Connection& conn, Request& request,
-                                    bool& keep_alive) {
-  const auto read_more = [&conn]() -> awaitable<bool> {
-    conn.in.reserve_writable(16 * 1024);
-    auto [ec, n] = co_await conn.socket.async_read_some(
-        asio::buffer(conn.in.write_ptr(), conn.in.writable()), as_tuple_awaitable);
-    if (ec) co_return false;
-    conn.in.commit(n);
-    co_return true;
-  };
-  MessageHead head;
-  std::string_view err;
-  for (;;) {
-    // Empty lines before a request line are ignored (RFC 7230 3.5).
-    while (!conn.in.empty() && (conn.in.data().front() == '\r' || conn.in.data().front() == '\n'))
-      conn.in.consume(1);
-    if (!conn.in.empty()) {
-      const auto r = parse_request_head(conn.in.data(), head, err);
-      if (r == ParseResult::kError) co_return ReadOutcome::kInvalid;
-      if (r == ParseResult::kComplete) break;
-    }
-    if (!co_await read_more()) co_return ReadOutcome::kClosed;
-  }
-  conn.idle = false;  // Server::stop() now lets the request finish
-  const std::size_t head_size = head.head_size;
-  bool continue_sent = false;
-  const auto send_continue = [&]() -> awaitable<bool> {
-    if (!head.expect_continue || continue_sent) co_return true;
-    continue_sent = true;
-    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    auto [ec, n] =
-        co_await asio::async_write(conn.socket, asio::buffer(kContinue), as_tuple_awaitable);
-    co_return !ec;
-  };
-  std::size_t total = 0;
-  std::string body;
-  if (head.chunked) {
-    ChunkedDecoder dechunk;
-    std::size_t pos = head_size;
-    for (;;) {
-      std::vector<std::string_view> pieces;
-      ChunkedDecoder::Status status;
-      pos += dechunk.feed(conn.in.data().substr(pos), pieces, status);
-      for (auto p : pieces) body.append(p);
-      if (status == ChunkedDecoder::Status::kError) co_return ReadOutcome::kInvalid;
-      if (body.size() > st.options.body_limit) co_return ReadOutcome::kTooLarge;
-      if (status == ChunkedDecoder::Status::kDone) break;
-      if (!co_await send_continue()) co_return ReadOutcome::kClosed;
-      // The views in `head` point into conn.in, which may move: keep what is needed.
-      if (!co_await read_more()) co_return ReadOutcome::kClosed;
-      parse_request_head(conn.in.data(), head, err);
-    }
-    total = pos;
-  } else {
-    const std::uint64_t length = head.content_length.value_or(0);
-    if (length > st.options.body_limit) co_return ReadOutcome::kTooLarge;
-    total = head_size + static_cast<std::size_t>(length);
-    while (conn.in.size() < total) {
-      if (!co_await send_continue()) co_return ReadOutcome::kClosed;
-      if (!co_await read_more()) co_return ReadOutcome::kClosed;
-    }
-    parse_request_head(conn.in.data(), head, err);  // views into the grown buffer
-    body.assign(conn.in.data().substr(head_size, static_cast<std::size_t>(length)));
-  }
-  request.method = std::string(head.method);
-  request.target = std::string(head.target);
-  request.headers.reserve(head.headers.size());
-  for (const auto& f : head.headers)
-    request.headers.emplace_back(lower(f.name), std::string(f.value));
-  request.body = std::move(body);
-  keep_alive = head.keep_alive;
-  conn.in.consume(total);
-  co_return ReadOutcome::kOk;
-}
-
-awaitable<void> serve_connection(std::shared_ptr<Server::State> st,
-                                 std::shared_ptr<Connection> conn) {
-  st->connections.insert(conn);
-  for (;;) {
-    if (st->stopping) break;
-    Request request;
-    bool keep_alive = true;
-    conn->idle = true;
-    const ReadOutcome read = co_await read_request(*st, *conn, request, keep_alive);
-    conn->idle = false;
-    if (read != ReadOutcome::kOk) {
-      // Malformed requests get an answer; a closed or reset connection just ends.
-      if (read == ReadOutcome::kTooLarge)
-        co_await write_simple(conn->socket, bhttp::status::payload_too_large,
-                              R"({"detail":"Request body too large"})", st->options.server_name);
-      else if (read == ReadOutcome::kInvalid)
-        co_await write_simple(conn->socket, bhttp::status::bad_request,
-                              R"({"detail":"Invalid HTTP request"})", st->options.server_name);
-      break;
-    }
-    ExchangeImpl exchange(*st, conn, std::move(request), keep_alive);
-    ++st->active_requests;
-    try {
-      co_await st->handler(exchange);
-    } catch (const std::exception&) {
-      // A handler bug must not take the server down; the client gets a 500 below.
-    }
-    --st->active_requests;
-    exchange.finish_watch();
-    if (!exchange.started()) {
-      Response r;
-      r.status = 500;
-      r.body = R"({"detail":"Internal Server Error"})";
-      co_await exchange.respond(std::move(r));
-    }
-    if (!exchange.reusable()) break;
-  }
-  error_code ignored;
-  conn->socket.shutdown(tcp::socket::shutdown_both, ignored);
-  conn->socket.close(ignored);
-  st->connections.erase(conn);
-}
-
 }  // namespace
 
 Server::Server(asio::any_io_executor executor, Handler handler, ServerOptions options)
-    : state_(std::make_shared<State>(executor, std::move(handler), std::move(options))) {}
+    : state_(std::make_shared<State>(executor, std::move(handler), std::move(options))) {
+  ServerCoreOptions core_options;
+  core_options.server_name = state_->options.server_name;
+  core_options.max_body_bytes = state_->options.body_limit;
+  ServerHooks hooks;
+  // Weak: the core belongs to the state.
+  hooks.on_request = [weak = std::weak_ptr<State>(state_)](ServerRequest r) {
+    auto st = weak.lock();
+    if (!st) {
+      error_code ignored;
+      r.conn->socket.close(ignored);
+      return;
+    }
+    Request request;
+    request.method = std::string(r.head.method);
+    request.target = std::string(r.head.target);
+    request.headers.reserve(r.head.headers.size());
+    for (const auto& f : r.head.headers)
+      request.headers.emplace_back(lower(f.name), std::string(f.value));
+    request.body = std::string(r.body());
+    st->core->recycle(std::move(r.bytes));
+    auto exchange = std::make_shared<ExchangeImpl>(st, r.conn, std::move(request), r.keep_alive);
+    r.conn->exchange = exchange;
+    asio::co_spawn(st->executor, ExchangeImpl::run(std::move(exchange)), asio::detached);
+  };
+  hooks.on_hangup = [](std::shared_ptr<void> exchange) {
+    std::static_pointer_cast<ExchangeImpl>(exchange)->hung_up();
+  };
+  hooks.error_body = [](int status, std::string_view) -> std::string {
+    if (status == 413) return R"({"detail":"Request body too large"})";
+    if (status == 503) return R"({"detail":"Service Unavailable"})";
+    return R"({"detail":"Invalid HTTP request"})";
+  };
+  state_->core = std::make_shared<ServerCore>(executor, std::move(core_options), std::move(hooks));
+}
 
 Server::~Server() {
-  state_->stopping = true;
   state_->listener.close();
 }
 
@@ -398,25 +260,18 @@ std::uint16_t Server::port() const {
 
 void Server::start() {
   // Weak: the listener belongs to the state.
-  state_->listener.start([weak = std::weak_ptr<State>(state_)](tcp::socket socket) {
-    auto st = weak.lock();
-    if (!st || st->stopping) return;
-    asio::co_spawn(st->executor,
-                   serve_connection(st, std::make_shared<Connection>(std::move(socket))),
-                   asio::detached);
+  state_->listener.start([weak = std::weak_ptr<State>(state_)](asio::ip::tcp::socket socket) {
+    if (auto st = weak.lock()) st->core->adopt(std::move(socket));
   });
 }
 
 void Server::stop() {
-  state_->stopping = true;
   state_->listener.close();
-  error_code ignored;
-  for (const auto& conn : state_->connections)
-    if (conn->idle) conn->socket.close(ignored);
+  state_->core->stop();
 }
 
 std::size_t Server::num_connections() const {
-  return state_->connections.size();
+  return state_->core->num_connections() + state_->hung_up;
 }
 
 std::size_t Server::num_active_requests() const {

@@ -1,10 +1,10 @@
 #pragma once
-// HTTP/1.1 server on Asio C++20 coroutines: one coroutine per connection, requests read with
-// the HTTP/1 parser and listener the router uses too (http1_parse.h, listener.h), responses
-// written with Beast (kept out of this header), keep-alive, pipelining, complete or chunked
-// streaming responses, and notice of a client that hangs up while its request is being
-// handled. Single-threaded by design: handlers run on the executor given, so state shared
-// with them needs no locks.
+// HTTP/1.1 server with a coroutine handler per request: a thin layer over the server engine
+// the router runs on (server_core.h: connections, keep-alive, pipelining, limits), which
+// copies each request into a Request and writes complete or chunked streaming responses,
+// with notice of a client that hangs up while its request is being handled.
+// Single-threaded by design: handlers run on the executor given, so state shared with them
+// needs no locks.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
@@ -88,6 +88,7 @@ class Server {
   // Stops accepting and closes idle keep-alive connections; a connection busy with a request
   // closes after its response. Handlers in flight are left to finish.
   void stop();
+  // Open connections; one whose client hung up counts until its handler returns.
   std::size_t num_connections() const;
   std::size_t num_active_requests() const;
 

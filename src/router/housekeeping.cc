@@ -19,26 +19,8 @@ void Router::Impl::tick() {
 }
 
 void Router::Impl::housekeeping() {
+  server->sweep();  // client connections past their header, body or idle deadline
   const SteadyTime now = steady_now();
-  std::vector<ConnPtr> expired;
-  for (const ConnPtr& c : conns) {
-    if (c->draining && seconds_between(c->drain_started, now) > 2) expired.push_back(c);
-    if (c->busy) continue;
-    const double age = seconds_between(c->request_started, now);
-    const bool late = c->pending && (age > opt.body_timeout_s ||
-                                     (c->head.head_size == 0 && age > opt.header_timeout_s));
-    const bool idle = !c->pending && seconds_between(c->last_active, now) > opt.idle_timeout_s;
-    if (late || idle) expired.push_back(c);
-  }
-  for (const ConnPtr& c : expired) {
-    if (c->closed) continue;
-    if (c->pending && !c->draining) {
-      ++stats.errors.timeout;
-      fail_connection(c, 408, "the request did not arrive in time");
-    } else {
-      close_client(c);
-    }
-  }
   std::vector<CallPtr> late;
   for (Call* c = list_head.next; c != &list_head; c = c->next) {
     if (c->connecting && seconds_between(c->connect_started, now) > opt.connect_timeout_s)
@@ -85,8 +67,7 @@ void Router::Impl::shutdown(std::function<void()> done) {
     for (Call* c = list_head.next; c != &list_head; c = c->next)
       open.push_back(c->shared_from_this());
     for (const CallPtr& call : open) abort_call(call, "shutdown");
-    const std::vector<ConnPtr> all(conns.begin(), conns.end());
-    for (const ConnPtr& c : all) close_client(c);
+    server->close_all();
     maybe_finish_shutdown();
     return;
   }
@@ -106,10 +87,7 @@ void Router::Impl::shutdown(std::function<void()> done) {
     call->keep_alive = false;
     respond_after_finish(call, error_body(503, "the router is shutting down"));
   }
-  std::vector<ConnPtr> idle;
-  for (const ConnPtr& c : conns)
-    if (!c->busy) idle.push_back(c);
-  for (const ConnPtr& c : idle) close_client(c);
+  server->stop();  // idle connections closed, busy ones after their response
   auto grace = std::make_shared<asio::steady_timer>(io);
   grace->expires_after(real_duration(opt.shutdown_timeout_s));
   grace->async_wait([self = shared_from_this(), grace](error_code) {
@@ -120,7 +98,7 @@ void Router::Impl::shutdown(std::function<void()> done) {
 }
 
 void Router::Impl::maybe_finish_shutdown() {
-  if (!stopping || stopped || !conns.empty()) return;
+  if (!stopping || stopped || server->num_connections() > 0) return;
   stopped = true;
   // Programs still live are written to programs.csv with end=shutdown.
   std::vector<std::string> ids;

@@ -123,7 +123,7 @@ void Router::Impl::relay_failed(const CallPtr& call, const std::string& why, boo
   count_response(*call, call->status);
   // The client saw a truncated response: the profile records it as a backend failure.
   finish_call(call, 502, false);
-  if (call->client) close_client(call->client);
+  if (call->client) server->close(call->client);
   end_exchange(call, false);
 }
 
@@ -145,7 +145,7 @@ void Router::Impl::abort_call(const CallPtr& call, std::string_view why) {
   } else {
     finish_call(call, 499, false);
   }
-  if (call->client) close_client(call->client);
+  if (call->client) server->close(call->client);
   end_exchange(call, false);
 }
 

@@ -8,39 +8,6 @@
 
 namespace agentsched::serve {
 
-std::string_view reason_phrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "Unknown";
-  }
-}
-
 std::string error_body(int status, std::string_view message) {
   std::string_view type = status >= 500 ? "server_error" : "invalid_request_error";
   if (status == 401) type = "authentication_error";
@@ -67,13 +34,8 @@ std::string url_decode(std::string_view s) {
 
 void format_response(std::string& out, int status, std::string_view content_type,
                      std::string_view body, std::string_view extra_headers, bool keep_alive) {
-  out.clear();
-  fmt::format_to(std::back_inserter(out),
-                 "HTTP/1.1 {} {}\r\nserver: agentsched-router\r\ncontent-type: {}\r\n"
-                 "content-length: {}\r\n{}{}\r\n",
-                 status, reason_phrase(status), content_type, body.size(), extra_headers,
-                 keep_alive ? "" : "connection: close\r\n");
-  out += body;
+  http::format_response(out, "agentsched-router", status, content_type, body, extra_headers,
+                        keep_alive);
 }
 
 }  // namespace agentsched::serve

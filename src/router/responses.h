@@ -4,16 +4,16 @@
 #include <string>
 #include <string_view>
 
+#include "http/server_core.h"
+
 namespace agentsched::serve {
 
-std::string_view reason_phrase(int status);
+using http::reason_phrase;
 // OpenAI's error body: {"error": {"message", "type", "param", "code"}}.
 std::string error_body(int status, std::string_view message);
 // %XX sequences decoded; anything else (a lone '%', '+') kept as is.
 std::string url_decode(std::string_view s);
-// A complete response with the router's server name: status line, content-type,
-// content-length, `extra_headers` (each ending in CRLF), `connection: close` unless
-// keep_alive, then the body.
+// A complete response with the router's server name (http::format_response).
 void format_response(std::string& out, int status, std::string_view content_type,
                      std::string_view body, std::string_view extra_headers, bool keep_alive);
 

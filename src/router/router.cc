@@ -3,15 +3,14 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <stdexcept>
 
 #include "gateway/policies.h"
 #include "http/admin_token.h"
 #include "http/endpoint.h"
-#include "http/fd_limit.h"
 #include "http/live_http.h"
+#include "http/server_process.h"
 #include "router/router_impl.h"
 
 namespace agentsched::serve {
@@ -59,6 +58,7 @@ void Router::Impl::init() {
   clock = opt.clock ? opt.clock : own_clock.get();
   policy_timer.emplace(io.get_executor(), *clock);
   limits.max_head_bytes = opt.max_header_bytes;
+  make_server();
   tcp::resolver resolver(io);
   for (const std::string& url : opt.backends) {
     auto parsed = parse_backend_url(url);
@@ -94,7 +94,7 @@ Status Router::Impl::start() {
   if (auto st = listener.listen(opt.host, opt.port); !st) return st;
   // Weak: the listener belongs to this object.
   listener.start([weak = weak_from_this()](tcp::socket socket) {
-    if (auto self = weak.lock()) self->on_socket(std::move(socket));
+    if (auto self = weak.lock()) self->server->adopt(std::move(socket));
   });
   for (BackendIndex b = 0; b < backends.size(); ++b)
     asio::co_spawn(io, poll_loop(shared_from_this(), b), asio::detached);
@@ -132,30 +132,16 @@ void Router::shutdown(std::function<void()> on_done) {
 }
 
 int run_router(const RouterOptions& options) {
-  const std::uint64_t fd_limit = http::raise_fd_limit();
-  std::signal(SIGPIPE, SIG_IGN);  // a vanished peer must cost an error code, not the process
   asio::io_context io(1);
   Router router(io, options);
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  bool stopped = false;
-  std::function<void(error_code, int)> on_signal = [&](error_code ec, int sig) {
-    if (ec || stopped) return;
-    std::fprintf(stderr, "agentsched router: signal %d, shutting down\n", sig);
-    signals.async_wait(on_signal);  // a second signal drops what is still in flight
-    router.shutdown([&] {
-      stopped = true;
-      signals.cancel();
-    });
-  };
-  signals.async_wait(on_signal);
-  if (auto st = router.start(); !st) throw std::runtime_error(st.error().message);
+  http::ServerProcess process(io, "agentsched router", router);
   std::fprintf(stderr,
                "agentsched router: policy %s, %zu backend(s) (%s), metrics every %g s, time "
                "scale %g, fd limit %llu, %s\n",
                options.policy.c_str(), options.backends.size(),
                options.backend_type == BackendType::kSglang ? "sglang" : "vllm",
                options.metrics_interval_s, options.time_scale,
-               static_cast<unsigned long long>(fd_limit),
+               static_cast<unsigned long long>(process.fd_limit()),
                options.admin_token.empty() ? "management endpoints open (no admin token)"
                                            : "admin token required for POST /programs/release");
   // Backends on another clock skew every hold, TTL and metrics interval: say so at once.
@@ -164,10 +150,7 @@ int run_router(const RouterOptions& options) {
       if (auto theirs = query_time_scale(parsed->host, parsed->port, 1.0))
         if (auto warning = time_scale_mismatch("the router", options.time_scale, url, *theirs))
           std::fprintf(stderr, "agentsched: warning: %s\n", warning->c_str());
-  std::printf("listening on %s:%u\n", options.host.c_str(), static_cast<unsigned>(router.port()));
-  std::fflush(stdout);
-  io.run();
-  std::fprintf(stderr, "agentsched router: stopped\n");
+  process.run(options.host, router.port());
   return 0;
 }
 

@@ -3,8 +3,8 @@
 // points. Each part lives in its own file:
 //
 //   router.cc          options, setup, start, the Router handle and the process (run_router)
-//   connections.cc     listener and connection manager: client connections, request parsing,
-//                      routing, local responses (the HTTP/1 server side)
+//   connections.cc     the HTTP/1 server side: the router's hooks into the shared server engine
+//                      (http/server_core.h), routing, local responses
 //   upstream_calls.cc  upstream attempts on pooled connections (http/upstream.h), retries
 //   relay_io.cc        relaying a backend's response (streaming SSE and unary) to the client
 //   gateway_glue.cc    the program-aware part: Gateway submit/forward/complete/release
@@ -31,6 +31,7 @@
 #include "http/http1_parse.h"
 #include "http/json_scan.h"
 #include "http/listener.h"
+#include "http/server_core.h"
 #include "http/sse.h"
 #include "http/upstream.h"
 #include "record/router_profile.h"
@@ -72,33 +73,8 @@ struct Backend {
   http::UpstreamPool pool;
 };
 
-struct ClientConn {
-  explicit ClientConn(tcp::socket s, ByteBuffer buffer)
-      : socket(std::move(s)), in(std::move(buffer)) {}
-  tcp::socket socket;
-  ByteBuffer in;
-  http::MessageHead head;  // scratch: views are only valid until `in` moves
-  bool reading = false;
-  bool closed = false;
-  bool busy = false;           // a request is being handled
-  bool pending = false;        // bytes of an unfinished request are buffered
-  bool continue_sent = false;  // "100 Continue" sent for the current request
-  SteadyTime request_started{};
-  SteadyTime last_active{};
-  std::shared_ptr<Call> call;
-  std::string out;  // local responses
-  // A chunked request body, decoded as it arrives.
-  http::ChunkedDecoder dechunk;
-  std::string chunked_body;
-  std::size_t dechunk_pos = 0;  // request bytes already fed to `dechunk`
-  std::size_t want = 0;         // bytes still missing from the current request, when known
-  // After an error answer to a request not read to its end: our side is shut, the rest of
-  // what the client sends is read and dropped until it closes (or a deadline), so that the
-  // answer is not destroyed by a reset.
-  bool draining = false;
-  SteadyTime drain_started{};
-};
-using ConnPtr = std::shared_ptr<ClientConn>;
+// A client connection of the shared server engine; its `exchange` is the Call in progress.
+using ConnPtr = http::ServerConnPtr;
 
 enum class CallKind { kLocal, kPlain, kGateway };
 enum class Phase { kNew, kHeld, kForwarded, kUpstream, kDone };
@@ -110,7 +86,7 @@ struct Call : std::enable_shared_from_this<Call> {
   std::string owned_body;  // a de-chunked body
   std::string_view body;
   bool keep_alive = true;
-  bool linger = false;            // the request was not read to its end (see ClientConn::draining)
+  std::string out;                // a local response
   const char* route = "invalid";  // for metrics: chat_completions, completions, models, ...
   CallKind kind = CallKind::kLocal;
   Phase phase = Phase::kNew;
@@ -189,17 +165,16 @@ struct Router::Impl : GatewayDriver, AdminHost, std::enable_shared_from_this<Rou
   std::unique_ptr<Gateway> gw;
   HealthAwarePlacement* placement = nullptr;
   http::Listener listener;
-  std::optional<ClockTimer> policy_timer;  // the policy's next deadline, on the router clock
+  std::shared_ptr<http::ServerCore> server;  // the client connections
+  std::optional<ClockTimer> policy_timer;     // the policy's next deadline, on the router clock
   asio::steady_timer tick_timer;
   std::optional<Seconds> policy_timer_at;
   std::uint64_t policy_timer_gen = 0;
-  std::unordered_set<ConnPtr> conns;
   std::unordered_map<RequestId, CallPtr> calls;  // gateway calls submitted, not yet ended
   Call list_head;                                // sentinel of the calls in progress
   RequestId next_id = 1;
-  BufferPool pool;
   ProfileStore profiles_;
-  http::HeadLimits limits;
+  http::HeadLimits limits;  // of request and response heads
   bool stopping = false;
   bool stopped = false;
   std::function<void()> on_done;
@@ -217,16 +192,9 @@ struct Router::Impl : GatewayDriver, AdminHost, std::enable_shared_from_this<Rou
   // connections.cc: the HTTP/1 server side
   void link(Call* c);
   void unlink(Call* c);
-  void on_socket(tcp::socket socket);
-  void read_client(const ConnPtr& c);
-  void on_client_read(const ConnPtr& c, error_code ec, std::size_t n);
-  void process_client_input(const ConnPtr& c);
-  void send_continue(const ConnPtr& c);
-  void fail_connection(const ConnPtr& c, int status, std::string message);
-  void dispatch(const ConnPtr& c, std::size_t total);
+  void make_server();
+  void on_request(http::ServerRequest request);
   void end_exchange(const CallPtr& call, bool write_ok);
-  void close_client(const ConnPtr& c);
-  void client_gone(const ConnPtr& c);
   void respond(const CallPtr& call, int status, std::string body,
                std::string_view content_type = "application/json",
                std::string_view extra_headers = {});

@@ -1,38 +1,34 @@
 #include "emulator/engine_server.h"
 
+#include "core/enum_names.h"
 #include "emulator/engine_server_impl.h"
 
 namespace agentsched::serve {
 
+namespace {
+constexpr EnumNames<EngineFaultKind, kEngineFaultKinds> kEngineFaultNames(
+    {{EngineFaultKind::kHttp500, "http500"},
+     {EngineFaultKind::kClose, "close"},
+     {EngineFaultKind::kStall, "stall"},
+     {EngineFaultKind::kGarbageMetrics, "garbage-metrics"}});
+}  // namespace
+
 std::string_view engine_fault_name(EngineFaultKind kind) {
-  switch (kind) {
-    case EngineFaultKind::kHttp500:
-      return "http500";
-    case EngineFaultKind::kClose:
-      return "close";
-    case EngineFaultKind::kStall:
-      return "stall";
-    case EngineFaultKind::kGarbageMetrics:
-      return "garbage-metrics";
-  }
-  return "?";
+  return kEngineFaultNames.name(kind);
 }
 
 Result<EngineFault> parse_engine_fault(std::string_view spec) {
   auto bad = [spec](std::string_view why) {
     return make_error(
-        fmt::format("--fault '{}': {} (expected KIND=EVERY: KIND one of http500, close, stall, "
-                    "garbage-metrics; EVERY a positive integer)",
-                    spec, why));
+        fmt::format("--fault '{}': {} (expected KIND=EVERY: KIND one of {}; EVERY a positive "
+                    "integer)",
+                    spec, why, kEngineFaultNames.list()));
   };
   const auto eq = spec.find('=');
   if (eq == std::string_view::npos) return bad("no '='");
   const std::string_view name = spec.substr(0, eq);
   const std::string_view every_text = spec.substr(eq + 1);
-  std::optional<EngineFaultKind> kind;
-  for (int k = 0; k < kEngineFaultKinds; ++k)
-    if (engine_fault_name(static_cast<EngineFaultKind>(k)) == name)
-      kind = static_cast<EngineFaultKind>(k);
+  const std::optional<EngineFaultKind> kind = kEngineFaultNames.value(name);
   if (!kind) return bad(fmt::format("unknown kind '{}'", name));
   std::int64_t every = 0;
   const auto [end, ec] =

@@ -21,6 +21,7 @@
 #include "record/run_layout.h"
 #include "record/run_writer.h"
 #include "record/timeline.h"
+#include "sim/sim_run_files.h"
 #include "workload/arrivals.h"
 #include "workload/program_runner.h"
 
@@ -179,7 +180,12 @@ class Simulation final : public GatewayDriver {
       s.mean_kv_usage = kv_samples_ ? backend_usage_sum_[b] / kv_samples_ : 0.0;
       result_.backends.push_back(s);
     }
-    if (auto st = write_own_files(); !st) return st.error();
+    std::vector<std::pair<std::string, double>> gateway_counters;
+    if (gateway_)
+      gateway_counters = (placement_ ? placement_->inner() : gateway_->policy()).counters();
+    if (auto st = write_sim_run_files(o_, *engines_.front(), total_, result_, gateway_counters);
+        !st)
+      return st.error();
     if (auto st = w_->close(); !st) return st.error();
     if (timeline_)
       if (auto st = timeline_->close(); !st) return st.error();
@@ -595,119 +601,6 @@ class Simulation final : public GatewayDriver {
         }
         break;
     }
-  }
-
-  // Engine policies with named parameters record every value in force, defaults included.
-  std::optional<std::map<std::string, double>> engine_params_in_force() const {
-    for (const auto& info : engine_policy_infos()) {
-      if (info.name != o_.system.engine_policy || info.params.empty()) continue;
-      std::map<std::string, double> params;
-      for (const auto& [name, value, meaning] : info.params) {
-        auto given = o_.system.engine_params.find(name);
-        params[name] = given == o_.system.engine_params.end() ? value : given->second;
-      }
-      return params;
-    }
-    return std::nullopt;
-  }
-
-  // The host tier's settings, while it is on.
-  std::optional<RunConfig::HostTier> host_tier_config() const {
-    if (!engines_.front()->host_tier_on()) return std::nullopt;
-    return RunConfig::HostTier{o_.profile.host.kv_gib, engines_.front()->host_blocks_capacity(),
-                               o_.profile.host.bandwidth_gb_s, o_.profile.host.latency_ms};
-  }
-
-  // A backend's host-tier counters, while the tier is on.
-  std::optional<std::vector<std::pair<std::string, double>>> host_tier_counters(
-      const EngineCounters& c) const {
-    if (o_.profile.num_host_blocks() <= 0) return std::nullopt;
-    return std::vector<std::pair<std::string, double>>{
-        {"host_queries", c.host_queries},
-        {"host_hit_tokens", c.host_hit_tokens},
-        {"host_loads", c.host_loads},
-        {"host_load_blocks", c.host_load_blocks},
-        {"host_load_wait_s", c.host_load_wait_s},
-        {"host_stores", c.host_stores},
-        {"host_store_refreshes", c.host_store_refreshes},
-        {"host_evictions", c.host_evictions},
-        {"host_link_busy_s", c.host_link_busy_s},
-        {"host_link_bytes", c.host_link_bytes}};
-  }
-
-  Status write_own_files() {
-    const PolicyParams& params = o_.system.gateway_params;
-    const RunConfig config{
-        .tool = "agentsched sim",
-        .system = o_.system.name,
-        .engine_policy = o_.system.engine_policy,
-        .gateway_policy = o_.no_gateway ? "none" : o_.system.gateway_policy,
-        .gateway_params = std::map<std::string, double>(params.begin(), params.end()),
-        .engine_params = engine_params_in_force(),
-        .call_timeout_s = o_.call_timeout_s > 0 ? std::optional(o_.call_timeout_s) : std::nullopt,
-        .arrivals = o_.workload->open_loop()
-                        ? std::optional(format_arrival_stages(o_.workload->arrival_stages))
-                        : std::nullopt,
-        .concurrency = o_.concurrency,
-        .profile = o_.profile.name,
-        .num_gpu_blocks = engines_.front()->block_pool().num_blocks(),
-        .host_tier = host_tier_config(),
-        .shared_heads = o_.share_heads,
-        .workload = o_.workload->name,
-        .workload_seed = o_.workload->seed,
-        .programs = total_,
-        .backends = o_.backends,
-        .kv_sample_interval_s = o_.kv_sample_interval_s,
-        .metrics_interval_s = o_.metrics_interval_s,
-        .metrics_delay_s = o_.metrics_delay_s,
-        .virtual_start = format_datetime(kVirtualEpochUnix),
-        .live = std::nullopt,
-        .provenance_json = {},
-    };
-    RunSummary summary{
-        .ok = result_.ok,
-        .errors = result_.errors,
-        .elapsed_s = result_.elapsed_s,
-        .llm_calls = result_.llm_calls,
-        .calls_timed_out =
-            o_.call_timeout_s > 0 ? std::optional(result_.calls_timed_out) : std::nullopt,
-        .gateway_held_s = result_.gateway_held_s,
-        .max_gateway_hold_s = result_.max_gateway_hold_s,
-        .backends = std::vector<BackendSummary>(),
-        .gateway_stats = {},
-        .live = std::nullopt,
-    };
-    for (const auto& b : result_.backends) {
-      const EngineCounters& c = b.counters;
-      summary.backends->push_back(
-          {c.prefix_cache_queries,
-           c.prefix_cache_hits,
-           c.prefix_cache_queries > 0 ? c.prefix_cache_hits / c.prefix_cache_queries : 0.0,
-           c.preemptions,
-           c.steps,
-           c.busy_s,
-           c.prompt_tokens_computed,
-           c.generation_tokens,
-           c.pins_created,
-           c.pins_reused,
-           c.pins_expired,
-           c.pins_evicted,
-           b.mean_kv_usage,
-           host_tier_counters(c),
-           {}});
-      // Counters of engine policies that keep their own (plas); none for the others.
-      if (!b.policy_stats.empty()) {
-        auto& stats = summary.backends->back().policy_stats;
-        stats.emplace_back("priority_preemptions", c.priority_preemptions);
-        for (const auto& [name, value] : b.policy_stats) stats.emplace_back(name, value);
-      }
-    }
-    if (gateway_)
-      for (const auto& [name, value] :
-           (placement_ ? placement_->inner() : gateway_->policy()).counters())
-        summary.gateway_stats.emplace_back(name, value);
-    if (auto st = write_run_config(o_.out_dir, config); !st) return st;
-    return write_run_summary(o_.out_dir, summary);
   }
 
   const SimOptions& o_;

@@ -10,6 +10,7 @@
 #include "core/hash.h"
 #include "core/rng.h"
 #include "http/request_fields.h"
+#include "workload/token_text.h"
 
 namespace agentsched::serve {
 
@@ -107,17 +108,7 @@ std::uint64_t program_key(std::string_view program_id) {
 
 void append_filler_text(std::string& out, std::uint64_t seed, std::int64_t first,
                         std::int64_t count) {
-  // 64 three-letter words; with the space each is one 4-byte token.
-  static constexpr std::array<std::string_view, 64> kWords = {
-      "ask ", "bed ", "cab ", "dot ", "elk ", "fan ", "gap ", "hat ", "ink ", "jam ", "kit ",
-      "log ", "map ", "net ", "oak ", "pen ", "quo ", "rug ", "sun ", "tea ", "urn ", "van ",
-      "web ", "yak ", "zip ", "arc ", "bay ", "cog ", "dew ", "eel ", "fig ", "gum ", "hub ",
-      "ivy ", "jet ", "key ", "lid ", "mud ", "nut ", "orb ", "pod ", "ray ", "sky ", "toy ",
-      "use ", "vet ", "wax ", "yam ", "zoo ", "ant ", "bus ", "cup ", "den ", "egg ", "fox ",
-      "gem ", "hen ", "ice ", "jog ", "kin ", "lab ", "mix ", "nod ", "owl "};
-  out.reserve(out.size() + static_cast<std::size_t>(count) * kBytesPerToken);
-  for (std::int64_t k = first; k < first + count; ++k)
-    out += kWords[mix64(seed + static_cast<std::uint64_t>(k)) & 63];
+  append_token_words(out, seed, first, count);
 }
 
 std::string filler_text(std::uint64_t seed, std::int64_t first, std::int64_t count) {

@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "core/result.h"
+#include "workload/token_text.h"
 
 namespace agentsched::serve {
 
-inline constexpr std::int64_t kBytesPerToken = 4;
+// The emulator counts a token per 4 bytes of text, the width of the words clients write.
+inline constexpr std::int64_t kBytesPerToken = kTokenTextBytes;
 
 struct ChatRequest {
   std::string model;  // "" when not given
@@ -44,9 +46,9 @@ std::vector<std::uint64_t> prompt_block_hashes(std::string_view text);
 // Stable 64-bit key of a program id; 0 (no program) for "".
 std::uint64_t program_key(std::string_view program_id);
 
-// `count` tokens of deterministic filler text starting at token `first`: 4-byte words
-// ("ask ", "bed ", ...) chosen by `seed`, so equal prompts get equal answers and clients
-// can send the text back in the next turn.
+// `count` tokens of deterministic filler text starting at token `first`: the 4-byte words of
+// workload/token_text.h chosen by `seed`, so equal prompts get equal answers and clients can
+// send the text back in the next turn.
 std::string filler_text(std::uint64_t seed, std::int64_t first, std::int64_t count);
 void append_filler_text(std::string& out, std::uint64_t seed, std::int64_t first,
                         std::int64_t count);

@@ -20,13 +20,17 @@ constexpr std::array<std::string_view, 64> kWords = {
 
 }  // namespace
 
+void append_token_words(std::string& out, std::uint64_t seed, std::int64_t first,
+                        std::int64_t count) {
+  if (count <= 0) return;
+  out.reserve(out.size() + static_cast<std::size_t>(count) * kTokenTextBytes);
+  for (std::int64_t k = first; k < first + count; ++k)
+    out += kWords[mix64(seed + static_cast<std::uint64_t>(k)) & 63];
+}
+
 void append_token_text(std::string& out, std::uint64_t salt, std::size_t index,
                        std::int32_t tokens) {
-  if (tokens <= 0) return;
-  out.reserve(out.size() + static_cast<std::size_t>(tokens) * kTokenTextBytes);
-  const std::uint64_t seed = hash_combine(salt, static_cast<std::uint64_t>(index));
-  for (std::int32_t k = 0; k < tokens; ++k)
-    out += kWords[mix64(seed + static_cast<std::uint64_t>(k)) & 63];
+  append_token_words(out, hash_combine(salt, static_cast<std::uint64_t>(index)), 0, tokens);
 }
 
 std::string token_text(std::uint64_t salt, std::size_t index, std::int32_t tokens) {

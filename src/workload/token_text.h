@@ -20,4 +20,10 @@ void append_token_text(std::string& out, std::uint64_t salt, std::size_t index,
                        std::int32_t tokens);
 std::string token_text(std::uint64_t salt, std::size_t index, std::int32_t tokens);
 
+// The words under both: words `first` to `first + count - 1` of the run seeded by `seed`.
+// Pieces of one run join to the whole, so the engine emulator streams its generated text
+// (seeded per request) in chunks with it; token_text is the run of hash(salt, index) from 0.
+void append_token_words(std::string& out, std::uint64_t seed, std::int64_t first,
+                        std::int64_t count);
+
 }  // namespace agentsched

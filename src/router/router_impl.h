@@ -166,7 +166,7 @@ struct Router::Impl : GatewayDriver, AdminHost, std::enable_shared_from_this<Rou
   HealthAwarePlacement* placement = nullptr;
   http::Listener listener;
   std::shared_ptr<http::ServerCore> server;  // the client connections
-  std::optional<ClockTimer> policy_timer;     // the policy's next deadline, on the router clock
+  std::optional<ClockTimer> policy_timer;    // the policy's next deadline, on the router clock
   asio::steady_timer tick_timer;
   std::optional<Seconds> policy_timer_at;
   std::uint64_t policy_timer_gen = 0;

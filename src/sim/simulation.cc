@@ -90,7 +90,7 @@ class Simulation final : public GatewayDriver {
     if (!o_.workload || o_.workload->programs.empty()) return make_error("empty workload");
     if (o_.no_gateway && o_.backends != 1)
       return make_error("running without a gateway needs exactly one backend");
-    if (auto st = check_outages(); !st) return st.error();
+    if (auto st = check_backend_outages(o_); !st) return st.error();
     total_ = static_cast<long>(o_.workload->programs.size());
     if (o_.max_programs > 0) total_ = std::min<long>(total_, o_.max_programs);
 
@@ -335,8 +335,6 @@ class Simulation final : public GatewayDriver {
   }
 
   // ---- outages ----
-  Status check_outages() const { return check_backend_outages(o_); }
-
   // Backend b cannot be reached from now. The router sees the calls in flight there fail at
   // once (their connections are cut) and marks it down: placement moves off it and its held
   // programs move too (health_aware.h). Each call in flight is aborted in the engine (vLLM
@@ -650,13 +648,13 @@ Status check_backend_outages(const SimOptions& options) {
 }
 
 Result<BackendOutage> parse_backend_outage(std::string_view text) {
-  const auto bad = [&] {
-    return make_error(fmt::format(
-        "'{}': expected BACKEND:START_S:END_S (e.g. 1:600:1200), END_S after START_S", text));
+  const auto bad = [&](std::string_view why) {
+    return make_error(
+        fmt::format("'{}': {} (expected BACKEND:START_S:END_S, e.g. 1:600:1200)", text, why));
   };
   const auto first = text.find(':');
   const auto second = first == std::string_view::npos ? first : text.find(':', first + 1);
-  if (second == std::string_view::npos) return bad();
+  if (second == std::string_view::npos) return bad("three parts separated by ':' needed");
   const std::string backend(text.substr(0, first)),
       start(text.substr(first + 1, second - first - 1)), end(text.substr(second + 1));
   char *b_end = nullptr, *s_end = nullptr, *e_end = nullptr;
@@ -664,10 +662,12 @@ Result<BackendOutage> parse_backend_outage(std::string_view text) {
   const long b = std::strtol(backend.c_str(), &b_end, 10);
   o.start_s = std::strtod(start.c_str(), &s_end);
   o.end_s = std::strtod(end.c_str(), &e_end);
-  if (backend.empty() || start.empty() || end.empty() || *b_end || *s_end || *e_end || b < 0 ||
-      b > 1 << 20 || !std::isfinite(o.start_s) || !std::isfinite(o.end_s) || o.start_s < 0 ||
-      o.end_s <= o.start_s)
-    return bad();
+  if (backend.empty() || *b_end || b < 0 || b > 1 << 20)
+    return bad(fmt::format("BACKEND '{}' is not a backend index (0, 1, ...)", backend));
+  if (start.empty() || *s_end || !std::isfinite(o.start_s) || o.start_s < 0)
+    return bad(fmt::format("START_S '{}' is not a number of seconds >= 0", start));
+  if (end.empty() || *e_end || !std::isfinite(o.end_s) || o.end_s <= o.start_s)
+    return bad(fmt::format("END_S '{}' is not a number of seconds after START_S", end));
   o.backend = static_cast<int>(b);
   return o;
 }

@@ -228,15 +228,16 @@ TEST(HttpServer, AnswersExpectContinueBeforeTheBody) {
   EXPECT_NE(reply.find("POST /echo  hello"), std::string::npos) << reply;
 }
 
-// Everything a raw client sent until the server closed the connection.
-std::string exchange_raw(Fixture& f, const std::string& bytes) {
-  asio::ip::tcp::socket raw(f.io);
-  raw.connect({asio::ip::make_address("127.0.0.1"), f.server->port()});
+// Everything the server at `port` answered a raw client that sent `bytes`, until it closed
+// the connection.
+std::string exchange_raw(asio::io_context& io, std::uint16_t port, const std::string& bytes) {
+  asio::ip::tcp::socket raw(io);
+  raw.connect({asio::ip::make_address("127.0.0.1"), port});
   asio::write(raw, asio::buffer(bytes));
   std::string reply;
   bool done = false;
   asio::co_spawn(
-      f.io,
+      io,
       [&]() -> awaitable<void> {
         char buf[4096];
         for (;;) {
@@ -249,8 +250,12 @@ std::string exchange_raw(Fixture& f, const std::string& bytes) {
       },
       asio::detached);
   EXPECT_TRUE(run_until(
-      f.io, [&] { return done; }, std::chrono::seconds(5)));
+      io, [&] { return done; }, std::chrono::seconds(5)));
   return reply;
+}
+
+std::string exchange_raw(Fixture& f, const std::string& bytes) {
+  return exchange_raw(f.io, f.server->port(), bytes);
 }
 
 // The request reader is the router's HTTP/1 parser (http1_parse.h): a chunked body and a
@@ -288,52 +293,15 @@ TEST(HttpServer, BodyOverTheLimitGets413) {
       o);
   ASSERT_TRUE(server.listen("127.0.0.1", 0).ok());
   server.start();
-  asio::ip::tcp::socket raw(io);
-  raw.connect({asio::ip::make_address("127.0.0.1"), server.port()});
-  asio::write(raw, asio::buffer(std::string(
-                       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n0123456789a")));
-  std::string reply;
-  bool done = false;
-  asio::co_spawn(
-      io,
-      [&]() -> awaitable<void> {
-        char buf[1024];
-        for (;;) {
-          auto [ec, n] =
-              co_await raw.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-          reply.append(buf, n);
-          if (ec) break;
-        }
-        done = true;
-      },
-      asio::detached);
-  ASSERT_TRUE(run_until(
-      io, [&] { return done; }, std::chrono::seconds(5)));
+  const std::string reply = exchange_raw(
+      io, server.port(), "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n0123456789a");
   EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply;
   EXPECT_NE(reply.find("Request body too large"), std::string::npos) << reply;
 }
 
 TEST(HttpServer, MalformedRequestGets400) {
   Fixture f;
-  asio::ip::tcp::socket raw(f.io);
-  raw.connect({asio::ip::make_address("127.0.0.1"), f.server->port()});
-  asio::write(raw, asio::buffer(std::string("NOT HTTP AT ALL\r\n\r\n")));
-  std::string reply;
-  bool done = false;
-  asio::co_spawn(
-      f.io,
-      [&]() -> awaitable<void> {
-        char buf[512];
-        for (;;) {
-          auto [ec, n] =
-              co_await raw.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-          reply.append(buf, n);
-          if (ec) break;
-        }
-        done = true;
-      },
-      asio::detached);
-  ASSERT_TRUE(run_until(f.io, [&] { return done; }));
+  const std::string reply = exchange_raw(f, "NOT HTTP AT ALL\r\n\r\n");
   EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
 }
 

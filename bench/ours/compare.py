@@ -75,7 +75,8 @@ def main():
     tasks = {r["run"]: r for r in run_json(binary, "analyze", "tasks", *map(str, runs))}
     cell = defaultdict(lambda: defaultdict(list))  # (system, C) -> figure -> per-seed values
     for run in runs:
-        m = re.fullmatch(r"(.+)_c(\d+)_s(\d+)", run.name)
+        # <system>_c<C>_s<seed>; a single-seed matrix names its folders <system>_c<C>.
+        m = re.fullmatch(r"(.+)_c(\d+)(?:_s(\d+))?", run.name)
         if not m:
             continue
         system, c = m.group(1), int(m.group(2))
@@ -89,6 +90,9 @@ def main():
         f["task_max"].append(t["whole_run"]["max_s"])
         f["llm_p99_but_first"].append(t["llm_call_but_first"]["whole_run"]["p99_s"])
         f["max_hold"].append(s.get("max_gateway_hold_s", 0.0))
+
+    if not cell:
+        sys.exit(f"{limit_dir / 'systems'}: no run folders named <system>_c<C>[_s<seed>]")
 
     def mean(v):
         return statistics.fmean(v)

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
-#include <cmath>
 #include <initializer_list>
 #include <utility>
 
@@ -18,16 +17,11 @@
 namespace agentsched::cli {
 namespace {
 
-boost::json::value number_or_null(double v) {
-  if (!std::isfinite(v)) return nullptr;
-  return v;
-}
-
 // o[key] = the field of `figures` (null when not finite) for each (key, field) of `fields`.
 template <typename Figures>
 void put_numbers(boost::json::object& o, const Figures& figures,
                  std::initializer_list<std::pair<const char*, double Figures::*>> fields) {
-  for (const auto& [key, field] : fields) o[key] = number_or_null(figures.*field);
+  for (const auto& [key, field] : fields) o[key] = analysis::json_number(figures.*field);
 }
 
 void run(const std::string& run_dir, bool as_json) {

@@ -29,6 +29,39 @@ const std::vector<double> kRequestLatencyBuckets = {
 const std::vector<double> kIterationBuckets = {1,   8,    16,   32,   64,   128,  256,
                                                512, 1024, 2048, 4096, 8192, 16384};
 
+// The host tier's counters, one field of HostTierMetrics each. The first two are the
+// families vLLM (0.11 on) exports for KV connectors, under their names; the tier's transfer
+// counters have no vLLM name and carry ours.
+struct HostCounter {
+  const char* name;
+  const char* help;
+  double HostTierMetrics::*value;
+};
+constexpr HostCounter kHostCounters[] = {
+    {"vllm:external_prefix_cache_queries",
+     "External prefix cache queries from KV connector cross-instance cache sharing, in terms of "
+     "number of queried tokens.",
+     &HostTierMetrics::queries},
+    {"vllm:external_prefix_cache_hits",
+     "External prefix cache hits from KV connector cross-instance cache sharing, in terms of "
+     "number of cached tokens.",
+     &HostTierMetrics::hits},
+    {"agentsched_host_kv_loads", "Loads of KV blocks from the host tier (transfers).",
+     &HostTierMetrics::loads},
+    {"agentsched_host_kv_load_blocks", "KV blocks loaded from the host tier.",
+     &HostTierMetrics::load_blocks},
+    {"agentsched_host_kv_load_seconds",
+     "Sum over loads of the time from start to done (what the requests waited).",
+     &HostTierMetrics::load_wait_s},
+    {"agentsched_host_kv_stores", "KV blocks stored to the host tier.", &HostTierMetrics::stores},
+    {"agentsched_host_kv_evictions", "Host tier blocks evicted (LRU) to make room.",
+     &HostTierMetrics::evictions},
+    {"agentsched_host_link_busy_seconds", "Time the GPU-host link moved bytes.",
+     &HostTierMetrics::link_busy_s},
+    {"agentsched_host_link_bytes", "Bytes moved over the GPU-host link, both ways.",
+     &HostTierMetrics::link_bytes},
+};
+
 std::string py_float(double v) {
   return http::format_prometheus_value(v);
 }
@@ -143,58 +176,45 @@ std::string VllmExposition::render(const BackendMetrics& m, const HostTierMetric
              {with_reason("length"), success_length_},
              {with_reason("abort"), success_abort_}},
             created_);
-  w.histogram("vllm:request_prompt_tokens", "Number of prefill tokens processed.", L, prompt_hist_,
-              created_);
-  w.histogram("vllm:request_generation_tokens", "Number of generation tokens processed.", L,
-              generation_hist_, created_);
-  w.histogram("vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.", L,
-              iteration_, created_);
-  w.histogram("vllm:request_params_n", "Histogram of the n request parameter.", L, params_n_,
-              created_);
-  w.histogram("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.", L,
-              max_tokens_, created_);
-  w.histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", L,
-              ttft_, created_);
-  w.histogram("vllm:time_per_output_token_seconds",
-              "Histogram of time per output token in seconds.", L, tpot_, created_);
-  w.histogram("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", L,
-              e2e_, created_);
-  w.histogram("vllm:request_queue_time_seconds",
-              "Histogram of time spent in WAITING phase for request.", L, queue_, created_);
-  w.histogram("vllm:request_inference_time_seconds",
-              "Histogram of time spent in RUNNING phase for request.", L, inference_, created_);
-  w.histogram("vllm:request_prefill_time_seconds",
-              "Histogram of time spent in PREFILL phase for request.", L, prefill_, created_);
-  w.histogram("vllm:request_decode_time_seconds",
-              "Histogram of time spent in DECODE phase for request.", L, decode_, created_);
+  // vLLM's histograms, in its order.
+  struct HistogramFamily {
+    const char* name;
+    const char* help;
+    http::PrometheusHistogram VllmExposition::*histogram;
+  };
+  static constexpr HistogramFamily kHistograms[] = {
+      {"vllm:request_prompt_tokens", "Number of prefill tokens processed.",
+       &VllmExposition::prompt_hist_},
+      {"vllm:request_generation_tokens", "Number of generation tokens processed.",
+       &VllmExposition::generation_hist_},
+      {"vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.",
+       &VllmExposition::iteration_},
+      {"vllm:request_params_n", "Histogram of the n request parameter.",
+       &VllmExposition::params_n_},
+      {"vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.",
+       &VllmExposition::max_tokens_},
+      {"vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
+       &VllmExposition::ttft_},
+      {"vllm:time_per_output_token_seconds", "Histogram of time per output token in seconds.",
+       &VllmExposition::tpot_},
+      {"vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.",
+       &VllmExposition::e2e_},
+      {"vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.",
+       &VllmExposition::queue_},
+      {"vllm:request_inference_time_seconds",
+       "Histogram of time spent in RUNNING phase for request.", &VllmExposition::inference_},
+      {"vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.",
+       &VllmExposition::prefill_},
+      {"vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.",
+       &VllmExposition::decode_},
+  };
+  for (const HistogramFamily& h : kHistograms)
+    w.histogram(h.name, h.help, L, this->*h.histogram, created_);
   w.gauge("vllm:cache_config_info", "Information of the LLMEngine CacheConfig",
           cache_config_labels_, 1.0);
   if (host) {
-    // The two families vLLM (0.11 on) exports for KV connectors under these names; the
-    // transfer counters of the tier have no vLLM name here and carry ours.
-    w.counter("vllm:external_prefix_cache_queries",
-              "External prefix cache queries from KV connector cross-instance cache sharing, in "
-              "terms of number of queried tokens.",
-              {{L, host->queries}}, created_);
-    w.counter("vllm:external_prefix_cache_hits",
-              "External prefix cache hits from KV connector cross-instance cache sharing, in "
-              "terms of number of cached tokens.",
-              {{L, host->hits}}, created_);
-    w.counter("agentsched_host_kv_loads", "Loads of KV blocks from the host tier (transfers).",
-              {{L, host->loads}}, created_);
-    w.counter("agentsched_host_kv_load_blocks", "KV blocks loaded from the host tier.",
-              {{L, host->load_blocks}}, created_);
-    w.counter("agentsched_host_kv_load_seconds",
-              "Sum over loads of the time from start to done (what the requests waited).",
-              {{L, host->load_wait_s}}, created_);
-    w.counter("agentsched_host_kv_stores", "KV blocks stored to the host tier.",
-              {{L, host->stores}}, created_);
-    w.counter("agentsched_host_kv_evictions", "Host tier blocks evicted (LRU) to make room.",
-              {{L, host->evictions}}, created_);
-    w.counter("agentsched_host_link_busy_seconds", "Time the GPU-host link moved bytes.",
-              {{L, host->link_busy_s}}, created_);
-    w.counter("agentsched_host_link_bytes", "Bytes moved over the GPU-host link, both ways.",
-              {{L, host->link_bytes}}, created_);
+    for (const HostCounter& c : kHostCounters)
+      w.counter(c.name, c.help, {{L, host->*c.value}}, created_);
     w.gauge("agentsched_num_requests_loading",
             "Requests waiting for their prefix to load from the host tier (counted in "
             "vllm:num_requests_waiting too).",

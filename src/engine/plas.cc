@@ -8,16 +8,18 @@ namespace agentsched {
 namespace {
 
 constexpr ParamField<PlasParams> kFields[] = {
-    {"queues", &PlasParams::queues, "K: priority queues Q1..QK by program attained service"},
-    {"quantum_s", &PlasParams::quantum_s,
+    {"queues", &PlasParams::queues, ParamRange::whole_numbers(1, 32),
+     "K: priority queues Q1..QK by program attained service"},
+    {"quantum_s", &PlasParams::quantum_s, ParamRange::above(0),
      "Q1's quantum in model seconds; each next queue's is quantum_ratio times larger, and Q_i "
      "holds programs whose attained service lies between the sums of the quanta below and up "
      "to it"},
-    {"quantum_ratio", &PlasParams::quantum_ratio, "ratio of consecutive queues' quanta"},
-    {"beta", &PlasParams::beta,
+    {"quantum_ratio", &PlasParams::quantum_ratio, ParamRange::at_least(1),
+     "ratio of consecutive queues' quanta"},
+    {"beta", &PlasParams::beta, ParamRange::at_least(0),
      "anti-starvation: a call moves to Q1 when (W + its wait) / (S + its model time) >= beta; "
      "0 turns promotion off"},
-    {"pass_steps", &PlasParams::pass_steps,
+    {"pass_steps", &PlasParams::pass_steps, ParamRange::whole_numbers(1, 1e6),
      "N: queues are re-evaluated and the batch re-formed by priority every N engine steps"},
 };
 
@@ -25,27 +27,9 @@ Seconds model_time(const EngineRequest& r) {
   return r.timeline.prefill_s + r.timeline.decode_s;
 }
 
-bool is_whole(double v) {
-  return v == std::floor(v);
-}
-
-Status check(const PlasParams& p) {
-  auto bad = [](std::string_view name, double value, std::string_view rule) {
-    return make_error(fmt::format("plas parameter '{}' = {:g} is invalid: {}", name, value, rule));
-  };
-  if (!(p.queues >= 1 && p.queues <= 32 && is_whole(p.queues)))
-    return bad("queues", p.queues, "must be a whole number from 1 to 32");
-  if (!(p.quantum_s > 0)) return bad("quantum_s", p.quantum_s, "must be > 0 seconds");
-  if (!(p.quantum_ratio >= 1)) return bad("quantum_ratio", p.quantum_ratio, "must be >= 1");
-  if (p.beta < 0) return bad("beta", p.beta, "must be > 0, or 0 to turn promotion off");
-  if (!(p.pass_steps >= 1 && p.pass_steps <= 1e6 && is_whole(p.pass_steps)))
-    return bad("pass_steps", p.pass_steps, "must be a whole number of steps >= 1");
-  return Ok{};
-}
-
 }  // namespace
 
-const ParamTable<PlasParams> PlasParams::table = {"plas", kFields, check};
+const ParamTable<PlasParams> PlasParams::table = {"plas", kFields};
 
 PlasPolicy::PlasPolicy(PlasParams params) : p_(params), queues_(static_cast<int>(params.queues)) {}
 

@@ -1,9 +1,6 @@
 #include "gateway/admit.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <cmath>
 
 #include "gateway/policy_params.h"
 
@@ -12,15 +9,15 @@ namespace agentsched {
 namespace {
 
 constexpr ParamField<AdmitParams> kFields[] = {
-    {"high_water", &AdmitParams::high_water,
+    {"high_water", &AdmitParams::high_water, ParamRange::above(0).at_most(1),
      "a backend has room for a new program while its KV usage stays below this fraction"},
-    {"max_engine_waiting", &AdmitParams::max_engine_waiting,
+    {"max_engine_waiting", &AdmitParams::max_engine_waiting, ParamRange::at_least(0),
      "and while at most this many requests wait in the engine's queue"},
-    {"max_wait_s", &AdmitParams::max_wait_s,
+    {"max_wait_s", &AdmitParams::max_wait_s, ParamRange::at_least(0),
      "if > 0, a program held this many seconds is admitted whatever the load (0: no bound)"},
-    {"initial_output_estimate", &AdmitParams::initial_output_estimate,
+    {"initial_output_estimate", &AdmitParams::initial_output_estimate, ParamRange::at_least(0),
      "output tokens expected of a call until completions have been observed"},
-    {"hold_admitted", &AdmitParams::hold_admitted,
+    {"hold_admitted", &AdmitParams::hold_admitted, ParamRange::whole_numbers(0, 2),
      "0: admitted programs are never held; 1: a later call waits while the engine queues, "
      "2: or while KV below high_water cannot hold its context; oldest admitted resumed first"},
 };
@@ -28,23 +25,9 @@ constexpr ParamField<AdmitParams> kFields[] = {
 // Program life observed before the duty cycle is trusted.
 constexpr double kMinObservedLifeS = 60;
 
-Status check(const AdmitParams& p) {
-  if (!(p.high_water > 0 && p.high_water <= 1))
-    return make_error(
-        fmt::format("admit parameter 'high_water' = {} must be in (0, 1]", p.high_water));
-  if (p.max_engine_waiting < 0)
-    return make_error("admit parameter 'max_engine_waiting' must be >= 0");
-  if (p.max_wait_s < 0) return make_error("admit parameter 'max_wait_s' must be >= 0");
-  if (p.initial_output_estimate < 0)
-    return make_error("admit parameter 'initial_output_estimate' must be >= 0");
-  if (p.hold_admitted != 0 && p.hold_admitted != 1 && p.hold_admitted != 2)
-    return make_error("admit parameter 'hold_admitted' must be 0, 1 or 2");
-  return Ok{};
-}
-
 }  // namespace
 
-const ParamTable<AdmitParams> AdmitParams::table = {"admit", kFields, check};
+const ParamTable<AdmitParams> AdmitParams::table = {"admit", kFields};
 
 AdmitPolicy::BackendState& AdmitPolicy::state(const Gateway& gw, BackendIndex backend) {
   if (backends_.size() < gw.backends().size()) backends_.resize(gw.backends().size());

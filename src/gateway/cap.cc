@@ -1,9 +1,6 @@
 #include "gateway/cap.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <cmath>
 
 #include "gateway/policy_params.h"
 
@@ -11,25 +8,18 @@ namespace agentsched {
 
 namespace {
 
+// Far more programs than any run has in flight; keeps the integer conversion exact.
+constexpr double kLargestCap = 1e6;
+
 constexpr ParamField<CapParams> kFields[] = {
-    {"cap", &CapParams::cap,
+    {"cap", &CapParams::cap, ParamRange::whole_numbers(1, kLargestCap),
      "programs active at once per backend (integer >= 1); a new program waits, first come "
      "first served, while its backend has this many"},
 };
 
-// Far more programs than any run has in flight; keeps the integer conversion exact.
-constexpr double kLargestCap = 1e6;
-
-Status check(const CapParams& p) {
-  if (!(p.cap >= 1 && p.cap <= kLargestCap && std::floor(p.cap) == p.cap))
-    return make_error(fmt::format("cap parameter 'cap' = {} must be a whole number from 1 to {}",
-                                  p.cap, kLargestCap));
-  return Ok{};
-}
-
 }  // namespace
 
-const ParamTable<CapParams> CapParams::table = {"cap", kFields, check};
+const ParamTable<CapParams> CapParams::table = {"cap", kFields};
 
 void CapPolicy::count_backends(const Gateway& gw) {
   if (active_per_backend_.size() < gw.backends().size())

@@ -13,39 +13,43 @@ namespace agentsched {
 namespace {
 
 constexpr ParamField<ProgramPoolParams> kFields[] = {
-    {"token_capacity", &ProgramPoolParams::token_capacity,
+    {"token_capacity", &ProgramPoolParams::token_capacity, ParamRange::at_least(0),
      "token_capacity_per_target: KV tokens of one backend; 0: each backend's KV capacity from "
      "/metrics (cache_config_info)"},
-    {"metrics_fresh_s", &ProgramPoolParams::metrics_fresh_s,
+    {"metrics_fresh_s", &ProgramPoolParams::metrics_fresh_s, ParamRange::above(0),
      "a /metrics reading at most this many seconds old is fresh"},
-    {"waiting_threshold", &ProgramPoolParams::waiting_threshold,
+    {"waiting_threshold", &ProgramPoolParams::waiting_threshold, ParamRange::whole_numbers(1),
      "no admission while a fresh reading shows at least this many requests waiting"},
-    {"max_active", &ProgramPoolParams::max_active, "Active programs per backend at most"},
-    {"decode_buffer", &ProgramPoolParams::decode_buffer,
+    {"max_active", &ProgramPoolParams::max_active, ParamRange::whole_numbers(1),
+     "Active programs per backend at most"},
+    {"decode_buffer", &ProgramPoolParams::decode_buffer, ParamRange::at_least(0),
      "tokens added to a program's private tokens (context - shared prefix + this)"},
-    {"shared_prefix", &ProgramPoolParams::shared_prefix,
+    {"shared_prefix", &ProgramPoolParams::shared_prefix, ParamRange::at_least(0),
      "prompt tokens all programs share, not counted as private"},
-    {"max_acting_ttl_s", &ProgramPoolParams::max_acting_ttl_s, "Progress-TTL upper bound"},
-    {"ttl_samples", &ProgramPoolParams::ttl_samples,
+    {"max_acting_ttl_s", &ProgramPoolParams::max_acting_ttl_s, ParamRange::at_least(0),
+     "Progress-TTL upper bound"},
+    {"ttl_samples", &ProgramPoolParams::ttl_samples, ParamRange::whole_numbers(2),
      "finish-to-next-arrival gaps seen on a backend before the TTL is fitted (TTL 0 before); "
      "also the window of every running mean"},
-    {"ttl_cost_factor", &ProgramPoolParams::ttl_cost_factor,
+    {"ttl_cost_factor", &ProgramPoolParams::ttl_cost_factor, ParamRange::at_least(0),
      "the TTL's re-prefill cost C = prefill time of the context x this"},
-    {"prefill_tokens_per_s", &ProgramPoolParams::prefill_tokens_per_s,
+    {"prefill_tokens_per_s", &ProgramPoolParams::prefill_tokens_per_s, ParamRange::above(0),
      "prefill rate that turns a context into that time"},
-    {"yield_rounds", &ProgramPoolParams::yield_rounds,
+    {"yield_rounds", &ProgramPoolParams::yield_rounds, ParamRange::whole_numbers(1),
      "rounds since activation after which a program yields once to a bigger waiter"},
-    {"housekeeping_s", &ProgramPoolParams::housekeeping_s,
+    {"housekeeping_s", &ProgramPoolParams::housekeeping_s, ParamRange::above(0),
      "period of TTL expiry, idle drop and capacity repair"},
-    {"idle_drop_s", &ProgramPoolParams::idle_drop_s,
+    {"idle_drop_s", &ProgramPoolParams::idle_drop_s, ParamRange::above(0),
      "forget programs paused and idle this many seconds"},
-    {"force_factor", &ProgramPoolParams::force_factor,
+    {"force_factor", &ProgramPoolParams::force_factor, ParamRange::at_least(0),
      "force-resume deadline = clamp(force_factor x waiters ahead / completion rate, min, max)"},
-    {"force_min_s", &ProgramPoolParams::force_min_s, "lower clamp of the force-resume deadline"},
-    {"force_max_s", &ProgramPoolParams::force_max_s, "upper clamp of the force-resume deadline"},
-    {"reserve_scale", &ProgramPoolParams::reserve_scale,
+    {"force_min_s", &ProgramPoolParams::force_min_s, ParamRange::at_least(0),
+     "lower clamp of the force-resume deadline"},
+    {"force_max_s", &ProgramPoolParams::force_max_s, ParamRange::at_least(0),
+     "upper clamp of the force-resume deadline"},
+    {"reserve_scale", &ProgramPoolParams::reserve_scale, ParamRange::at_least(0),
      "growth reserve = this x mean growth per round x rounds left in Active programs' segments"},
-    {"resume_fcfs", &ProgramPoolParams::resume_fcfs,
+    {"resume_fcfs", &ProgramPoolParams::resume_fcfs, ParamRange::whole_numbers(0, 1),
      "0: resume waiters most recently finished first (MRU); 1: by queue time (FCFS)"},
 };
 
@@ -53,38 +57,12 @@ double normal_cdf(double x) {
   return 0.5 * std::erfc(-x / std::sqrt(2.0));
 }
 
+// Each field's range is in kFields; what remains is a relation between two of them.
 Status check(const ProgramPoolParams& p) {
-  auto bad = [](std::string_view name, double value, std::string_view rule) {
-    return make_error(
-        fmt::format("programpool parameter '{}' = {:g} is invalid: {}", name, value, rule));
-  };
-  auto whole = [](double v) { return v == std::floor(v); };
-  if (p.token_capacity < 0)
-    return bad("token_capacity", p.token_capacity, "must be > 0 tokens, or 0 for /metrics");
-  if (!(p.metrics_fresh_s > 0)) return bad("metrics_fresh_s", p.metrics_fresh_s, "must be > 0");
-  if (!(p.waiting_threshold >= 1 && whole(p.waiting_threshold)))
-    return bad("waiting_threshold", p.waiting_threshold, "must be a whole number >= 1");
-  if (!(p.max_active >= 1 && whole(p.max_active)))
-    return bad("max_active", p.max_active, "must be a whole number >= 1");
-  if (p.decode_buffer < 0) return bad("decode_buffer", p.decode_buffer, "must be >= 0");
-  if (p.shared_prefix < 0) return bad("shared_prefix", p.shared_prefix, "must be >= 0");
-  if (p.max_acting_ttl_s < 0) return bad("max_acting_ttl_s", p.max_acting_ttl_s, "must be >= 0");
-  if (!(p.ttl_samples >= 2 && whole(p.ttl_samples)))
-    return bad("ttl_samples", p.ttl_samples, "must be a whole number >= 2");
-  if (p.ttl_cost_factor < 0) return bad("ttl_cost_factor", p.ttl_cost_factor, "must be >= 0");
-  if (!(p.prefill_tokens_per_s > 0))
-    return bad("prefill_tokens_per_s", p.prefill_tokens_per_s, "must be > 0");
-  if (!(p.yield_rounds >= 1 && whole(p.yield_rounds)))
-    return bad("yield_rounds", p.yield_rounds, "must be a whole number >= 1");
-  if (!(p.housekeeping_s > 0)) return bad("housekeeping_s", p.housekeeping_s, "must be > 0");
-  if (!(p.idle_drop_s > 0)) return bad("idle_drop_s", p.idle_drop_s, "must be > 0");
-  if (p.force_factor < 0) return bad("force_factor", p.force_factor, "must be >= 0");
-  if (p.force_min_s < 0) return bad("force_min_s", p.force_min_s, "must be >= 0");
   if (p.force_max_s < p.force_min_s)
-    return bad("force_max_s", p.force_max_s, "must be >= force_min_s");
-  if (p.reserve_scale < 0) return bad("reserve_scale", p.reserve_scale, "must be >= 0");
-  if (p.resume_fcfs != 0 && p.resume_fcfs != 1)
-    return bad("resume_fcfs", p.resume_fcfs, "must be 0 or 1");
+    return make_error(fmt::format(
+        "programpool parameter 'force_max_s' = {} is invalid: must be >= force_min_s ({})",
+        p.force_max_s, p.force_min_s));
   return Ok{};
 }
 

@@ -33,9 +33,9 @@ void show_profile(const std::string& name) {
              p.weight_bytes() / (p.gpu.bandwidth_gb_s * 1e9) * 1e3);
   fmt::print(
       "cost model   fixed {:.2f} ms, weight x{:.2f}, KV x{:.2f}, compute x{:.2f}, "
-      "{:.3f} ms per request\n",
+      "{:.3f} ms per request, API server {:.1f} ms\n",
       p.cost.fixed_ms, p.cost.weight_factor, p.cost.kv_factor, p.cost.compute_factor,
-      p.cost.per_request_ms);
+      p.cost.per_request_ms, p.cost.frontend_ms);
 }
 
 const RegisterCommand registration(90, [](CLI::App& root) {

@@ -21,7 +21,8 @@ EngineModel::EngineModel(const Profile& profile, std::unique_ptr<EnginePolicy> p
       block_size_(profile.engine.block_size),
       max_num_seqs_(profile.engine.max_num_seqs),
       max_num_batched_tokens_(profile.engine.max_num_batched_tokens),
-      max_model_len_(profile.model.max_model_len) {
+      max_model_len_(profile.model.max_model_len),
+      frontend_s_(profile.cost.frontend_ms / 1e3) {
   if (!policy_) throw std::invalid_argument("engine model needs a policy");
   policy_->attach(*this);
   if (const std::int64_t host_blocks = profile_.num_host_blocks(); host_blocks > 0) {
@@ -62,12 +63,29 @@ Status EngineModel::add_request(EngineRequestSpec spec) {
     r.spec.prompt_block_hashes.resize(full_prompt_blocks);
   r.block_hashes = r.spec.prompt_block_hashes;
   r.timeline.arrival = now;
-  r.waiting_since = now;
   requests_.emplace(r.spec.id, std::move(owned));
+  if (frontend_s_ > 0)
+    arriving_.emplace_back(now + frontend_s_, &r);
+  else
+    enqueue_arrived(r);
+  return Ok{};
+}
+
+void EngineModel::enqueue_arrived(EngineRequest& r) {
+  const Seconds now = clock_.now();
+  r.waiting_since = now;
   policy_->on_arrival(r, now);
   policy_->enqueue(waiting_, &r, false);
   ++waiting_per_program_[r.spec.program_key];
-  return Ok{};
+}
+
+void EngineModel::collect_arrivals() {
+  const Seconds now = clock_.now();
+  while (!arriving_.empty() && arriving_.front().first <= now) {
+    EngineRequest* r = arriving_.front().second;
+    arriving_.pop_front();
+    enqueue_arrived(*r);
+  }
 }
 
 bool EngineModel::abort_request(RequestId id) {
@@ -86,6 +104,12 @@ void EngineModel::remove_request(RequestId id) {
   EngineRequest& r = *it->second;
   if (r.running) {
     running_.erase(std::find(running_.begin(), running_.end(), &r));
+  } else if (auto a = std::find_if(arriving_.begin(), arriving_.end(),
+                                   [&](const auto& entry) { return entry.second == &r; });
+             a != arriving_.end()) {
+    arriving_.erase(a);  // still in the API server: the scheduler never saw it
+    requests_.erase(it);
+    return;
   } else if (r.host_loading) {
     // The load goes on (its bytes are on the link); nobody waits for it.
     loading_.erase(std::find(loading_.begin(), loading_.end(), &r));
@@ -311,6 +335,7 @@ std::optional<Seconds> EngineModel::begin_step() {
   if (step_in_flight_) throw std::logic_error("begin_step while a step is in flight");
   release_expired_pins();
   collect_host_loads();
+  collect_arrivals();
   const Seconds now = clock_.now();
   std::int64_t budget = max_num_batched_tokens_;
   bool preempted_any = false;
@@ -528,6 +553,7 @@ void EngineModel::finish_request(EngineRequest& r, StepOutcome& out) {
 
 std::optional<Seconds> EngineModel::next_wakeup() const {
   std::optional<Seconds> earliest;
+  if (!arriving_.empty()) earliest = arriving_.front().first;
   for (const auto& [key, pin] : pins_)
     if (!program_has_waiting(key) && (!earliest || pin.expires < *earliest)) earliest = pin.expires;
   if (!loading_.empty()) {
@@ -545,6 +571,7 @@ std::optional<Seconds> EngineModel::next_wakeup() const {
 void EngineModel::on_timer() {
   release_expired_pins();
   collect_host_loads();
+  collect_arrivals();
 }
 
 BackendMetrics EngineModel::metrics() const {

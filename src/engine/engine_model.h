@@ -73,16 +73,19 @@ class EngineModel {
   // Aborts a waiting or running request (client gone) and frees its blocks; false if unknown.
   bool abort_request(RequestId id);
 
-  bool has_work() const { return !running_.empty() || !waiting_.empty() || !loading_.empty(); }
+  bool has_work() const {
+    return !running_.empty() || !waiting_.empty() || !loading_.empty() || !arriving_.empty();
+  }
   bool step_in_flight() const { return step_in_flight_; }
   // Schedules the next batch at clock.now(); its duration, or nullopt if nothing can run.
   std::optional<Seconds> begin_step();
   // Applies the step begun last: computed tokens, sampled tokens, finished requests.
   StepOutcome finish_step();
-  // While idle: when pins must be checked next (their TTL ends) or a host load may be done.
+  // While idle: when pins must be checked next (their TTL ends), a host load may be done or a
+  // request is through the API server.
   std::optional<Seconds> next_wakeup() const;
-  // Releases pins whose TTL has passed and queues requests whose host load is done; call at
-  // next_wakeup() when idle.
+  // Releases pins whose TTL has passed and queues requests whose host load is done or that
+  // are through the API server; call at next_wakeup() when idle.
   void on_timer();
 
   BackendMetrics metrics() const;
@@ -137,6 +140,10 @@ class EngineModel {
   std::int64_t host_prefix_blocks(EngineRequest& r, std::int64_t gpu_blocks);
   // Moves the link to now and queues the requests whose load is done.
   void collect_host_loads();
+  // Queues the requests whose time in the API server (cost.frontend_ms) is over.
+  void collect_arrivals();
+  // Puts a request into the scheduler's waiting queue.
+  void enqueue_arrived(EngineRequest& r);
   // Lets every waiting request back from a load drop its blocks; false if none held any.
   bool release_loaded_holds();
   // Stores the contents the GPU pool evicted since the last call.
@@ -159,6 +166,10 @@ class EngineModel {
   std::deque<EngineRequest*> waiting_;
   std::vector<EngineRequest*> running_;  // admission order
   std::vector<EngineRequest*> loading_;  // waiting for a host load, in load order
+  // Requests still in the API server (HTTP, chat template, tokenizer, hand-off to the engine
+  // core) with the time they reach the scheduler: arrival order, which is also ready order.
+  std::deque<std::pair<Seconds, EngineRequest*>> arriving_;
+  Seconds frontend_s_ = 0;
   std::unordered_map<std::uint64_t, Pin> pins_;
   std::unordered_map<std::uint64_t, std::int32_t> waiting_per_program_;
   std::vector<EngineRequest*> scheduled_;

@@ -1,5 +1,7 @@
 #include "model/cost_model.h"
 
+#include <algorithm>
+
 namespace agentsched {
 
 CostModel::CostModel(const Profile& p) {
@@ -18,8 +20,13 @@ CostModel::CostModel(const Profile& p) {
 
 double CostModel::step_seconds(const BatchShape& b) const {
   if (b.num_requests == 0) return 0.0;
-  return fixed_s_ + weight_s_ + kv_s_per_token_ * b.kv_tokens_read +
-         linear_s_per_token_ * static_cast<double>(b.num_tokens) +
+  // The linear layers' GEMMs stream the weights while they compute, so that part of a step
+  // takes the longer of the two: the weight read for a decode batch (tens of tokens, far
+  // below the GPU's ridge point), the compute for a prefill chunk. Attention reads each
+  // request's own KV and is added: it runs in its own kernels, after the projections.
+  const double linear_s =
+      std::max(weight_s_, linear_s_per_token_ * static_cast<double>(b.num_tokens));
+  return fixed_s_ + linear_s + kv_s_per_token_ * b.kv_tokens_read +
          attention_s_per_position_ * b.attention_positions + per_request_s_ * b.num_requests;
 }
 

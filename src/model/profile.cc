@@ -174,6 +174,7 @@ Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
   r.get("cost.kv_factor", p.cost.kv_factor);
   r.get("cost.compute_factor", p.cost.compute_factor);
   r.get("cost.per_request_ms", p.cost.per_request_ms);
+  r.get("cost.frontend_ms", p.cost.frontend_ms, false);
   r.get("host.bandwidth_gb_s", p.host.bandwidth_gb_s, false);
   r.get("host.latency_ms", p.host.latency_ms, false);
   r.get("host.kv_gib", p.host.kv_gib, false);
@@ -202,6 +203,7 @@ Result<Profile> parse_profile(std::string_view text, std::string_view origin) {
   r.non_negative("cost.kv_factor", p.cost.kv_factor);
   r.non_negative("cost.compute_factor", p.cost.compute_factor);
   r.non_negative("cost.per_request_ms", p.cost.per_request_ms);
+  r.non_negative("cost.frontend_ms", p.cost.frontend_ms);
   r.non_negative("host.bandwidth_gb_s", p.host.bandwidth_gb_s);
   r.non_negative("host.latency_ms", p.host.latency_ms);
   r.non_negative("host.kv_gib", p.host.kv_gib);
@@ -275,6 +277,7 @@ FieldRef field_of(Profile& p, std::string_view key) {
   if (key == "cost.kv_factor") return {&p.cost.kv_factor, nullptr, true};
   if (key == "cost.compute_factor") return {&p.cost.compute_factor, nullptr, true};
   if (key == "cost.per_request_ms") return {&p.cost.per_request_ms, nullptr, true};
+  if (key == "cost.frontend_ms") return {&p.cost.frontend_ms, nullptr, true};
   if (key == "host.bandwidth_gb_s") return {&p.host.bandwidth_gb_s};
   if (key == "host.latency_ms") return {&p.host.latency_ms, nullptr, true};
   if (key == "host.kv_gib") return {&p.host.kv_gib, nullptr, true};
@@ -296,6 +299,7 @@ std::vector<std::string> settable_profile_fields() {
           "cost.kv_factor",
           "cost.compute_factor",
           "cost.per_request_ms",
+          "cost.frontend_ms",
           "host.bandwidth_gb_s",
           "host.latency_ms",
           "host.kv_gib"};

@@ -39,14 +39,18 @@ struct EngineLimits {
   int max_num_batched_tokens = 2048;
 };
 
-// Step time = fixed + weight_factor * weight-read + kv_factor * KV-read
-//           + compute_factor * compute + per_request * requests in the step.
+// Step time = fixed + max(weight_factor * weight-read, compute_factor * linear compute)
+//           + kv_factor * KV-read + compute_factor * attention compute
+//           + per_request * requests in the step.
 struct CostCoefficients {
   double fixed_ms = 0;
   double weight_factor = 1;
   double kv_factor = 1;
   double compute_factor = 1;
   double per_request_ms = 0;
+  // A request's time in the API server before the engine's scheduler sees it (HTTP, chat
+  // template, tokenizer, hand-off to the engine core). Optional in a profile file (0).
+  double frontend_ms = 0;
 };
 
 // The host link and the host-memory KV tier (vLLM's --kv-offloading-backend native

@@ -331,8 +331,9 @@ std::vector<CalibrationRow> describe_calibration(const StudyConfig& c) {
                   cost.step_seconds(one) * 1e3, cost.step_seconds(eight) * 1e3),
       fmt::format("roofline over the weight and KV reads at {:.0f}% of peak bandwidth plus the CPU "
                   "side of a step; anchored on the measured H100 point (4 concurrent: 7.4 ms a "
-                  "token; the same coefficients on the H100 give {})",
-                  100 / std::max(p.cost.weight_factor, 1e-9), anchor));
+                  "token; the same coefficients on the H100 give {}); a request spends {:g} ms "
+                  "in the API server before the scheduler sees it (docs/open-loop.md)",
+                  100 / std::max(p.cost.weight_factor, 1e-9), anchor, p.cost.frontend_ms));
   add(hw, "prefill",
       fmt::format("compute factor {:g}: a {}-token chunk at 8k tokens of context takes {:.0f} ms "
                   "({:.1f}k tokens/s)",
@@ -341,7 +342,8 @@ std::vector<CalibrationRow> describe_calibration(const StudyConfig& c) {
                   p.engine.max_num_batched_tokens / cost.step_seconds(chunk) / 1e3),
       fmt::format("roofline over 2 x {:g} B linear FLOPs and the attention FLOPs per token at "
                   "{:.0f}% of the dense bf16 peak: large GEMMs ~90%, FlashAttention ~65%, "
-                  "weighted by the FLOP mix of a chunk",
+                  "weighted by the FLOP mix of a chunk; the linear layers' weight read is hidden "
+                  "under their compute",
                   p.model.nonembedding_params_b, 100 / std::max(p.cost.compute_factor, 1e-9)));
 
   if (c.workload != "tau2") {

@@ -89,12 +89,13 @@ struct Tau2Params {
   // prefill and decode. Shape: the call quantiles scaled by the decode share of the median
   // call (3,050 / 4,020), relative to the decode median: 0.52 : 1 : 2.41 : 17.6. Scale: the
   // median for which the simulated baseline at C = 32 has the reference's decode p50 of
-  // 3,050 ms at the model's own per-token time there (~55 ms; a fixed point over seeds 1-3,
-  // docs/fidelity.md): 56 tokens. The top is max_tokens, 8,000. (Sized for an idle engine
+  // 3,050 ms at the model's own per-token time there (~51 ms; a fixed point over seeds 1-3,
+  // docs/fidelity.md): 61 tokens (60 gives 3,020 ms, 61 gives 3,124 ms; the seeds spread
+  // 2,900-3,400). The top is max_tokens, 8,000. (Sized for an idle engine
   // instead -- 12 ms a token, median ~250, mean ~580 -- the decode work alone would need more
   // KV bandwidth than the 5090 has at the reference's 1.3 calls/s.)
-  QuantilePoints output_tokens = {{0.0, 8},   {0.1, 29},   {0.5, 56},
-                                  {0.9, 135}, {0.99, 985}, {1.0, 8000}};
+  QuantilePoints output_tokens = {{0.0, 8},   {0.1, 32},    {0.5, 61},
+                                  {0.9, 147}, {0.99, 1073}, {1.0, 8000}};
   // Tool results (JSON from local functions; not measured by the reference): an id or a
   // confirmation ~10-50 tokens, a user, an order or a reservation record ~150-600, product
   // details with every variant or a flight search 1,000-3,000. With the user and assistant

@@ -212,6 +212,52 @@ TEST(EngineModel, StepTimeComesFromTheCostModelAndGrowsWithTheBatch) {
   EXPECT_LT(eight[1], 8 * one[1]);  // but batching shares the weight read
 }
 
+// The linear layers take the longer of their weight read and their compute. Tiny profile:
+// 2 MB of weights at 1 TB/s = 2 us; 2 x 1 M FLOPs a token at 100 TFLOP/s = 20 ns a token,
+// so the two meet at 100 tokens. Attention, KV and the CPU terms are switched off.
+TEST(CostModel, LinearLayersTakeTheLongerOfWeightReadAndCompute) {
+  Profile p = tiny_profile();
+  p.model.attention_heads = 0;
+  p.cost = {
+      .fixed_ms = 0, .weight_factor = 1, .kv_factor = 0, .compute_factor = 1, .per_request_ms = 0};
+  const CostModel cost(p);
+  auto step_us = [&](std::int64_t tokens) {
+    BatchShape b;
+    b.add(0, tokens);
+    return cost.step_seconds(b) * 1e6;
+  };
+  EXPECT_NEAR(step_us(1), 2.0, 1e-9);    // a decode token: the weight read
+  EXPECT_NEAR(step_us(64), 2.0, 1e-9);   // still below the crossover: the read hides compute
+  EXPECT_NEAR(step_us(100), 2.0, 1e-9);  // the crossover
+  EXPECT_NEAR(step_us(200), 4.0, 1e-9);  // a prefill chunk: compute, the read hidden under it
+}
+
+// A request spends cost.frontend_ms in the API server before the scheduler sees it: nothing
+// runs until then, the idle engine wakes for it, and a request aborted meanwhile leaves
+// nothing behind.
+TEST(EngineModel, RequestReachesTheSchedulerAfterTheApiServer) {
+  Profile p = tiny_profile();
+  p.cost.frontend_ms = 10;
+  EngineDriver d(p, "fcfs", blocks(64));
+  d.add({.id = 1, .prompt_tokens = 20, .output_tokens = 1});
+  EXPECT_TRUE(d.engine().has_work());
+  EXPECT_EQ(d.engine().num_waiting(), 0);  // not in the engine's queue yet
+  EXPECT_FALSE(d.engine().begin_step());
+  ASSERT_TRUE(d.engine().next_wakeup());
+  EXPECT_DOUBLE_EQ(*d.engine().next_wakeup(), 0.010);
+  d.run_until_idle();
+  const FinishedRequest f = d.finished(1);
+  EXPECT_DOUBLE_EQ(f.timeline.arrival, 0.0);
+  EXPECT_DOUBLE_EQ(f.timeline.first_scheduled, 0.010);
+  EXPECT_DOUBLE_EQ(f.timeline.first_token, 0.010 + 0.125);  // one 125 ms step
+
+  d.add({.id = 2, .prompt_tokens = 20, .output_tokens = 1});
+  EXPECT_TRUE(d.engine().abort_request(2));
+  EXPECT_FALSE(d.engine().has_work());
+  EXPECT_FALSE(d.engine().next_wakeup());
+  EXPECT_FALSE(d.engine().abort_request(2));
+}
+
 TEST(EngineModel, WaitingQueueIsServedStrictlyFromTheHead) {
   // 9 blocks: the null block and 8 usable.
   EngineDriver d(tiny_profile(), "fcfs", blocks(9));

@@ -119,7 +119,10 @@ TEST(OpenLoop, SharedPrefixRunsOnTheThreeLlamaProfiles) {
 // reported in docs/open-loop.md: the 20 req/s stage (the model's steps at ~55 requests are
 // ~24% slower than measured) and TTFT (the model leaves out the client's HTTP and tokenizer
 // time, a near-constant ~12.5 ms at both rates).
-TEST(OpenLoop, SharedPrefixOnH100MatchesTheMeasuredLowRateStage) {
+// The published client-side measurements of vLLM 0.15.1 on an H100 (docs/open-loop.md):
+// TPOT and E2E mean within 10%, TTFT mean within 30%, at both stages. Only the API server's
+// time (cost.frontend_ms) was taken from them, from the 8 req/s stage's TTFT.
+TEST(OpenLoop, SharedPrefixOnH100MatchesTheMeasuredStages) {
   SharedPrefixParams p;  // defaults: the "general" shape at 8:600,20:600
   p.early_stop_share = 0.09;
   auto w = generate_shared_prefix(p, 1);
@@ -131,12 +134,19 @@ TEST(OpenLoop, SharedPrefixOnH100MatchesTheMeasuredLowRateStage) {
   auto lat = analysis::analyze_request_latency(dir);
   ASSERT_TRUE(lat.ok()) << lat.error().message;
   ASSERT_EQ(lat->stages.size(), 2u);
-  const auto& low = lat->stages[0];
-  EXPECT_NEAR(low.tpot_mean_ms, 7.90, 0.10 * 7.90);
-  EXPECT_NEAR(low.e2e_mean_ms, 1893, 0.10 * 1893);
-  EXPECT_NEAR(low.offered_rate, 8, 1e-9);
-  EXPECT_NEAR(low.achieved_rate, 8, 0.5);
-  EXPECT_NEAR(lat->stages[1].achieved_rate, 20, 1);  // the H100 keeps up at 20 req/s
+  struct Measured {
+    double rate, ttft_ms, e2e_ms, tpot_ms;
+  };
+  const Measured measured[] = {{8, 25.2, 1893, 7.90}, {20, 29.9, 2278, 9.49}};
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& stage = lat->stages[i];
+    const Measured& m = measured[i];
+    EXPECT_NEAR(stage.offered_rate, m.rate, 1e-9);
+    EXPECT_NEAR(stage.achieved_rate, m.rate, 0.05 * m.rate);  // the H100 keeps up with both
+    EXPECT_NEAR(stage.ttft_mean_ms, m.ttft_ms, 0.30 * m.ttft_ms) << m.rate << " req/s";
+    EXPECT_NEAR(stage.e2e_mean_ms, m.e2e_ms, 0.10 * m.e2e_ms) << m.rate << " req/s";
+    EXPECT_NEAR(stage.tpot_mean_ms, m.tpot_ms, 0.10 * m.tpot_ms) << m.rate << " req/s";
+  }
   fs::remove_all(dir);
 }
 

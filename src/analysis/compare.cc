@@ -10,7 +10,13 @@ namespace agentsched::analysis {
 
 NamedRun parse_named_run(std::string_view argument) {
   const std::size_t eq = argument.find('=');
-  if (eq != std::string_view::npos && eq > 0) {
+  // `sim sweep` writes folders named knob=value: an argument that exists as a path, or whose
+  // part before the '=' holds a '/', is a path, not NAME=PATH.
+  std::error_code ec;
+  const bool is_path =
+      std::filesystem::exists(std::filesystem::path(argument), ec) ||
+      (eq != std::string_view::npos && argument.substr(0, eq).find('/') != std::string_view::npos);
+  if (eq != std::string_view::npos && eq > 0 && !is_path) {
     return {std::string(argument.substr(0, eq)), std::filesystem::path(argument.substr(eq + 1))};
   }
   std::filesystem::path dir(argument);

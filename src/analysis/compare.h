@@ -17,7 +17,9 @@
 
 namespace agentsched::analysis {
 
-// A run named on the command line: `NAME=PATH`, or `PATH` named after its folder.
+// A run named on the command line: `NAME=PATH`, or `PATH` named after its folder (also a path
+// with an `=` in it, such as a sweep's knob=value folders: one that exists, or with a `/` before
+// the `=`).
 struct NamedRun {
   std::string name;
   std::filesystem::path dir;

@@ -121,7 +121,7 @@ inline RunSelection select_runs(const std::vector<std::string>& arguments) {
   RunSelection selection;
   for (const auto& argument : arguments) {
     const NamedRun run = parse_named_run(argument);
-    const bool named = argument.find('=') != std::string::npos && argument.front() != '=';
+    const bool named = run.dir.string() != argument;
     std::error_code ec;
     const auto status = std::filesystem::status(run.dir, ec);
     if (!std::filesystem::exists(status)) {

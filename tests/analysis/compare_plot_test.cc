@@ -23,6 +23,19 @@ TEST(RunNames, NameEqualsPathOrFolderName) {
   NamedRun b = parse_named_run("runs/thunderreact_c64/");
   EXPECT_EQ(b.name, "thunderreact_c64");
   EXPECT_EQ(parse_named_run("baseline_c32").name, "baseline_c32");
+  // A sweep's folders are named knob=value: a path through one is a path, not NAME=PATH.
+  NamedRun c = parse_named_run("runs/sweep/arrival-rate=0.05/baseline_c32_s1");
+  EXPECT_EQ(c.name, "baseline_c32_s1");
+  EXPECT_EQ(c.dir, "runs/sweep/arrival-rate=0.05/baseline_c32_s1");
+  ScratchDir scratch;
+  const std::filesystem::path run = scratch.path() / "kv-blocks=4000";
+  std::filesystem::create_directories(run);
+  const std::filesystem::path here = std::filesystem::current_path();
+  std::filesystem::current_path(scratch.path());
+  NamedRun d = parse_named_run("kv-blocks=4000");  // exists here: a folder, not NAME=PATH
+  std::filesystem::current_path(here);
+  EXPECT_EQ(d.name, "kv-blocks=4000");
+  EXPECT_EQ(d.dir, "kv-blocks=4000");
 }
 
 TEST(RunNames, SystemAndConcurrency) {

@@ -5,7 +5,7 @@
 // from agentsched/timeline.csv (one row per LLM call, with its submission, first token and
 // finish times) and the stages in agentsched/config.json; a closed-loop run is one stage.
 // A request belongs to the stage in which it was submitted. Times are as the model's client
-// sees them: HTTP and tokenizer time are not in them.
+// sees them, the engine model's API-server time (cost.frontend_ms) included.
 #include <filesystem>
 #include <string>
 #include <vector>

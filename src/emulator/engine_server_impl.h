@@ -238,18 +238,45 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
     clock.release();
   }
 
-  // Completes every step whose planned end has passed, before an arrival, an abort or a
-  // scrape touches the engine. When the event loop runs late (a busy machine, a sanitizer
-  // build) a request's bytes and an overdue step timer are ready at once; without this the
-  // request could be handled first, join the step that starts at the planned end although
-  // it arrived after it, and push the engine's timeline to its own arrival time -- a
-  // different batch than `sim` would form, which under KV pressure changes who is
-  // preempted.
+  // Completes every step whose planned end has passed, and applies every wake-up of an idle
+  // engine whose planned time has passed (a request through the API server, a pin's expiry, a
+  // host load), before an arrival, an abort or a scrape touches the engine. When the event
+  // loop runs late (a busy machine, a sanitizer build) a request's bytes and an overdue timer
+  // are ready at once; without this the request could be handled first, join the step that
+  // starts at the planned end although it arrived after it, and push the engine's timeline to
+  // its own arrival time -- a different batch than `sim` would form, which under KV pressure
+  // changes who is preempted.
   void catch_up() {
-    while (!stopped && engine.step_in_flight() && step_end <= clock.base_now()) on_step_done();
+    while (!stopped) {
+      if (engine.step_in_flight()) {
+        if (step_end > clock.base_now()) return;
+        on_step_done();
+        continue;
+      }
+      const auto at = engine.next_wakeup();
+      if (!at || *at > clock.base_now()) return;
+      wake(*at);
+      if (!engine.step_in_flight() && engine.next_wakeup() == at) {
+        // Nothing fell due at exactly `at` (rounding): apply it at the real time instead, so
+        // that it cannot come back at the same moment forever.
+        engine.on_timer();
+        start_step();
+        return;
+      }
+    }
   }
 
-  // Pins expire while the engine is idle: wake at the earliest expiry.
+  // Applies an idle engine's wake-up at its planned time `at`, however late the timer fired,
+  // as on_step_done() does for steps: the engine's timeline stays the one `sim` computes.
+  void wake(Seconds at) {
+    clock.hold(at);
+    engine.on_timer();
+    start_step();
+    clock.release();
+  }
+
+  // Pins expire, host loads end and requests come through the API server while the engine is
+  // idle: wake at the earliest.
   void arm_wakeup() {
     const auto at = engine.next_wakeup();
     if (!at) {
@@ -259,8 +286,8 @@ struct EngineServer::Impl : std::enable_shared_from_this<Impl> {
     wake_timer.expires_at(*at);
     wake_timer.async_wait([this](error_code ec) {
       if (ec || stopped || engine.step_in_flight()) return;
-      engine.on_timer();
-      start_step();
+      catch_up();
+      if (!engine.step_in_flight()) arm_wakeup();  // fired a hair early, or a new wake-up
     });
   }
 

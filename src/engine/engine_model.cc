@@ -64,9 +64,10 @@ Status EngineModel::add_request(EngineRequestSpec spec) {
   r.block_hashes = r.spec.prompt_block_hashes;
   r.timeline.arrival = now;
   requests_.emplace(r.spec.id, std::move(owned));
-  if (frontend_s_ > 0)
+  if (frontend_s_ > 0) {
+    r.in_api_server = true;
     arriving_.emplace_back(now + frontend_s_, &r);
-  else
+  } else
     enqueue_arrived(r);
   return Ok{};
 }
@@ -84,6 +85,7 @@ void EngineModel::collect_arrivals() {
   while (!arriving_.empty() && arriving_.front().first <= now) {
     EngineRequest* r = arriving_.front().second;
     arriving_.pop_front();
+    r->in_api_server = false;
     enqueue_arrived(*r);
   }
 }
@@ -104,10 +106,10 @@ void EngineModel::remove_request(RequestId id) {
   EngineRequest& r = *it->second;
   if (r.running) {
     running_.erase(std::find(running_.begin(), running_.end(), &r));
-  } else if (auto a = std::find_if(arriving_.begin(), arriving_.end(),
-                                   [&](const auto& entry) { return entry.second == &r; });
-             a != arriving_.end()) {
-    arriving_.erase(a);  // still in the API server: the scheduler never saw it
+  } else if (r.in_api_server) {
+    // The scheduler never saw it: nothing else refers to it.
+    arriving_.erase(std::find_if(arriving_.begin(), arriving_.end(),
+                                 [&](const auto& entry) { return entry.second == &r; }));
     requests_.erase(it);
     return;
   } else if (r.host_loading) {

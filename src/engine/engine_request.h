@@ -62,6 +62,8 @@ struct EngineRequest {
   bool running = false;
   bool aborted = false;
   bool admitted_once = false;
+  // Still in the API server (cost.frontend_ms): the scheduler has not seen it yet.
+  bool in_api_server = false;
   // Host tier: the request's prefix is being loaded from host memory (it holds the GPU
   // blocks the load fills and waits outside the queue), or was loaded and the blocks it holds
   // are its prefix, ready for admission.

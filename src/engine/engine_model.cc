@@ -583,6 +583,7 @@ BackendMetrics EngineModel::metrics() const {
   m.num_waiting = num_waiting();
   m.num_gpu_blocks = pool_.num_blocks();
   m.block_size = block_size_;
+  m.num_host_blocks = host_blocks_capacity();
   m.prefix_cache_queries = counters_.prefix_cache_queries;
   m.prefix_cache_hits = counters_.prefix_cache_hits;
   m.num_preemptions = counters_.preemptions;

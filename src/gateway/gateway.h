@@ -37,6 +37,7 @@ struct CallResult {
   bool ok = true;
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
+  std::int64_t cached_tokens = 0;  // prompt tokens the engine found cached (0: not reported)
   std::int64_t total_tokens() const { return prompt_tokens + completion_tokens; }
 };
 

@@ -441,6 +441,8 @@ void UsageScanner::scan(std::string_view s) {
       target = &completion_tokens;
     else if (before.ends_with("\"total"))
       target = &total_tokens;
+    else if (before.ends_with("\"cached"))
+      target = &cached_tokens;
     if (!target) continue;
     std::size_t i = skip_ws(s, p);
     if (i >= s.size() || s[i] != ':') continue;

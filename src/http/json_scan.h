@@ -54,9 +54,11 @@ std::optional<BodyEdit> include_usage_edit(std::string_view body, const ChatRequ
 // chunk of an OpenAI stream: `"choices":[]` and a `"usage":{...}` object.
 bool is_usage_only_chunk(std::string_view event);
 
-// Finds `"prompt_tokens":N`, `"completion_tokens":N` and `"total_tokens":N` in bytes fed
-// piece by piece; the last occurrence of each wins (streams with continuous usage repeat
-// them). A key inside a JSON string cannot match: its quotes would be escaped.
+// Finds `"prompt_tokens":N`, `"completion_tokens":N`, `"total_tokens":N` and
+// `"cached_tokens":N` (vLLM's usage.prompt_tokens_details, with
+// --enable-prompt-tokens-details) in bytes fed piece by piece; the last occurrence of each wins
+// (streams with continuous usage repeat them). A key inside a JSON string cannot match: its quotes
+// would be escaped.
 namespace detail {
 // Exposed for tests. The index just past the JSON value starting at s[i] (npos when it does
 // not end), by the 64-byte block scanner and by the byte-by-byte reference it must agree
@@ -75,6 +77,7 @@ class UsageScanner {
   std::optional<std::int64_t> prompt_tokens;
   std::optional<std::int64_t> completion_tokens;
   std::optional<std::int64_t> total_tokens;
+  std::optional<std::int64_t> cached_tokens;
 
  private:
   void scan(std::string_view bytes);

@@ -82,13 +82,16 @@ Result<BackendMetrics> backend_metrics_from_vllm(const PrometheusText& text) {
       total(per_engine(text, {"vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total"}));
   m.num_preemptions = total(per_engine(text, {"vllm:num_preemptions_total"}));
 
-  std::map<std::string, std::int64_t> blocks;
+  std::map<std::string, std::int64_t> blocks, host_blocks;
   for (const PrometheusSample* s : find_samples(text, "vllm:cache_config_info")) {
     blocks[engine_of(*s)] = parse_int_label(*s, "num_gpu_blocks", kMaxBlocks);
+    host_blocks[engine_of(*s)] = parse_int_label(*s, "num_cpu_blocks", kMaxBlocks);
     if (m.block_size == 0) m.block_size = parse_int_label(*s, "block_size", kMaxBlockSize);
   }
   for (const auto& [engine, n] : blocks)
     m.num_gpu_blocks = std::min(m.num_gpu_blocks + n, kMaxBlocks);
+  for (const auto& [engine, n] : host_blocks)
+    m.num_host_blocks = std::min(m.num_host_blocks + n, kMaxBlocks);
 
   if (!usage.empty()) {
     double weighted = 0, weight = 0, plain = 0;

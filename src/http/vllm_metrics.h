@@ -12,7 +12,9 @@ namespace agentsched::http {
 // running/waiting from vllm:num_requests_*; prefix-cache counters from
 // vllm:prefix_cache_*_total, else vllm:gpu_prefix_cache_*_total; preemptions from
 // vllm:num_preemptions_total; capacity from the num_gpu_blocks and block_size labels of
-// vllm:cache_config_info ("None" counts as unknown). With several engines (data parallel,
+// vllm:cache_config_info ("None" counts as unknown), and a host-memory KV tier's size from
+// its num_cpu_blocks label (vLLM V1 leaves it "None"; the emulator puts its host tier's blocks
+// there; docs/host-tier.md). With several engines (data parallel,
 // one `engine` label each) counts add up and usage is the block-weighted mean.
 // Fails when the text carries neither a KV-usage nor a request-count metric of vLLM.
 Result<BackendMetrics> backend_metrics_from_vllm(const PrometheusText& text);

@@ -5,6 +5,8 @@
 // placement (gateway/health_aware.h) wraps the policy.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "router/responses.h"
 #include "router/router_impl.h"
 
@@ -97,6 +99,7 @@ void Router::Impl::finish_call(const CallPtr& call, int status, bool ok) {
         r.completion_tokens = u.completion_tokens.value_or(0);
         r.prompt_tokens = u.prompt_tokens.value_or(
             std::max<std::int64_t>(0, u.total_tokens.value_or(0) - r.completion_tokens));
+        r.cached_tokens = std::clamp<std::int64_t>(u.cached_tokens.value_or(0), 0, r.prompt_tokens);
       } else {
         r.prompt_tokens = static_cast<std::int64_t>(call->body.size() / 4);  // no usage seen
       }

@@ -420,6 +420,7 @@ class Simulation final : public GatewayDriver {
       r.id = f.id;
       r.prompt_tokens = f.prompt_tokens;
       r.completion_tokens = f.output_tokens;
+      r.cached_tokens = f.timeline.cached_tokens;
       gateway_->complete(r);
     }
     p.llm_ms = (now - p.submitted) * 1e3;

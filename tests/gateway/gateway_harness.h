@@ -46,11 +46,13 @@ class GatewayHarness {
     gw.submit(std::move(c));
     return next_id_ - 1;
   }
-  void done(RequestId id, std::int64_t prompt_tokens, std::int64_t completion_tokens = 0) {
+  void done(RequestId id, std::int64_t prompt_tokens, std::int64_t completion_tokens = 0,
+            std::int64_t cached_tokens = 0) {
     CallResult r;
     r.id = id;
     r.prompt_tokens = prompt_tokens;
     r.completion_tokens = completion_tokens;
+    r.cached_tokens = cached_tokens;
     gw.complete(r);
   }
   // A program that has completed `steps` calls, the last one with `context` total tokens, and

@@ -153,10 +153,13 @@ TEST(UsageScanner, AnySplitLastWins) {
     EXPECT_EQ(*s.prompt_tokens, 10) << step;
     EXPECT_EQ(*s.completion_tokens, 25) << step;
     EXPECT_EQ(*s.total_tokens, 35) << step;
+    ASSERT_TRUE(s.cached_tokens) << step;
+    EXPECT_EQ(*s.cached_tokens, 4) << step;
   }
   UsageScanner none;
   none.feed(R"({"content":"\"total_tokens\":5"})");
   EXPECT_FALSE(none.total_tokens);
+  EXPECT_FALSE(none.cached_tokens);
 }
 
 TEST(JsonScanBlocks, EscapedBitsMatchByteByByteOverManyBlocks) {

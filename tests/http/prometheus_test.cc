@@ -158,6 +158,7 @@ TEST(VllmMetrics, MapsSynthesizedReferenceSection) {
   EXPECT_DOUBLE_EQ(m->prefix_cache_queries, 4.1873e6);
   EXPECT_DOUBLE_EQ(m->prefix_cache_hits, 3.3102e6);
   EXPECT_EQ(m->num_preemptions, 7);
+  EXPECT_EQ(m->num_host_blocks, 0);  // vLLM 0.9.2 reports num_cpu_blocks="None"
 }
 
 TEST(VllmMetrics, EarlyV1WithoutEngineLabelUsesDeprecatedNames) {
@@ -183,6 +184,20 @@ TEST(VllmMetrics, DeprecatedNamesAndNoneBlocks) {
   EXPECT_EQ(m->prefix_cache_hits, 40);
   EXPECT_EQ(m->num_gpu_blocks, 0);
   EXPECT_EQ(m->block_size, 16);
+  EXPECT_EQ(m->num_host_blocks, 0);  // no num_cpu_blocks label: no host tier known
+}
+
+TEST(VllmMetrics, HostTierSizeFromNumCpuBlocks) {
+  const auto t = parse_prometheus_text(
+      "vllm:kv_cache_usage_perc{engine=\"0\",model_name=\"m\"} 0.5\n"
+      "vllm:cache_config_info{block_size=\"16\",engine=\"0\",num_cpu_blocks=\"None\","
+      "num_gpu_blocks=\"100\"} 1.0\n"
+      "vllm:cache_config_info{block_size=\"16\",engine=\"1\",num_cpu_blocks=\"250\","
+      "num_gpu_blocks=\"100\"} 1.0\n");
+  auto m = backend_metrics_from_vllm(t);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->num_host_blocks, 250);  // "None" on engine 0 counts as none
+  EXPECT_EQ(m->host_capacity_tokens(), 4000);
 }
 
 TEST(VllmMetrics, NewNamesWinOverDeprecatedAndEnginesCombine) {

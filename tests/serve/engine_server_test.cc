@@ -243,6 +243,11 @@ TEST(EngineServer, HostTierLoadsAnEvictedPrefixAndCountsIt) {
   const auto cached = again.at("usage").at("prompt_tokens_details").at("cached_tokens").as_int64();
   EXPECT_EQ(static_cast<double>(cached), loaded + e.metric("vllm:prefix_cache_hits_total"));
   EXPECT_EQ(e.metric("agentsched_host_kv_blocks"), std::floor(1024.0 / 2.25));
+  // The tier's size in cache_config_info, where a gateway reads it.
+  auto m = http::backend_metrics_from_vllm(e.metrics_text());
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->num_host_blocks, static_cast<std::int64_t>(std::floor(1024.0 / 2.25)));
+  EXPECT_EQ(m->num_gpu_blocks, 300);
 }
 
 TEST(EngineServer, MetricsMatchTheVllmFixtureFormat) {

@@ -20,6 +20,9 @@ constexpr ParamField<AdmitParams> kFields[] = {
     {"hold_admitted", &AdmitParams::hold_admitted, ParamRange::whole_numbers(0, 2),
      "0: admitted programs are never held; 1: a later call waits while the engine queues, "
      "2: or while KV below high_water cannot hold its context; oldest admitted resumed first"},
+    {"tier_high_water", &AdmitParams::tier_high_water, ParamRange::above(0).at_most(1),
+     "on a backend with a host KV tier: share of GPU + host KV the admitted programs' own "
+     "(unshared) context may fill; replaces the rules above there"},
 };
 
 // Program life observed before the duty cycle is trusted.
@@ -65,11 +68,50 @@ double AdmitPolicy::admitted_demand(BackendIndex backend, Seconds now) const {
   return footprints * duty_cycle(now);
 }
 
+bool AdmitPolicy::tiered(const Gateway& gw, BackendIndex backend) {
+  const BackendView& view = gw.backends()[backend];
+  return view.polled_at >= 0 && view.metrics.healthy && view.metrics.host_capacity_tokens() > 0;
+}
+
+double AdmitPolicy::tier_budget(const Gateway& gw, BackendIndex backend) const {
+  const BackendMetrics& m = gw.backends()[backend].metrics;
+  return p_.tier_high_water *
+         static_cast<double>(m.kv_capacity_tokens() + m.host_capacity_tokens());
+}
+
+double AdmitPolicy::mean_shared() const {
+  return warm_shared_n_ ? warm_shared_sum_ / static_cast<double>(warm_shared_n_) : 0.0;
+}
+
+double AdmitPolicy::own_tokens(const Active& a) const {
+  return std::max(0.0, a.footprint - (a.shared > 0 ? a.shared : mean_shared()));
+}
+
+bool AdmitPolicy::fits_in_admission_order(const Gateway& gw, const Active& program) const {
+  double older = 0;
+  bool oldest = true;
+  for (const auto& [id, a] : admitted_) {
+    if (a.backend != program.backend || a.seq > program.seq) continue;
+    older += own_tokens(a);
+    oldest = oldest && a.seq == program.seq;
+  }
+  return oldest || older <= tier_budget(gw, program.backend);
+}
+
 bool AdmitPolicy::has_room(const Gateway& gw, BackendIndex backend, double tokens) {
   const BackendView& view = gw.backends()[backend];
   if (view.polled_at < 0 || !view.metrics.healthy) return true;  // nothing known to be full
   // Admitted programs are older than every new one: none starts while one waits here.
   if (holds_admitted(backend)) return false;
+  if (tiered(gw, backend)) {
+    // A program between calls waits on the host and comes back in milliseconds: what must
+    // fit is every admitted program's own context in GPU + host, not the GPU's headroom or
+    // queue (a queued request costs a wait, not a recompute).
+    double own = 0;
+    for (const auto& [id, a] : admitted_)
+      if (a.backend == backend) own += own_tokens(a);
+    return own + std::max(0.0, tokens - mean_shared()) <= tier_budget(gw, backend);
+  }
   if (static_cast<double>(view.metrics.num_waiting) > p_.max_engine_waiting) return false;
   if (headroom_tokens(gw, backend) < tokens) return false;
   // The poll shows the programs in calls now; those between calls come back. Expected
@@ -101,8 +143,9 @@ void AdmitPolicy::on_request(Gateway& gw, ProgramState& program, CallRequest cal
     // admitted program is already waiting (then it waits behind it). A call its client marks
     // as final always goes through.
     Active& a = it->second;
-    if (p_.hold_admitted != 0 && !call.is_last_step &&
-        (holds_admitted(a.backend) || !call_has_room(gw, a.backend, a.footprint))) {
+    const bool hold_mode = p_.hold_admitted != 0 || tiered(gw, a.backend);
+    if (hold_mode && !call.is_last_step &&
+        (holds_admitted(a.backend) || !call_has_room(gw, a, a.footprint))) {
       ++stats_.calls_held;
       a.held = true;
       held_admitted_[a.seq] = program.id;
@@ -150,7 +193,8 @@ void AdmitPolicy::admit(Gateway& gw, const std::string& program_id) {
   gw.resume(*program);
 }
 
-bool AdmitPolicy::call_has_room(const Gateway& gw, BackendIndex backend, double tokens) {
+bool AdmitPolicy::call_has_room(const Gateway& gw, const Active& program, double tokens) {
+  const BackendIndex backend = program.backend;
   const BackendView& view = gw.backends()[backend];
   if (view.polled_at < 0 || !view.metrics.healthy) return true;
   // Work-conserving: a backend with no call of ours in flight runs the call whatever it shows.
@@ -158,6 +202,8 @@ bool AdmitPolicy::call_has_room(const Gateway& gw, BackendIndex backend, double 
   for (const auto& [id, a] : admitted_)
     busy = busy || (a.backend == backend && a.call_started >= 0);
   if (!busy) return true;
+  // Programs grow after admission; with a tier the youngest wait when the set outgrows it.
+  if (tiered(gw, backend)) return fits_in_admission_order(gw, program);
   if (static_cast<double>(view.metrics.num_waiting) > p_.max_engine_waiting) return false;
   if (p_.hold_admitted < 2) return true;
   return headroom_tokens(gw, backend) >= tokens;
@@ -181,7 +227,7 @@ void AdmitPolicy::resume_admitted(Gateway& gw) {
     }
     Active& a = it->second;
     // Oldest first on each backend: nobody overtakes an older program held for lack of room.
-    if (blocked[a.backend] || !call_has_room(gw, a.backend, a.footprint)) {
+    if (blocked[a.backend] || !call_has_room(gw, a, a.footprint)) {
       blocked[a.backend] = true;
       ++h;
       continue;
@@ -223,6 +269,13 @@ void AdmitPolicy::on_response(Gateway& gw, ProgramState& program, const CallResu
     if (a.call_started >= 0) a.in_call_s += gw.clock().now() - a.call_started;
     a.call_started = -1;
     if (result.ok) a.footprint = static_cast<double>(result.total_tokens()) + output_estimate();
+    if (result.ok && a.shared < 0) {
+      a.shared = static_cast<double>(result.cached_tokens);
+      if (a.shared > 0) {
+        warm_shared_sum_ += a.shared;
+        ++warm_shared_n_;
+      }
+    }
   }
   if (!result.ok) return;
   observed_output_sum_ += static_cast<double>(result.completion_tokens);

@@ -2,11 +2,13 @@
 // admit: agentsched's own gateway policy. Admission control in front of a stock vLLM engine:
 // it lets a new program start (forwards its first call) only while the backend has KV room
 // for it, so the programs already running keep their prefixes cached; every call of an
-// admitted program goes through at once. Held programs are admitted strictly in arrival
-// order (FIFO by program), so a program's wait is bounded by the work ahead of it; an
-// optional hard bound (max_wait_s, off by default) admits a program held that long whatever
-// the load. It needs no hand-set budget: KV capacity comes from the backend's
-// cache_config_info and program sizes from observed usage.
+// admitted program goes through at once (without a host tier, by default). Held programs are
+// admitted strictly in arrival order (FIFO by program), so a program's wait is bounded by the
+// work ahead of it; an optional hard bound (max_wait_s, off by default) admits a program held
+// that long whatever the load. It needs no hand-set budget: KV capacity comes from the backend's
+// cache_config_info and program sizes from observed usage. On a backend with a host-memory
+// KV tier the bound is the tier's (see tier_high_water): a program between calls then costs
+// no GPU KV, only room on the host.
 // docs/gateway.md explains the design and every parameter.
 #include <cstdint>
 #include <deque>
@@ -40,6 +42,12 @@ struct AdmitParams {
   // program of its backend that waits, held programs resume oldest admitted first, and
   // nothing waits while none of the backend's admitted programs is in a call.
   double hold_admitted = 0;
+  // On a backend that reports a host-memory KV tier (cache_config_info num_cpu_blocks): the
+  // share of GPU + host KV that the admitted programs' own context (what they do not share
+  // with other programs) may fill. Replaces every rule above on such a backend: new programs
+  // are admitted while theirs fits, and a later call waits while the programs admitted
+  // before it, with it, do not fit (the oldest always runs).
+  double tier_high_water = 0.75;
 
   // Its parameter table (admit.cc), for apply_params and describe_params.
   static const ParamTable<AdmitParams> table;
@@ -89,6 +97,9 @@ class AdmitPolicy final : public PolicyWithParams<AdmitParams> {
     double in_call_s = 0;
     std::int64_t seq = 0;  // admission order
     bool held = false;     // a later call waits in the gateway
+    // Prompt tokens its first call found cached, i.e. shared with programs before it (-1:
+    // no response yet; 0: none, or the cache was cold).
+    double shared = -1;
   };
 
   BackendState& state(const Gateway& gw, BackendIndex backend);
@@ -102,12 +113,24 @@ class AdmitPolicy final : public PolicyWithParams<AdmitParams> {
   double duty_cycle(Seconds now) const;
   // Expected resident KV of the programs admitted on `backend`.
   double admitted_demand(BackendIndex backend, Seconds now) const;
-  // Room on `backend` for a later call of an admitted program needing `tokens` (hold_admitted):
-  // no engine queue and, with 2, enough headroom; always while none of its admitted programs
-  // is in a call.
-  bool call_has_room(const Gateway& gw, BackendIndex backend, double tokens);
+  // Room on its backend for a later call of an admitted program needing `tokens`: on a tiered
+  // backend, fits_in_admission_order; else (hold_admitted) no engine queue and, with 2, enough
+  // headroom. Always while none of the backend's admitted programs is in a call.
+  bool call_has_room(const Gateway& gw, const Active& program, double tokens);
   // Whether an admitted program placed on `backend` has a call waiting in the gateway.
   bool holds_admitted(BackendIndex backend) const;
+  // Whether `backend` reports a host-memory KV tier (then the tier rules apply).
+  static bool tiered(const Gateway& gw, BackendIndex backend);
+  // GPU + host KV tokens the admitted programs' own context may fill on a tiered backend.
+  double tier_budget(const Gateway& gw, BackendIndex backend) const;
+  // The part of an admitted program's footprint no other program shares: its footprint less
+  // its first call's cached prompt tokens (a cold first call counts as the mean of the warm
+  // ones).
+  double own_tokens(const Active& a) const;
+  double mean_shared() const;
+  // Tiered backend: whether the program and every program admitted before it on its backend
+  // fit the budget together (the oldest always does).
+  bool fits_in_admission_order(const Gateway& gw, const Active& program) const;
   // Forwards held calls of admitted programs, oldest admitted first per backend, while there
   // is room.
   void resume_admitted(Gateway& gw);
@@ -123,6 +146,8 @@ class AdmitPolicy final : public PolicyWithParams<AdmitParams> {
   std::int64_t next_seq_ = 0;
   double finished_in_call_s_ = 0;  // of released programs
   double finished_life_s_ = 0;
+  double warm_shared_sum_ = 0;  // first calls that found a cached prefix: its tokens
+  std::int64_t warm_shared_n_ = 0;
   double observed_output_sum_ = 0;
   std::int64_t observed_outputs_ = 0;
 };

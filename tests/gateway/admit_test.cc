@@ -10,13 +10,16 @@ namespace {
 
 using test::GatewayHarness;
 
-// A backend of 10,000 tokens (625 blocks of 16) at `usage`, with `waiting` queued requests.
-void poll(GatewayHarness& h, BackendIndex b, double usage, std::int64_t waiting = 0) {
+// A backend of 10,000 tokens (625 blocks of 16) at `usage`, with `waiting` queued requests
+// and a host tier of `host_blocks`.
+void poll(GatewayHarness& h, BackendIndex b, double usage, std::int64_t waiting = 0,
+          std::int64_t host_blocks = 0) {
   BackendMetrics m;
   m.kv_usage = usage;
   m.num_waiting = waiting;
   m.num_gpu_blocks = 625;
   m.block_size = 16;
+  m.num_host_blocks = host_blocks;
   h.gw.update_metrics(b, m);
 }
 
@@ -293,6 +296,55 @@ TEST(Admit, ReleasingAHeldProgramForgetsItsHold) {
   poll(h, 0, 0.50);
   EXPECT_TRUE(h.forwarded(b2));
   EXPECT_FALSE(policy(h).is_admitted("a"));
+}
+
+// With a host tier of 10,000 tokens the budget is 0.75 x (10,000 + 10,000) = 15,000 tokens of
+// what programs do not share; a full GPU and an engine queue do not stop admission.
+TEST(Admit, WithAHostTierAdmitsWhatGpuPlusHostHolds) {
+  auto h = harness();
+  poll(h, 0, 0.99, /*waiting=*/5, /*host_blocks=*/625);
+  const RequestId a1 = h.call("a", 8000);  // 8,000 + 500 estimated: 8,500 <= 15,000
+  const RequestId b1 = h.call("b", 8000);  // 8,500 + 8,500 > 15,000: held
+  EXPECT_TRUE(h.forwarded(a1));
+  EXPECT_FALSE(h.forwarded(b1));
+  // a's first call found 6,000 tokens cached (shared with programs before it): it holds
+  // 8,100 + 100 (observed output) - 6,000 = 2,200 of its own. b is taken to share as much:
+  // 8,500 - 6,000 = 2,500, and 2,200 + 2,500 fits.
+  h.done(a1, 8000, 100, /*cached=*/6000);
+  poll(h, 0, 0.99, 5, 625);
+  EXPECT_TRUE(h.forwarded(b1));
+  EXPECT_EQ(policy(h).stats().admitted_on_room, 1);
+}
+
+TEST(Admit, WithAHostTierTheYoungestWaitsWhenTheAdmittedOutgrowIt) {
+  auto h = harness();
+  poll(h, 0, 0.50, 0, /*host_blocks=*/625);  // budget 15,000
+  const RequestId a1 = h.call("a", 8000);
+  h.done(a1, 8000, 100, 6000);                    // a: 2,200 of its own
+  h.done(h.call("b", 8000), 12000, 100, 6000);    // b: 12,200 - 6,000 = 6,200
+  h.done(h.call("a", 16000), 16000, 100, 15000);  // a grew: 16,200 - 6,000 = 10,200
+  const RequestId a3 = h.call("a", 16500);        // the oldest always runs; a is now in a call
+  EXPECT_TRUE(h.forwarded(a3));
+  // a and b together: 10,200 + 6,200 > 15,000, so b, the younger, waits...
+  const RequestId b2 = h.call("b", 12500);
+  EXPECT_FALSE(h.forwarded(b2));
+  // ...and nobody new starts while an admitted program waits, however small.
+  const RequestId c1 = h.call("c", 100);
+  poll(h, 0, 0.10, 0, 625);
+  EXPECT_FALSE(h.forwarded(b2));
+  EXPECT_FALSE(h.forwarded(c1));
+  // a finishes: b runs, then c (200 tokens, 0 of its own once 6,000 are taken as shared).
+  h.gw.release("a");
+  poll(h, 0, 0.10, 0, 625);
+  EXPECT_TRUE(h.forwarded(b2));
+  EXPECT_TRUE(h.forwarded(c1));
+  EXPECT_EQ(policy(h).stats().calls_held, 1);
+}
+
+TEST(Admit, WithoutAHostTierTheGpuRulesStay) {
+  auto h = harness();
+  poll(h, 0, 0.99, /*waiting=*/5, /*host_blocks=*/0);
+  EXPECT_FALSE(h.forwarded(h.call("a", 100)));
 }
 
 TEST(Admit, ParametersAreValidated) {

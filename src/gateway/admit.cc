@@ -87,6 +87,13 @@ double AdmitPolicy::own_tokens(const Active& a) const {
   return std::max(0.0, a.footprint - (a.shared > 0 ? a.shared : mean_shared()));
 }
 
+double AdmitPolicy::tier_room(const Gateway& gw, BackendIndex backend) const {
+  double own = 0;
+  for (const auto& [id, a] : admitted_)
+    if (a.backend == backend) own += own_tokens(a);
+  return tier_budget(gw, backend) - own;
+}
+
 bool AdmitPolicy::fits_in_admission_order(const Gateway& gw, const Active& program) const {
   double older = 0;
   bool oldest = true;
@@ -107,10 +114,7 @@ bool AdmitPolicy::has_room(const Gateway& gw, BackendIndex backend, double token
     // A program between calls waits on the host and comes back in milliseconds: what must
     // fit is every admitted program's own context in GPU + host, not the GPU's headroom or
     // queue (a queued request costs a wait, not a recompute).
-    double own = 0;
-    for (const auto& [id, a] : admitted_)
-      if (a.backend == backend) own += own_tokens(a);
-    return own + std::max(0.0, tokens - mean_shared()) <= tier_budget(gw, backend);
+    return std::max(0.0, tokens - mean_shared()) <= tier_room(gw, backend);
   }
   if (static_cast<double>(view.metrics.num_waiting) > p_.max_engine_waiting) return false;
   if (headroom_tokens(gw, backend) < tokens) return false;
@@ -123,10 +127,15 @@ bool AdmitPolicy::has_room(const Gateway& gw, BackendIndex backend, double token
 }
 
 BackendIndex AdmitPolicy::choose_backend(Gateway& gw, const ProgramState&) {
+  return most_headroom(gw, -1);
+}
+
+BackendIndex AdmitPolicy::most_headroom(const Gateway& gw, double needing) {
   // Most headroom; ties to the fewest programs placed, then the lowest index.
   BackendIndex best = 0;
   double best_room = -std::numeric_limits<double>::infinity();
   for (BackendIndex b = 0; b < gw.backends().size(); ++b) {
+    if (needing >= 0 && !has_room(gw, b, needing)) continue;
     const double room = headroom_tokens(gw, b);
     if (room > best_room ||
         (room == best_room && gw.backends()[b].programs < gw.backends()[best].programs)) {
@@ -183,8 +192,9 @@ void AdmitPolicy::admit(Gateway& gw, const std::string& program_id) {
   if (!program) return;
   const Waiting& w = queue_.front();
   stats_.longest_wait_s = std::max(stats_.longest_wait_s, gw.clock().now() - w.since);
-  // Place it where the room is now, not where it was parked on arrival.
-  gw.place(*program, choose_backend(gw, *program));
+  // Place it where the room is now, not where it was parked on arrival: on a backend that has
+  // room for it (with a host tier, its budget; a GPU's headroom alone can point elsewhere).
+  gw.place(*program, most_headroom(gw, static_cast<double>(w.tokens)));
   state(gw, *program->backend).admitted_since_poll += static_cast<double>(w.tokens);
   admitted_[program_id] = Active{
       *program->backend, static_cast<double>(w.tokens), gw.clock().now(), gw.clock().now(), 0,

@@ -123,6 +123,11 @@ class AdmitPolicy final : public PolicyWithParams<AdmitParams> {
   static bool tiered(const Gateway& gw, BackendIndex backend);
   // GPU + host KV tokens the admitted programs' own context may fill on a tiered backend.
   double tier_budget(const Gateway& gw, BackendIndex backend) const;
+  // What that budget has left after the own context of the programs admitted there.
+  double tier_room(const Gateway& gw, BackendIndex backend) const;
+  // The backend with the most headroom; with `needing` >= 0, among those with room for a
+  // program of that many tokens (has_room); the lowest index when none has.
+  BackendIndex most_headroom(const Gateway& gw, double needing);
   // The part of an admitted program's footprint no other program shares: its footprint less
   // its first call's cached prompt tokens (a cold first call counts as the mean of the warm
   // ones).

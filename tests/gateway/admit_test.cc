@@ -341,6 +341,21 @@ TEST(Admit, WithAHostTierTheYoungestWaitsWhenTheAdmittedOutgrowIt) {
   EXPECT_EQ(policy(h).stats().calls_held, 1);
 }
 
+TEST(Admit, WithHostTiersAHeldProgramGoesWhereTheBudgetHasRoom) {
+  auto h = harness({}, 2);
+  poll(h, 0, 0.05, 0, /*host_blocks=*/625);  // budget 15,000 each
+  poll(h, 1, 0.60, 0, 625);
+  h.call("a", 14000);  // most GPU headroom: backend 0, 14,500 of its own
+  EXPECT_EQ(h.driver.forwards.back().backend, 0u);
+  poll(h, 0, 0.05, 0, 625);
+  const RequestId b = h.call("b", 1000);  // parked on backend 0 too, where 1,500 more do not fit
+  EXPECT_FALSE(h.forwarded(b));
+  // Backend 0's GPU still looks emptier, but only backend 1's budget has room for b.
+  poll(h, 0, 0.05, 0, 625);
+  ASSERT_TRUE(h.forwarded(b));
+  EXPECT_EQ(h.driver.forwards.back().backend, 1u);
+}
+
 TEST(Admit, WithoutAHostTierTheGpuRulesStay) {
   auto h = harness();
   poll(h, 0, 0.99, /*waiting=*/5, /*host_blocks=*/0);

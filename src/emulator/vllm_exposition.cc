@@ -69,7 +69,8 @@ std::string py_float(double v) {
 }  // namespace
 
 VllmExposition::VllmExposition(std::string model_name, const Profile& profile,
-                               std::int64_t num_gpu_blocks, double created_unix)
+                               std::int64_t num_gpu_blocks, std::int64_t num_host_blocks,
+                               double created_unix)
     : model_name_(std::move(model_name)),
       labels_{{"engine", "0"}, {"model_name", model_name_}},
       created_(created_unix),
@@ -95,7 +96,8 @@ VllmExposition::VllmExposition(std::string model_name, const Profile& profile,
       {"engine", "0"},
       {"gpu_memory_utilization", py_float(profile.engine.gpu_memory_utilization)},
       {"is_attention_free", "False"},
-      {"num_cpu_blocks", "None"},
+      // A host tier's size goes where CacheConfig keeps CPU blocks (docs/host-tier.md).
+      {"num_cpu_blocks", num_host_blocks > 0 ? std::to_string(num_host_blocks) : "None"},
       {"num_gpu_blocks", std::to_string(num_gpu_blocks)},
       {"num_gpu_blocks_override", "None"},
       {"prefix_caching_hash_algo", "builtin"},
@@ -210,12 +212,8 @@ std::string VllmExposition::render(const BackendMetrics& m, const HostTierMetric
   };
   for (const HistogramFamily& h : kHistograms)
     w.histogram(h.name, h.help, L, this->*h.histogram, created_);
-  // A host tier's size goes where CacheConfig keeps CPU blocks (docs/host-tier.md says why).
-  http::Labels cache_config = cache_config_labels_;
-  if (m.num_host_blocks > 0)
-    for (auto& [name, value] : cache_config)
-      if (name == "num_cpu_blocks") value = std::to_string(m.num_host_blocks);
-  w.gauge("vllm:cache_config_info", "Information of the LLMEngine CacheConfig", cache_config, 1.0);
+  w.gauge("vllm:cache_config_info", "Information of the LLMEngine CacheConfig",
+          cache_config_labels_, 1.0);
   if (host) {
     for (const HostCounter& c : kHostCounters)
       w.counter(c.name, c.help, {{L, host->*c.value}}, created_);

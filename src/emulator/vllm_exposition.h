@@ -31,8 +31,10 @@ struct HostTierMetrics {
 
 class VllmExposition {
  public:
+  // `num_host_blocks`: the host tier's size (0: none), reported as cache_config_info's
+  // num_cpu_blocks.
   VllmExposition(std::string model_name, const Profile& profile, std::int64_t num_gpu_blocks,
-                 double created_unix);
+                 std::int64_t num_host_blocks, double created_unix);
 
   // A request produced its first token `ttft_s` after arrival.
   void on_first_token(double ttft_s, std::int64_t prompt_tokens);

@@ -127,18 +127,18 @@ bool AdmitPolicy::has_room(const Gateway& gw, BackendIndex backend, double token
 }
 
 BackendIndex AdmitPolicy::choose_backend(Gateway& gw, const ProgramState&) {
-  return most_headroom(gw, -1);
+  return *most_headroom(gw, -1);
 }
 
-BackendIndex AdmitPolicy::most_headroom(const Gateway& gw, double needing) {
+std::optional<BackendIndex> AdmitPolicy::most_headroom(const Gateway& gw, double tokens) {
   // Most headroom; ties to the fewest programs placed, then the lowest index.
-  BackendIndex best = 0;
+  std::optional<BackendIndex> best;
   double best_room = -std::numeric_limits<double>::infinity();
   for (BackendIndex b = 0; b < gw.backends().size(); ++b) {
-    if (needing >= 0 && !has_room(gw, b, needing)) continue;
+    if (tokens >= 0 && !has_room(gw, b, tokens)) continue;
     const double room = headroom_tokens(gw, b);
-    if (room > best_room ||
-        (room == best_room && gw.backends()[b].programs < gw.backends()[best].programs)) {
+    if (!best || room > best_room ||
+        (room == best_room && gw.backends()[b].programs < gw.backends()[*best].programs)) {
       best = b;
       best_room = room;
     }
@@ -187,14 +187,13 @@ void AdmitPolicy::on_request(Gateway& gw, ProgramState& program, CallRequest cal
   gw.hold(program, std::move(call));
 }
 
-void AdmitPolicy::admit(Gateway& gw, const std::string& program_id) {
+void AdmitPolicy::admit(Gateway& gw, const std::string& program_id, BackendIndex backend) {
   ProgramState* program = gw.find(program_id);
   if (!program) return;
   const Waiting& w = queue_.front();
   stats_.longest_wait_s = std::max(stats_.longest_wait_s, gw.clock().now() - w.since);
-  // Place it where the room is now, not where it was parked on arrival: on a backend that has
-  // room for it (with a host tier, its budget; a GPU's headroom alone can point elsewhere).
-  gw.place(*program, most_headroom(gw, static_cast<double>(w.tokens)));
+  // Where the room is now, not where it was parked on arrival.
+  gw.place(*program, backend);
   state(gw, *program->backend).admitted_since_poll += static_cast<double>(w.tokens);
   admitted_[program_id] = Active{
       *program->backend, static_cast<double>(w.tokens), gw.clock().now(), gw.clock().now(), 0,
@@ -259,17 +258,17 @@ void AdmitPolicy::admit_from_queue(Gateway& gw) {
       queue_.pop_front();
       continue;
     }
+    // The backend with the most headroom among those with room for it (a GPU's headroom
+    // alone can point to one whose other tests, or tier budget, say no).
+    const auto room = most_headroom(gw, static_cast<double>(head.tokens));
     if (p_.max_wait_s > 0 && now - head.since + kTimeSlack >= p_.max_wait_s) {
       ++stats_.admitted_on_bound;
-      admit(gw, head.program_id);
+      admit(gw, head.program_id, room ? *room : *most_headroom(gw, -1));
       continue;
     }
-    bool room = false;
-    for (BackendIndex b = 0; b < gw.backends().size() && !room; ++b)
-      room = has_room(gw, b, static_cast<double>(head.tokens));
     if (!room) break;  // strictly in arrival order
     ++stats_.admitted_on_room;
-    admit(gw, head.program_id);
+    admit(gw, head.program_id, *room);
   }
 }
 

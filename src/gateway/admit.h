@@ -125,9 +125,9 @@ class AdmitPolicy final : public PolicyWithParams<AdmitParams> {
   double tier_budget(const Gateway& gw, BackendIndex backend) const;
   // What that budget has left after the own context of the programs admitted there.
   double tier_room(const Gateway& gw, BackendIndex backend) const;
-  // The backend with the most headroom; with `needing` >= 0, among those with room for a
-  // program of that many tokens (has_room); the lowest index when none has.
-  BackendIndex most_headroom(const Gateway& gw, double needing);
+  // The backend with the most headroom; with `tokens` >= 0, among those with room for a new
+  // program of that many tokens (has_room), nullopt when none has.
+  std::optional<BackendIndex> most_headroom(const Gateway& gw, double tokens);
   // The part of an admitted program's footprint no other program shares: its footprint less
   // its first call's cached prompt tokens (a cold first call counts as the mean of the warm
   // ones).
@@ -139,7 +139,7 @@ class AdmitPolicy final : public PolicyWithParams<AdmitParams> {
   // Forwards held calls of admitted programs, oldest admitted first per backend, while there
   // is room.
   void resume_admitted(Gateway& gw);
-  void admit(Gateway& gw, const std::string& program_id);
+  void admit(Gateway& gw, const std::string& program_id, BackendIndex backend);
   // Admits waiting programs from the head while there is room (and those past the bound).
   void admit_from_queue(Gateway& gw);
 

@@ -99,4 +99,9 @@ inline std::pair<int, std::string> run_shell(const std::string& command) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
+// Whether `tool` is on the PATH (tests that need curl or node skip without them).
+inline bool have_command(const std::string& tool) {
+  return run_shell("command -v " + tool).first == 0;
+}
+
 }  // namespace agentsched::testing

@@ -37,10 +37,6 @@ class EngineProcess {
   int port_ = 0;
 };
 
-bool have(const std::string& tool) {
-  return run_shell("command -v " + tool).first == 0;
-}
-
 TEST(EngineProcess, AnnouncesPortAndStopsCleanlyOnSigterm) {
   EngineProcess e;
   ASSERT_GT(e.port(), 0);
@@ -54,7 +50,8 @@ TEST(EngineProcess, BadConfigurationFailsFast) {
 }
 
 TEST(EngineProcess, CurlConformance) {
-  if (!have("curl")) GTEST_SKIP() << "curl is not installed (scripts/setup.sh installs it)";
+  if (!testing::have_command("curl"))
+    GTEST_SKIP() << "curl is not installed (scripts/setup.sh installs it)";
   EngineProcess e;
   ASSERT_GT(e.port(), 0);
   auto [rc, models] = run_shell("curl -sS " + e.url("/v1/models"));
@@ -94,7 +91,8 @@ TEST(EngineProcess, CurlConformance) {
 }
 
 TEST(EngineProcess, OpenAiNpmClientConformance) {
-  if (!have("node")) GTEST_SKIP() << "node is not installed (scripts/setup.sh installs it)";
+  if (!testing::have_command("node"))
+    GTEST_SKIP() << "node is not installed (scripts/setup.sh installs it)";
   const std::string dir = std::string(AGENTSCHED_SOURCE_DIR) + "/tests/node";
   struct stat st {};
   ASSERT_EQ(stat((dir + "/node_modules/openai/package.json").c_str(), &st), 0)

@@ -177,8 +177,8 @@ inline std::string chat_body(std::string_view identity_member, int max_tokens = 
   if (!identity_member.empty()) body += std::string(identity_member) + ",";
   body += R"("messages":[{"role":"user","content":"hello from a router test"}],"max_tokens":)" +
           std::to_string(max_tokens) + R"(,"ignore_eos":true)";
-  if (!extra.empty()) body += "," + std::string(extra);
-  return body + "}";
+  if (!extra.empty()) body.append(",").append(extra);
+  return body.append("}");
 }
 
 // A blocking loopback TCP connection for raw HTTP.
@@ -252,6 +252,39 @@ inline std::string post_request(std::string_view body, std::string_view extra_he
   return "POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n" +
          std::string(extra_headers) + "Content-Length: " + std::to_string(body.size()) +
          "\r\n\r\n" + std::string(body);
+}
+
+// The router's /programs entry of program `id`, if it is there.
+inline const boost::json::object* find_program(const boost::json::value& programs,
+                                               std::string_view id) {
+  if (!programs.is_object()) return nullptr;
+  for (const auto& p : programs.at("programs").as_array())
+    if (p.at("id").as_string() == id) return &p.as_object();
+  return nullptr;
+}
+
+// A copy of the program's entry in /programs, if it is there.
+inline std::optional<boost::json::object> program_of(int router_port, std::string_view id) {
+  const boost::json::value programs = get_json(router_port, "/programs");
+  const boost::json::object* p = find_program(programs, id);
+  return p ? std::optional<boost::json::object>(*p) : std::nullopt;
+}
+
+// The program's state in /programs ("in_flight", "held", "paused", "idle"), or "absent".
+inline std::string state_of(int router_port, std::string_view id) {
+  auto p = program_of(router_port, id);
+  return p ? std::string(p->at("state").as_string()) : std::string("absent");
+}
+
+inline std::int64_t program_count(int router_port) {
+  auto v = get_json(router_port, "/programs");
+  return v.is_object() ? v.at("count").to_number<std::int64_t>() : -1;
+}
+
+// The router's /metrics text, led by a newline so that metric_value() finds the first line.
+inline std::string router_metrics(int port) {
+  auto r = call(port, "GET", "/metrics");
+  return r ? "\n" + r->body : std::string();
 }
 
 // The value of a Prometheus sample line `name{labels} value` (or `name value`) in `text`.
